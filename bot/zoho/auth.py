@@ -1,0 +1,197 @@
+"""Access tokens from Zoho's refresh-token grant, shared and rationed.
+
+Zoho allows 10 token requests per 10 minutes and 10 live tokens per refresh
+token, so a token is cached until five minutes before it expires, kept on disk
+for restarts and other processes, and renewed by one caller at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+import httpx
+
+from bot.clock import Clock
+from bot.config import ZohoCredentials
+from bot.zoho.errors import (
+    ZohoAuthError,
+    ZohoError,
+    ZohoTokenLimitError,
+    ZohoUnavailableError,
+)
+from bot.zoho.shared_state import CachedToken, SharedState
+
+log = logging.getLogger(__name__)
+
+EXPIRY_MARGIN = 300.0
+"""Seconds before expiry at which a token counts as spent."""
+REFRESH_LIMIT = 10
+REFRESH_WINDOW = 600.0
+TOKEN_TIMEOUT = 10.0
+MUTEX_HOLD = 30.0
+MUTEX_POLL = 0.05
+
+
+class TokenSource:
+    """Gives out a valid access token, refreshing only when it must."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        accounts_url: str,
+        credentials: ZohoCredentials,
+        state: SharedState,
+        clock: Clock,
+    ) -> None:
+        self._http = http
+        self._url = f"{accounts_url}/oauth/v2/token"
+        self._credentials = credentials
+        self._state = state
+        self._clock = clock
+        self._local = asyncio.Lock()
+        self._owner = uuid.uuid4().hex
+
+    async def token(self) -> str:
+        cached = self._usable()
+        if cached is not None:
+            return cached
+        return await self._renew(rejected=None)
+
+    async def renew_rejected(self, rejected: str) -> str:
+        """Zoho answered 401 to `rejected`: get a new token unless someone already did."""
+        self._state.forget_token(rejected)
+        return await self._renew(rejected=rejected)
+
+    def _usable(self, rejected: str | None = None) -> str | None:
+        cached = self._state.token()
+        if cached is None or cached.access_token == rejected:
+            return None
+        if cached.expires_at - EXPIRY_MARGIN <= self._clock.time():
+            return None
+        return cached.access_token
+
+    async def _renew(self, rejected: str | None) -> str:
+        async with self._local:
+            cached = self._usable(rejected)
+            if cached is not None:
+                return cached
+            await self._claim_mutex()
+            try:
+                cached = self._usable(rejected)
+                if cached is not None:
+                    return cached
+                return await self._grant()
+            finally:
+                self._state.release_refresh_mutex(self._owner)
+
+    async def _claim_mutex(self) -> None:
+        """Wait while another process refreshes; its claim lapses if it dies."""
+        deadline = self._clock.time() + MUTEX_HOLD
+        while not self._state.try_refresh_mutex(self._owner, MUTEX_HOLD):
+            if self._clock.time() > deadline:
+                raise ZohoUnavailableError("Another process has been renewing the Zoho token for too long.")
+            await self._clock.sleep(MUTEX_POLL)
+
+    async def _grant(self) -> str:
+        now = self._clock.time()
+        wait = self._state.take_slot("token", now, REFRESH_WINDOW, REFRESH_LIMIT)
+        if wait > 0:
+            raise ZohoTokenLimitError(
+                "The bot has asked Zoho for 10 access tokens in 10 minutes, Zoho's limit; "
+                f"it can ask again in {round(wait)} s.",
+                retry_at=now + wait,
+            )
+        body = await post_token_request(
+            self._http,
+            self._url,
+            {
+                "grant_type": "refresh_token",
+                "client_id": self._credentials.client_id,
+                "client_secret": self._credentials.client_secret,
+                "refresh_token": self._credentials.refresh_token,
+            },
+            now=now,
+        )
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ZohoAuthError("Zoho's token answer had no access_token; run `python -m bot check`.")
+        expires_in = _seconds(body.get("expires_in"), default=3600.0)
+        self._state.store_token(CachedToken(access, now + expires_in))
+        log.info("zoho token renewed, valid for %d s", expires_in)
+        return access
+
+
+async def post_token_request(
+    http: httpx.AsyncClient, url: str, form: dict[str, str], now: float
+) -> dict[str, Any]:
+    """POST to the token endpoint and turn Zoho's body-level errors into typed ones."""
+    try:
+        response = await http.post(url, data=form, timeout=TOKEN_TIMEOUT)
+        body = response.json()
+    except httpx.TimeoutException as exc:
+        raise ZohoUnavailableError("Zoho's accounts server did not answer in time.") from exc
+    except httpx.HTTPError as exc:
+        raise ZohoUnavailableError(f"Could not reach Zoho's accounts server ({exc}).") from exc
+    except ValueError as exc:
+        raise ZohoUnavailableError("Zoho's accounts server answered with something other than JSON.") from exc
+    if not isinstance(body, dict):
+        raise ZohoUnavailableError("Zoho's accounts server answered with an unexpected body.")
+    error = body.get("error")
+    if error:
+        raise token_error(str(error), now)
+    if response.status_code >= 500:
+        raise ZohoUnavailableError(f"Zoho's accounts server failed with HTTP {response.status_code}.")
+    return body
+
+
+def token_error(error: str, now: float) -> ZohoError:
+    """The sentence a person needs for each error Zoho's token endpoint reports in its body."""
+    if error == "invalid_code":
+        return ZohoAuthError(
+            "Zoho refused the refresh token (invalid_code): it was revoked, or it belongs to "
+            "another client. Generate a new one (README, 'Connecting Zoho') and set ZOHO_REFRESH_TOKEN."
+        )
+    if error == "invalid_client":
+        return ZohoAuthError(
+            "Zoho does not know this client (invalid_client): check ZOHO_CLIENT_ID and "
+            "ZOHO_CLIENT_SECRET, and that ZOHO_DC is the data centre the Self Client was made in."
+        )
+    if error.lower() == "access denied":
+        return ZohoTokenLimitError(
+            "Zoho refused a new access token because too many were asked for; wait 10 minutes.",
+            retry_at=now + REFRESH_WINDOW,
+        )
+    return ZohoAuthError(f"Zoho's token endpoint refused the request ({error}); run `python -m bot check`.")
+
+
+async def exchange_grant_code(
+    http: httpx.AsyncClient, accounts_url: str, client_id: str, client_secret: str, code: str, now: float
+) -> str:
+    """Turn a Self Client grant code into the long-lived refresh token."""
+    body = await post_token_request(
+        http,
+        f"{accounts_url}/oauth/v2/token",
+        {
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "code": code,
+        },
+        now=now,
+    )
+    refresh = body.get("refresh_token")
+    if not isinstance(refresh, str) or not refresh:
+        raise ZohoAuthError(
+            "Zoho's answer had no refresh token: generate a new grant code (they expire within minutes)."
+        )
+    return refresh
+
+
+def _seconds(value: object, default: float) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
