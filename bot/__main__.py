@@ -1,0 +1,146 @@
+"""`python -m bot [command]`: serve the Slack app (default) or run an operator command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from bot import app
+from bot.cli import bot_commands, zoho_commands
+from bot.config import ConfigError, Settings, load_settings
+from bot.core import Core, build_core
+from bot.sessions.windows import WINDOW_NAMES, named_window, next_days
+from bot.store.store import StoreError
+from bot.zoho.errors import ZohoError
+
+log = logging.getLogger("bot")
+T = TypeVar("T")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="sessions-bot: Zoho People LMS sessions in Slack.",
+    )
+    root.add_argument("--verbose", "-v", action="store_true", help="log debug detail")
+    commands = root.add_subparsers(dest="command", metavar="command")
+    commands.add_parser(
+        "serve", help="run the Slack app (the default): HTTP mode, or Socket Mode with SLACK_APP_TOKEN"
+    )
+    commands.add_parser("check", help="check the configuration and reach Zoho (and Slack when configured)")
+    preview = commands.add_parser("preview", help="print a module's upcoming sessions as a table")
+    preview.add_argument("module", nargs="+", help="module name, alias, or course/batch/module ids")
+    span = preview.add_mutually_exclusive_group()
+    span.add_argument("--days", type=_positive_days, default=None, help="how many days ahead (default 14)")
+    span.add_argument("--window", choices=WINDOW_NAMES, help="a named window, as in the slash command")
+    modules = commands.add_parser("modules", help="list the module catalog")
+    modules.add_argument("--refresh", action="store_true", help="walk Zoho again now")
+    digest = commands.add_parser("digest", help="send (or print) a channel's digest now")
+    digest.add_argument("--channel", required=True, help="Slack channel id, such as C0123")
+    digest.add_argument("--dry-run", action="store_true", help="print the messages instead of posting")
+    commands.add_parser(
+        "scheduler", help="run only the scheduler (digests and reminders), for a worker process"
+    )
+    token = commands.add_parser("zoho-token", help="turn a Self Client grant code into a refresh token")
+    token.add_argument("code", help="the grant code generated in Zoho's API console")
+    return root
+
+
+def _positive_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= days <= 366:
+        raise argparse.ArgumentTypeError("--days must be between 1 and 366")
+    return days
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    quiet = args.command not in (None, "serve", "scheduler")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+        return asyncio.run(_run(args, settings))
+    except (ConfigError, ZohoError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.command or "serve"
+    if command == "serve":
+        await app.serve(settings)
+        return 0
+    if command == "scheduler":
+        await app.run_scheduler(settings)
+        return 0
+    if command == "digest":
+        return await _with_bot(settings, lambda bot: bot_commands.digest(bot, args.channel, args.dry_run))
+    if command == "zoho-token":
+        return await zoho_commands.zoho_token(settings, args.code)
+    if command == "check":
+        return await _check(settings)
+    if command == "preview":
+        return await _with_core(settings, lambda core: _preview(core, args))
+    if command == "modules":
+        return await _with_core(settings, lambda core: zoho_commands.modules(core, args.refresh))
+    raise ConfigError(f"unknown command {command!r}")
+
+
+async def _with_core(settings: Settings, body: Callable[[Core], Awaitable[T]]) -> T:
+    core = build_core(settings)
+    try:
+        return await body(core)
+    finally:
+        await core.aclose()
+
+
+async def _preview(core: Core, args: argparse.Namespace) -> int:
+    now = core.clock.now()
+    if args.window:
+        window = named_window(args.window, now, core.settings.zoho_timezone)
+    else:
+        window = next_days(now, args.days or 14)
+    return await zoho_commands.preview(core, " ".join(args.module), window)
+
+
+async def _check(settings: Settings) -> int:
+    """Zoho first (it is what every feature needs), then Slack and the store when configured."""
+    if not settings.slack_bot_token:
+        lines = await _with_core(settings, zoho_commands.check_zoho)
+        print("\n".join([*lines, "Slack: not checked (SLACK_BOT_TOKEN is not set)"]))
+        return 0
+    bot = app.build_bot(settings)
+    try:
+        lines = await zoho_commands.check_zoho(bot.core)
+        good, warnings = await bot_commands.check_slack_and_store(bot, settings)
+    finally:
+        await bot.aclose()
+    print("\n".join([*lines, *good, *(f"warning: {w}" for w in warnings)]))
+    return 1 if warnings else 0
+
+
+async def _with_bot(settings: Settings, body: Callable[[app.Bot], Awaitable[int]]) -> int:
+    bot = app.build_bot(settings)
+    try:
+        await bot.start()
+        return await body(bot)
+    finally:
+        await bot.aclose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Plain-text tables for the terminal (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import tzinfo
+
+from bot.sessions.model import Session
+from bot.sessions.service import Listing
+
+MAX_CELL = 40
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], whole: Sequence[int] = ()) -> str:
+    """Columns padded to their widest cell; cells are shortened except in the `whole` columns."""
+    cells = [[cell if i in whole else _clip(cell) for i, cell in enumerate(row)] for row in rows]
+    widths = [
+        max(len(h), *(len(row[i]) for row in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def listing_table(listing: Listing, zone: tzinfo, window_label: str) -> str:
+    """What `python -m bot preview` prints."""
+    module = listing.module
+    lines = [f"{module.title}  ({module.path or module.key})", f"Upcoming sessions, {window_label}:"]
+    if listing.sessions:
+        rows = [_row(session, zone) for session in listing.sessions]
+        lines.append(table(["When", "Session", "Type", "Trainer", "Room", "Learners"], rows))
+    else:
+        lines.append("None.")
+        if listing.next_after is not None and listing.next_after.start is not None:
+            lines.append(f"Next session: {_when(listing.next_after, zone)} ({listing.next_after.name}).")
+    if listing.stale:
+        lines.append(f"Data from {listing.fetched_at:%Y-%m-%d %H:%M} UTC: {listing.problem}")
+    return "\n".join(lines)
+
+
+def _row(session: Session, zone: tzinfo) -> list[str]:
+    flags = [flag for flag, on in (("completed", session.completed), ("locked", session.locked)) if on]
+    name = session.name + (f" ({', '.join(flags)})" if flags else "")
+    return [
+        _when(session, zone),
+        name,
+        session.session_type,
+        session.trainer,
+        session.room,
+        str(session.total_learners),
+    ]
+
+
+def _when(session: Session, zone: tzinfo) -> str:
+    if session.start is None:
+        return session.when_text
+    start = session.start.astimezone(zone)
+    text = f"{start:%a %d %b %Y %H:%M}"
+    if session.end is not None:
+        text += f"–{session.end.astimezone(zone):%H:%M}"
+    return f"{text} {start.tzname()}"
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"

@@ -1,0 +1,80 @@
+"""`preview`, `modules`, `check` and `zoho-token`: the operator's view of the Zoho side."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.cli.table import listing_table, table
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.core import Core
+from bot.sessions.matching import Ambiguous, Found
+from bot.sessions.windows import Window
+from bot.zoho.auth import exchange_grant_code
+from bot.zoho.budget import Priority
+from bot.zoho.client import Call
+
+LOOKUP_SECONDS = 60.0
+
+
+async def preview(core: Core, query: str, window: Window) -> int:
+    deadline = core.clock.time() + LOOKUP_SECONDS
+    resolution = await core.catalog.lookup(query, deadline)
+    if isinstance(resolution, Ambiguous):
+        print(f"{query!r} could mean several modules; name one of these:")
+        print("\n".join(f"  {m.path}  ({m.key})" for m in resolution.candidates))
+        return 2
+    if not isinstance(resolution, Found):
+        print(f"No module called {query!r}.", end=" ")
+        if resolution.nearest:
+            print("Nearest: " + "; ".join(m.path for m in resolution.nearest) + ".")
+        else:
+            print(
+                "Run `python -m bot modules --refresh` to discover modules, or use course/batch/module ids."
+            )
+        return 2
+    listing = await core.sessions.upcoming(resolution.module, core.clock.now(), window, deadline)
+    print(listing_table(listing, core.settings.zoho_timezone, window.label))
+    return 0
+
+
+async def modules(core: Core, refresh: bool) -> int:
+    if refresh or core.catalog.walked_at() is None:
+        print("Discovering modules in Zoho (this uses the background call budget)…")
+        await core.catalog.walk()
+    found = core.catalog.modules()
+    if not found:
+        print("No modules known: Zoho lists no blended courses, and BOT_MODULES_FILE names none.")
+        return 0
+    rows = [[m.title, m.course_name, m.batch_name, ", ".join(m.aliases), m.key] for m in found]
+    print(table(["Module", "Course", "Batch", "Aliases", "Ids (course/batch/module)"], rows, whole=[4]))
+    return 0
+
+
+async def check_zoho(core: Core) -> list[str]:
+    """Renew the token if needed and make one cheap call; returns what went well."""
+    call = Call(Priority.INTERACTIVE, core.clock.time() + LOOKUP_SECONDS)
+    await core.tokens.token()
+    body = await core.zoho.get_json("/api/v1/courses", {"startIndex": "0", "type": "2"}, call)
+    count = len(body.get("courses") or [])
+    return [
+        f"Zoho token: ok ({core.settings.zoho_accounts_url})",
+        f"Zoho People LMS: ok, {count} blended course(s) on the first page ({core.settings.zoho_people_url})",
+    ]
+
+
+async def zoho_token(settings: Settings, code: str) -> int:
+    """Exchange a Self Client grant code for the refresh token and print it."""
+    credentials = settings.zoho_credentials_for_exchange()
+    async with httpx.AsyncClient() as http:
+        refresh = await exchange_grant_code(
+            http,
+            settings.zoho_accounts_url,
+            credentials[0],
+            credentials[1],
+            code,
+            now=SystemClock().time(),
+        )
+    print("Your refresh token (set it as ZOHO_REFRESH_TOKEN; it does not expire):")
+    print(refresh)
+    return 0

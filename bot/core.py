@@ -1,0 +1,78 @@
+"""The Slack-free half of the composition root: Zoho client, catalog and session service.
+
+`python -m bot preview`, `modules` and `check` need only this; the Slack app and
+the scheduler are built on top of it in `app.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import diskcache
+import httpx
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.sessions.catalog import Catalog, load_aliases
+from bot.sessions.service import SessionService
+from bot.zoho.auth import TokenSource
+from bot.zoho.budget import CallBudget
+from bot.zoho.client import RetryPolicy, ZohoClient
+from bot.zoho.shared_state import SharedState
+
+
+@dataclass
+class Core:
+    """Long-lived parts, created once at start-up and closed at shutdown."""
+
+    settings: Settings
+    clock: Clock
+    http: httpx.AsyncClient
+    state: SharedState
+    tokens: TokenSource
+    zoho: ZohoClient
+    catalog: Catalog
+    sessions: SessionService
+    budget: CallBudget
+    people_cache: diskcache.Cache
+    _caches: tuple[diskcache.Cache, ...]
+
+    async def aclose(self) -> None:
+        await self.sessions.drain()
+        await self.http.aclose()
+        self.state.close()
+        for cache in self._caches:
+            cache.close()
+
+
+def build_core(
+    settings: Settings,
+    clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+) -> Core:
+    """Create every Zoho-facing part; nothing here talks to the network yet."""
+    clock = clock or SystemClock()
+    # Settings errors first, before anything is opened that would then be left open.
+    credentials = settings.zoho_credentials()
+    aliases = load_aliases(settings.modules_file)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    http = httpx.AsyncClient(transport=transport, headers={"User-Agent": "sessions-bot"})
+    state = SharedState(settings.data_dir / "zoho-state")
+    budget = CallBudget(state, clock, settings.zoho_calls_per_minute)
+    tokens = TokenSource(http, settings.zoho_accounts_url, credentials, state, clock)
+    zoho = ZohoClient(http, settings.zoho_people_url, tokens, budget, state, clock, retry)
+    catalog_cache = diskcache.Cache(str(settings.data_dir / "catalog"))
+    session_cache = diskcache.Cache(str(settings.data_dir / "sessions"))
+    people_cache = diskcache.Cache(str(settings.data_dir / "people"))
+    catalog = Catalog(zoho, catalog_cache, clock, aliases)
+    sessions = SessionService(
+        zoho,
+        session_cache,
+        clock,
+        settings.zoho_timezone,
+        settings.zoho_date_format,
+        locked_until=state.locked_until,
+    )
+    caches = (catalog_cache, session_cache, people_cache)
+    return Core(settings, clock, http, state, tokens, zoho, catalog, sessions, budget, people_cache, caches)

@@ -1,0 +1,1 @@
+"""The domain: what a session is, which module a person means, which sessions are upcoming."""

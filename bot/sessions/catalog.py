@@ -1,0 +1,211 @@
+"""The modules the bot knows: aliases from a TOML file plus what discovery found in Zoho.
+
+A full walk of a large organisation (courses, then their batches, then their
+modules) costs hundreds of calls, so it runs in the background at background
+priority, is kept on disk so a restart does not repeat it, and is renewed every
+few hours. A person's lookup never waits for a walk: it matches against what
+is known, and only a name that matches nothing is tried with Zoho's course search.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
+from bot.clock import Clock
+from bot.config import ConfigError
+from bot.sessions.matching import Found, ModuleRef, NotFound, Resolution, parse_triplet, resolve
+from bot.zoho.budget import Priority
+from bot.zoho.client import Call, ZohoClient
+from bot.zoho.errors import ZohoError
+
+log = logging.getLogger(__name__)
+
+_DISCOVERED = "discovered"
+_SEARCHED = "searched"
+_WALK_CLAIM = "walk-claim"
+SEARCH_COURSE_LIMIT = 3
+WALK_RETRY_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Discovered:
+    modules: tuple[ModuleRef, ...]
+    walked_at: float
+
+
+def load_aliases(path: Path | None) -> list[ModuleRef]:
+    """Read `BOT_MODULES_FILE`: `[[modules]]` tables with name, aliases, course, batch, module."""
+    if path is None:
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"BOT_MODULES_FILE {path} could not be read: {exc}.") from None
+    modules = []
+    for index, entry in enumerate(data.get("modules", []), start=1):
+        missing = [key for key in ("name", "course", "batch", "module") if not entry.get(key)]
+        if missing:
+            raise ConfigError(
+                f"BOT_MODULES_FILE {path}: module #{index} lacks {', '.join(missing)}; "
+                "each [[modules]] needs name, course, batch and module."
+            )
+        modules.append(
+            ModuleRef(
+                course_id=str(entry["course"]),
+                batch_id=str(entry["batch"]),
+                module_id=str(entry["module"]),
+                name=str(entry["name"]),
+                course_name=str(entry.get("course_name", "")),
+                batch_name=str(entry.get("batch_name", "")),
+                aliases=tuple(str(alias) for alias in entry.get("aliases", [])),
+            )
+        )
+    return modules
+
+
+class Catalog:
+    """Known modules and the lookup people use; discovery fills it behind the scenes."""
+
+    def __init__(
+        self,
+        client: ZohoClient,
+        cache: diskcache.Cache,
+        clock: Clock,
+        aliases: Iterable[ModuleRef] = (),
+        refresh_seconds: float = 6 * 3600,
+    ) -> None:
+        self._client = client
+        self._cache = cache
+        self._clock = clock
+        self._aliases = list(aliases)
+        self._refresh_seconds = refresh_seconds
+
+    def modules(self) -> list[ModuleRef]:
+        """Aliased modules first (with names from Zoho where discovery knows them), then the rest."""
+        found = {m.key: m for m in self._found()}
+        merged: dict[str, ModuleRef] = {}
+        for alias in self._aliases:
+            known = found.get(alias.key)
+            if known is None:
+                merged[alias.key] = alias
+                continue
+            # Zoho's own name stays one of the module's names, so aliasing a module never
+            # makes its Zoho name silently mean another module.
+            extra = (known.name,) if known.name and known.name not in (alias.name, *alias.aliases) else ()
+            merged[alias.key] = replace(
+                alias,
+                course_name=alias.course_name or known.course_name,
+                batch_name=alias.batch_name or known.batch_name,
+                aliases=alias.aliases + extra,
+            )
+        for key, module in found.items():
+            merged.setdefault(key, module)
+        return list(merged.values())
+
+    def walked_at(self) -> float | None:
+        discovered = self._cache.get(_DISCOVERED)
+        return discovered.walked_at if isinstance(discovered, Discovered) else None
+
+    async def lookup(self, query: str, deadline: float | None) -> Resolution:
+        """Resolve what a person typed; a miss is tried once with Zoho's course search."""
+        resolution = resolve(query, self.modules())
+        if not isinstance(resolution, NotFound) or parse_triplet(query) is not None:
+            return resolution
+        try:
+            added = await self._search(query, Call(Priority.INTERACTIVE, deadline))
+        except ZohoError as exc:
+            log.info("catalog search for %r failed: %s", query, exc)
+            return resolution
+        return resolve(query, self.modules()) if added else resolution
+
+    def module(self, key: str) -> ModuleRef | None:
+        """A known module by its `course/batch/module` key."""
+        resolution = resolve(key, self.modules())
+        return resolution.module if isinstance(resolution, Found) else None
+
+    def is_due(self) -> bool:
+        walked = self.walked_at()
+        return walked is None or self._clock.time() - walked >= self._refresh_seconds
+
+    async def walk(self) -> int:
+        """Discover every blended course's batches and modules; returns how many modules.
+
+        Only one process walks at a time; the claim lapses if its walker dies.
+        """
+        if not self._cache.add(_WALK_CLAIM, True, expire=3600):
+            log.info("catalog walk already running elsewhere")
+            return len(self._found())
+        try:
+            call = Call(Priority.BACKGROUND, deadline=None)
+            modules = await self._walk_courses(await self._client.courses(call), call)
+            self._cache.set(_DISCOVERED, Discovered(tuple(modules), self._clock.time()))
+            log.info("catalog walk found %d modules", len(modules))
+            return len(modules)
+        finally:
+            self._cache.delete(_WALK_CLAIM)
+
+    def seconds_until_due(self) -> float:
+        walked = self.walked_at()
+        if walked is None:
+            return 0.0
+        return max(0.0, walked + self._refresh_seconds - self._clock.time())
+
+    async def keep_fresh(self) -> None:
+        """Walk whenever the catalog is due, forever; failures wait and try again."""
+        while True:
+            if self.is_due():
+                try:
+                    await self.walk()
+                except ZohoError as exc:
+                    log.warning("catalog walk failed, next try in %d s: %s", WALK_RETRY_SECONDS, exc)
+                    await self._clock.sleep(WALK_RETRY_SECONDS)
+                    continue
+            await self._clock.sleep(max(60.0, self.seconds_until_due()))
+
+    async def _search(self, query: str, call: Call) -> bool:
+        courses = (await self._client.courses(call, search=query, blended_only=False))[:SEARCH_COURSE_LIMIT]
+        modules = await self._walk_courses(courses, call)
+        if not modules:
+            return False
+        searched = {m.key: m for m in self._cache.get(_SEARCHED, ())}
+        searched.update({m.key: m for m in modules})
+        self._cache.set(_SEARCHED, tuple(searched.values()))
+        return True
+
+    async def _walk_courses(self, courses: list[dict[str, Any]], call: Call) -> list[ModuleRef]:
+        modules: list[ModuleRef] = []
+        for course in courses:
+            course_id, course_name = _id_and_name(course, "course")
+            if not course_id:
+                continue
+            for batch in await self._client.batches(course_id, call):
+                batch_id, batch_name = _id_and_name(batch, "batch")
+                if not batch_id:
+                    continue
+                for module in await self._client.modules(course_id, batch_id, call):
+                    module_id, module_name = _id_and_name(module, "module")
+                    if module_id:
+                        modules.append(
+                            ModuleRef(course_id, batch_id, module_id, module_name, course_name, batch_name)
+                        )
+        return modules
+
+    def _found(self) -> list[ModuleRef]:
+        discovered = self._cache.get(_DISCOVERED)
+        walked = list(discovered.modules) if isinstance(discovered, Discovered) else []
+        keys = {m.key for m in walked}
+        return walked + [m for m in self._cache.get(_SEARCHED, ()) if m.key not in keys]
+
+
+def _id_and_name(record: dict[str, Any], kind: str) -> tuple[str, str]:
+    """Zoho's field names vary (`courseId` or `id`, `courseName` or `name`): accept each."""
+    ident = record.get(f"{kind}Id") or record.get("id") or ""
+    name = record.get(f"{kind}Name") or record.get("name") or ""
+    return str(ident).strip(), str(name).strip()

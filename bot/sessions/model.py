@@ -1,0 +1,173 @@
+"""A training session as the bot understands it, parsed leniently from Zoho's JSON.
+
+Zoho gives a date string in the org's configured format and 12-hour wall-clock
+times with no zone. The org's zone and date format are settings; a date that
+will not parse keeps its raw text, is logged once, and sorts last, so one bad
+record never breaks a listing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil import parser as dateparser
+
+log = logging.getLogger(__name__)
+_reported_unparseable: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Session:
+    """One session; `start` and `end` are aware datetimes, or None when Zoho's text would not parse."""
+
+    session_id: str
+    module_id: str
+    name: str
+    start: datetime | None
+    end: datetime | None
+    raw_date: str
+    raw_start_time: str
+    raw_end_time: str
+    description: str = ""
+    session_type: str = ""
+    room: str = ""
+    room_id: str = ""
+    trainer: str = ""
+    trainer_erecno: str = ""
+    total_learners: int = 0
+    present_learners: int = 0
+    completed: bool = False
+    locked: bool = False
+    lock_until: str = ""
+    grade_category_name: str = ""
+    grade_category_id: str = ""
+    resources: tuple[Any, ...] = field(default_factory=tuple)
+    can_user_delete: bool = False
+    can_user_edit: bool = False
+
+    @property
+    def when_text(self) -> str:
+        """Zoho's own words for the time, shown when the dates would not parse."""
+        return f"{self.raw_date} {self.raw_start_time}–{self.raw_end_time}".strip()
+
+    def sort_key(self) -> tuple[bool, float, str]:
+        return (self.start is None, self.start.timestamp() if self.start else 0.0, self.name)
+
+    def is_over(self, now: datetime) -> bool:
+        """Ended before `now`; a session whose end is unknown ends when it starts."""
+        finish = self.end or self.start
+        return finish is not None and finish <= now
+
+
+def parse_session(raw: dict[str, Any], zone: ZoneInfo, date_format: str) -> Session:
+    """Build a Session from one record of Zoho's `sessions` list."""
+    raw_date = _text(raw.get("sessionStartDate"))
+    raw_start = _text(raw.get("sessionStartTime"))
+    raw_end = _text(raw.get("sessionEndTime"))
+    start, end = _moments(raw_date, raw_start, raw_end, zone, date_format)
+    if start is None:
+        _report_once(raw)
+    return Session(
+        session_id=_text(raw.get("sessionId") or raw.get("id")),
+        module_id=_text(raw.get("moduleId")),
+        name=_text(raw.get("sessionName") or raw.get("name")) or "Untitled session",
+        start=start,
+        end=end,
+        raw_date=raw_date,
+        raw_start_time=raw_start,
+        raw_end_time=raw_end,
+        description=_text(raw.get("description")),
+        session_type=_text(raw.get("sessionType")),
+        room=_text(raw.get("sessionRoom")),
+        room_id=_text(raw.get("roomId")),
+        trainer=_text(raw.get("sessionTrainer")),
+        trainer_erecno=_text(raw.get("trainerErecno")),
+        total_learners=_int(raw.get("totalLearnersCount")),
+        present_learners=_int(raw.get("presentLeanersCount", raw.get("presentLearnersCount"))),
+        completed=_bool(raw.get("isSessionCompleted")),
+        locked=_bool(raw.get("isLocked")),
+        lock_until=_text(raw.get("lockUntil")),
+        grade_category_name=_text(raw.get("gradeCategoryName")),
+        grade_category_id=_text(raw.get("gradeCategoryId")),
+        resources=tuple(raw.get("resources") or ()),
+        can_user_delete=_bool(raw.get("canUserDelete")),
+        can_user_edit=_bool(raw.get("canUserEdit")),
+    )
+
+
+def parse_date(text: str, date_format: str) -> date | None:
+    """The configured format first, then dateutil (month names such as 22-Dec-2021)."""
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, date_format).date()
+    except ValueError:
+        pass
+    day_first = date_format.find("%d") < date_format.find("%m")
+    year_first = date_format.find("%Y") == 0
+    try:
+        return dateparser.parse(text, dayfirst=day_first, yearfirst=year_first).date()
+    except (ValueError, OverflowError):
+        return None
+
+
+def parse_time(text: str) -> time | None:
+    if not text:
+        return None
+    for fmt in ("%I:%M %p", "%H:%M", "%I:%M:%S %p", "%H:%M:%S"):
+        try:
+            return datetime.strptime(text.upper(), fmt).time()
+        except ValueError:
+            continue
+    return None
+
+
+def _moments(
+    raw_date: str, raw_start: str, raw_end: str, zone: ZoneInfo, date_format: str
+) -> tuple[datetime | None, datetime | None]:
+    day = parse_date(raw_date, date_format)
+    start_time = parse_time(raw_start)
+    if day is None or start_time is None:
+        return None, None
+    start = datetime.combine(day, start_time, tzinfo=zone)
+    end_time = parse_time(raw_end)
+    if end_time is None:
+        return start, None
+    end = datetime.combine(day, end_time, tzinfo=zone)
+    if end < start:
+        end = datetime.combine(day + timedelta(days=1), end_time, tzinfo=zone)
+    return start, end
+
+
+def _report_once(raw: dict[str, Any]) -> None:
+    key = f"{raw.get('sessionId')}|{raw.get('sessionStartDate')}|{raw.get('sessionStartTime')}"
+    if key in _reported_unparseable:
+        return
+    _reported_unparseable.add(key)
+    log.warning(
+        "session %s: could not read its date %r / time %r; shown as Zoho wrote it",
+        raw.get("sessionId"),
+        raw.get("sessionStartDate"),
+        raw.get("sessionStartTime"),
+    )
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)

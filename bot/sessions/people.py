@@ -1,0 +1,39 @@
+"""Trainers' e-mail addresses from Zoho People, cached: they change rarely and cost calls."""
+
+from __future__ import annotations
+
+import logging
+
+import diskcache
+
+from bot.zoho.budget import Priority
+from bot.zoho.client import Call, ZohoClient
+from bot.zoho.errors import ZohoError, ZohoRequestError
+
+log = logging.getLogger(__name__)
+
+EMAIL_TTL = 7 * 24 * 3600
+MISSING_TTL = 24 * 3600
+
+
+class TrainerEmails:
+    def __init__(self, zoho: ZohoClient, cache: diskcache.Cache) -> None:
+        self._zoho = zoho
+        self._cache = cache
+
+    async def email(self, erecno: str) -> str | None:
+        """The employee's e-mail, or None when Zoho has none (remembered for a day)."""
+        key = f"trainer-email:{erecno}"
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached or None
+        try:
+            record = await self._zoho.employee(erecno, Call(Priority.BACKGROUND, deadline=None))
+        except ZohoRequestError:
+            record = None
+        except ZohoError as exc:
+            log.info("trainer %s: e-mail lookup failed for now: %s", erecno, exc)
+            return None
+        email = str((record or {}).get("EmailID") or "").strip()
+        self._cache.set(key, email, expire=EMAIL_TTL if email else MISSING_TTL)
+        return email or None
