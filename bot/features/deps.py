@@ -1,0 +1,26 @@
+"""What the features need from the rest of the bot, handed to each `register(app, deps)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.sessions.catalog import Catalog
+from bot.sessions.service import SessionService
+from bot.store.store import Store
+
+LOOKUP_SECONDS = 20.0
+"""How long a person's lookup may take in all, waiting on the budget included."""
+
+
+@dataclass(frozen=True)
+class Deps:
+    clock: Clock
+    catalog: Catalog
+    sessions: SessionService
+    zoho_zone: ZoneInfo
+    store: Store
+
+    def deadline(self) -> float:
+        return self.clock.time() + LOOKUP_SECONDS

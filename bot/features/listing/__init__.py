@@ -1,0 +1,1 @@
+"""`/sessions <module>`: a module's upcoming sessions as an ephemeral Block Kit message."""

@@ -1,0 +1,175 @@
+"""Listeners of the listing: unpack the payload, delegate, answer. Rendering lives in render.py."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.features.deps import Deps
+from bot.features.listing.ids import Action, ListingRef, decode_listing
+from bot.features.listing.render import (
+    ambiguous_message,
+    listing_message,
+    looking_up_message,
+    not_found_message,
+)
+from bot.sessions.matching import Ambiguous, Found, ModuleRef
+from bot.sessions.windows import Window, named_window, next_days
+from bot.slack.errors import sentence_for
+from bot.slack.messages import Message, sentence_message
+from bot.slack.respond import AckFn, RespondFn, answer_command
+from bot.slack.users import user_zone
+from bot.zoho.errors import ZohoError
+
+log = logging.getLogger(__name__)
+
+OLD_BUTTON = "This button is from an older message the bot can no longer read; run `/sessions` again."
+CANNOT_POST = (
+    "I can't post in this channel. Invite me first (`/invite @Sessions`), or share it in a channel I'm in."
+)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    listing = ListingActions(deps)
+    app.action(Action.SHOW_MORE.value)(listing.on_show_more)
+    app.action(Action.SHARE.value)(listing.on_share)
+    app.action(re.compile(rf"^{re.escape(Action.PICK_MODULE.value)}(:.*)?$"))(listing.on_pick)
+    app.action(Action.SELECT_MODULE.value)(listing.on_pick)
+    app.action(re.compile(rf"^{re.escape(Action.CALENDAR.value)}(:.*)?$"))(just_ack)
+
+
+async def just_ack(ack: AckFn) -> None:
+    """Link buttons open their URL in the browser; Slack still expects an acknowledgement."""
+    await ack()
+
+
+async def show_sessions(
+    deps: Deps,
+    ack: AckFn,
+    respond: RespondFn,
+    client: AsyncWebClient,
+    user_id: str,
+    query: str,
+    window_word: str,
+) -> None:
+    """`/sessions <module> [window]`: the answer in the ack when at hand, else through response_url."""
+    await answer_command(
+        ack,
+        respond,
+        listing_answer(deps, client, user_id, query, window_word),
+        looking_up_message(query),
+        user_id,
+    )
+
+
+async def listing_answer(
+    deps: Deps, client: AsyncWebClient, user_id: str, query: str, window_word: str, offset: int = 0
+) -> Message:
+    try:
+        resolution = await deps.catalog.lookup(query, deps.deadline())
+        if isinstance(resolution, Ambiguous):
+            return ambiguous_message(query, resolution.candidates, window_word)
+        if not isinstance(resolution, Found):
+            return not_found_message(query, resolution.nearest, window_word)
+        return await _render_listing(deps, client, user_id, resolution.module, window_word, offset)
+    except ZohoError as exc:
+        log.info("listing %r for %s: %s", query, user_id, exc)
+        return sentence_message(sentence_for(exc))
+
+
+async def _render_listing(
+    deps: Deps,
+    client: AsyncWebClient,
+    user_id: str,
+    module: ModuleRef,
+    window_word: str,
+    offset: int = 0,
+    shared_by: str | None = None,
+) -> Message:
+    window = await _window(deps, client, user_id, window_word)
+    listing = await deps.sessions.upcoming(module, deps.clock.now(), window, deps.deadline())
+    offset = min(max(0, offset), max(0, len(listing.sessions) - 1))
+    return listing_message(listing, window.label, window_word, deps.zoho_zone, offset, shared_by)
+
+
+async def _window(deps: Deps, client: AsyncWebClient, user_id: str, word: str) -> Window:
+    now = deps.clock.now()
+    if word in ("today", "tomorrow"):
+        return named_window(word, now, await user_zone(client, user_id, deps.zoho_zone))
+    if word:
+        return named_window(word, now, deps.zoho_zone)
+    return next_days(now)
+
+
+class ListingActions:
+    """The buttons on a listing; each acks at once, then replaces or posts."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    async def on_show_more(
+        self, ack: AckFn, body: dict[str, Any], respond: RespondFn, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        ref = _listing_ref(body)
+        if ref is None:
+            await respond(replace_original=False, **sentence_message(OLD_BUTTON))
+            return
+        message = await self._answer(client, body["user"]["id"], ref)
+        await respond(replace_original=True, **message)
+
+    async def on_pick(
+        self, ack: AckFn, body: dict[str, Any], respond: RespondFn, client: AsyncWebClient
+    ) -> None:
+        await self.on_show_more(ack, body, respond, client)
+
+    async def on_share(
+        self, ack: AckFn, body: dict[str, Any], respond: RespondFn, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        ref = _listing_ref(body)
+        user_id = body["user"]["id"]
+        if ref is None:
+            await respond(replace_original=False, **sentence_message(OLD_BUTTON))
+            return
+        message = await self._answer(client, user_id, ref, shared_by=user_id)
+        channel = (body.get("channel") or {}).get("id") or ""
+        try:
+            await client.chat_postMessage(channel=channel, **message)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.info("share in %s by %s failed: %s", channel, user_id, error)
+            sentence = (
+                CANNOT_POST
+                if error in ("not_in_channel", "channel_not_found")
+                else (f"Slack refused to post the listing ({error}); please try again.")
+            )
+            await respond(replace_original=False, **sentence_message(sentence))
+
+    async def _answer(
+        self, client: AsyncWebClient, user_id: str, ref: ListingRef, shared_by: str | None = None
+    ) -> Message:
+        module = self._deps.catalog.module(ref.module)
+        if module is None:
+            return sentence_message(OLD_BUTTON)
+        try:
+            return await _render_listing(
+                self._deps, client, user_id, module, ref.window, ref.offset, shared_by
+            )
+        except ZohoError as exc:
+            return sentence_message(sentence_for(exc))
+
+
+def _listing_ref(body: dict[str, Any]) -> ListingRef | None:
+    action = (body.get("actions") or [{}])[0]
+    value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+    try:
+        return decode_listing(value)
+    except (ValueError, KeyError, TypeError):
+        log.info("undecodable listing button value %r", value)
+        return None

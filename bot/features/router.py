@@ -1,0 +1,47 @@
+"""The one `/sessions` command: parse its text, then hand it to the feature that owns it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.features import commands
+from bot.features.deps import Deps
+from bot.features.listing.handlers import show_sessions
+from bot.features.listing.render import help_message
+from bot.slack.messages import Message, sentence_message
+from bot.slack.respond import AckFn, RespondFn
+
+COMMAND = "/sessions"
+
+SubcommandHandler = Callable[
+    [commands.Command, dict[str, Any], AckFn, RespondFn, AsyncWebClient], Awaitable[None]
+]
+
+
+def register(app: AsyncApp, deps: Deps, subcommands: dict[type, SubcommandHandler]) -> None:
+    """`subcommands` maps parsed command types (digest, remind…) to the feature handling them."""
+
+    async def on_sessions(
+        ack: AckFn, command: dict[str, Any], respond: RespondFn, client: AsyncWebClient
+    ) -> None:
+        parsed = commands.parse(command.get("text") or "")
+        if isinstance(parsed, commands.Help):
+            await ack(response_type="ephemeral", **help_message(deps.catalog.modules()))
+        elif isinstance(parsed, commands.Invalid):
+            await ack(response_type="ephemeral", **sentence_message(parsed.message, ":thinking_face:"))
+        elif isinstance(parsed, commands.ShowSessions):
+            await show_sessions(deps, ack, respond, client, command["user_id"], parsed.query, parsed.window)
+        elif type(parsed) in subcommands:
+            await subcommands[type(parsed)](parsed, command, ack, respond, client)
+        else:
+            await ack(response_type="ephemeral", **_not_available(parsed))
+
+    app.command(COMMAND)(on_sessions)
+
+
+def _not_available(parsed: commands.Command) -> Message:
+    return sentence_message(f"`{type(parsed).__name__}` is not available in this installation.")

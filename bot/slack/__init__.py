@@ -1,0 +1,1 @@
+"""Bolt wiring that every feature shares: server, text helpers, error handling."""

@@ -1,0 +1,74 @@
+"""What a person is told when something fails: a sentence, never a trace or silence.
+
+Known failures (Zoho's, the store's) map to a sentence that says what happened
+and what to do. Anything else reaches the one `app.error` handler, which logs
+the cause under a short reference and tells the person that reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.slack.messages import Message, sentence_message
+from bot.slack.text import date_token
+from bot.zoho.errors import (
+    ZohoAuthError,
+    ZohoBusyError,
+    ZohoError,
+    ZohoLockedError,
+    ZohoRequestError,
+    ZohoTokenLimitError,
+)
+
+log = logging.getLogger(__name__)
+
+ADMIN_NEEDED = "The bot's connection to Zoho People needs an admin: ask them to run `python -m bot check`."
+
+
+def sentence_for(error: ZohoError) -> str:
+    """The sentence for a Zoho failure (date tokens are filled in by Slack for each reader)."""
+    if isinstance(error, ZohoAuthError):
+        return ADMIN_NEEDED
+    if isinstance(error, ZohoTokenLimitError):
+        return "Zoho is refusing new sign-ins from the bot for a few minutes; try again in 10 minutes."
+    if isinstance(error, ZohoLockedError):
+        until = datetime.fromtimestamp(error.until, UTC)
+        return (
+            "Zoho has paused the bot's access for a few minutes after too many requests; "
+            f"try again after {date_token(until, '{time}', UTC)}."
+        )
+    if isinstance(error, ZohoBusyError):
+        seconds = max(1, round(error.retry_after))
+        return f"The bot is at its Zoho call limit right now; try again in {seconds} seconds."
+    if isinstance(error, ZohoRequestError) and error.status == 404:
+        return "Zoho no longer knows this module (it may have been removed); pick another with `/sessions`."
+    if isinstance(error, ZohoRequestError):
+        return (
+            f"Zoho refused the request (HTTP {error.status}): the bot may lack access to this course. "
+            f"{ADMIN_NEEDED}"
+        )
+    return "Zoho People isn't answering right now; try again in a few minutes."
+
+
+def unexpected_message(error: BaseException, user: str) -> Message:
+    """Log the cause under a short reference, and tell the person that reference."""
+    reference = uuid.uuid4().hex[:8]
+    log.error("unexpected error %s for user %s", reference, user, exc_info=error)
+    return sentence_message(
+        f"Something went wrong on the bot's side (reference {reference}); please try again."
+    )
+
+
+async def handle_unexpected(error: Exception, body: dict[str, Any], respond: Any) -> None:
+    """Bolt's global error handler, for failures outside the paths that answer for themselves."""
+    user = (body.get("user") or {}).get("id") or body.get("user_id") or "?"
+    message = unexpected_message(error, user)
+    if respond is None or not (body.get("response_url") or body.get("response_urls")):
+        return
+    try:
+        await respond(response_type="ephemeral", replace_original=False, **message)
+    except Exception:  # the person cannot be told; the log already has the cause
+        log.warning("could not tell user %s about an error", user)

@@ -1,0 +1,99 @@
+"""Pure helpers for text Slack shows: escaping untrusted data, date tokens, calendar links.
+
+Zoho's data is untrusted. In mrkdwn it is escaped and placed in `verbatim`
+text objects, so Slack does not turn `@channel` or a URL inside it into a live
+mention or link; `<!...>` tokens are only ever built from our own numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+ZERO_WIDTH_SPACE = "\u200b"
+URL_LIMIT = 3000
+"""Slack refuses a whole message whose button `url` is longer than this."""
+_BROADCAST = re.compile(r"@(channel|here|everyone)", re.IGNORECASE)
+
+
+def escape(text: str) -> str:
+    """mrkdwn's three control characters, and nothing else, in Slack's order."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def defang(text: str) -> str:
+    """Escape, and break broadcast words, for places that cannot be `verbatim` (top-level text)."""
+    return _BROADCAST.sub(lambda match: "@" + ZERO_WIDTH_SPACE + match.group(1), escape(text))
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A text object that shows formatting but never auto-links mentions or URLs."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def plain(text: str, limit: int = 3000) -> dict[str, Any]:
+    """A plain_text object: Slack shows it literally, so it needs no escaping, only a length cap."""
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": False}
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to `limit` characters with an ellipsis, on a word boundary where one is near."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def date_token(
+    moment: datetime, token_format: str, fallback_zone: tzinfo, fallback_format: str = "%a %d %b %Y %H:%M"
+) -> str:
+    """`<!date^…>`: each reader sees `moment` in their own zone; old clients see the fallback."""
+    local = moment.astimezone(fallback_zone)
+    fallback = f"{local.strftime(fallback_format)} {local.tzname()}"
+    return f"<!date^{int(moment.timestamp())}^{token_format}|{fallback}>"
+
+
+def time_range(start: datetime, end: datetime | None, fallback_zone: tzinfo) -> str:
+    """ "Tomorrow 11:00 AM – 1:00 PM", in the reader's zone."""
+    text = date_token(start, "{date_short_pretty} {time}", fallback_zone)
+    if end is not None:
+        text += " – " + date_token(end, "{time}", fallback_zone, "%H:%M")
+    return text
+
+
+def calendar_link(title: str, start: datetime, end: datetime | None, details: str, location: str) -> str:
+    """A Google Calendar "create event" URL, times in UTC, under Slack's 3000-character url cap."""
+    finish = end or start
+    dates = f"{_utc_stamp(start)}/{_utc_stamp(finish)}"
+    # Limits on the encoded text: a non-Latin character takes up to 9 characters once encoded.
+    query = {
+        "action": "TEMPLATE",
+        "text": _clip_encoded(title, 200, 600),
+        "dates": dates,
+        "details": _clip_encoded(details, 1000, 1800),
+        "location": _clip_encoded(location, 200, 400),
+    }
+    return "https://calendar.google.com/calendar/render?" + urlencode(query)
+
+
+def _clip_encoded(text: str, limit: int, encoded_limit: int) -> str:
+    """`clip` to `limit` characters, then shorter until its URL-encoded form fits `encoded_limit`."""
+    text = clip(text, limit)
+    while (encoded := len(quote_plus(text))) > encoded_limit:
+        text = clip(text, max(1, len(text) * encoded_limit // encoded - 1))
+    return text
+
+
+def user_mention(user_id: str) -> str:
+    """A mention of a Slack user id that Slack itself gave us (never from Zoho data)."""
+    return f"<@{user_id}>" if user_id.isalnum() else escape(user_id)
+
+
+def _utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
