@@ -1,0 +1,171 @@
+"""Composition root: `build_bot(settings)` creates every part; `serve` runs them. Nothing global."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.config import ConfigError, Settings
+from bot.core import Core, build_core
+from bot.features import router
+from bot.features.deps import Deps
+from bot.features.digests.handlers import DigestCommands
+from bot.features.home.handlers import Home
+from bot.features.listing import handlers as listing
+from bot.features.reminders.handlers import ReminderCommands
+from bot.features.reminders.trainers import TrainerDirectory
+from bot.scheduler import Scheduler
+from bot.sessions.people import TrainerEmails
+from bot.slack import server
+from bot.slack.errors import handle_unexpected
+from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 3000
+SLACK_TIMEOUT_SECONDS = 10
+
+
+@dataclass
+class Bot:
+    core: Core
+    bolt: AsyncApp
+    slack: AsyncWebClient
+    store: Store
+    scheduler: Scheduler
+
+    async def start(self) -> None:
+        """Prepare the database (create or upgrade the schema)."""
+        await self.store.upgrade()
+
+    async def aclose(self) -> None:
+        await self.core.aclose()
+        await self.store.close()
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """One Web API client; 429s wait for Retry-After, at most twice."""
+    kwargs: dict[str, Any] = {"token": settings.slack_bot_token, "timeout": SLACK_TIMEOUT_SECONDS}
+    if settings.slack_api_url:
+        kwargs["base_url"] = settings.slack_api_url
+    client = AsyncWebClient(**kwargs)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None = None) -> Bot:
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your Slack app."
+        )
+    core = core or build_core(settings, clock)
+    slack = slack_client(settings)
+    bolt = AsyncApp(
+        client=slack,
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=not settings.slack_app_token,
+        process_before_response=False,
+    )
+    bolt.error(handle_unexpected)
+    store = Store(settings.database)
+    deps = Deps(core.clock, core.catalog, core.sessions, settings.zoho_timezone, store)
+    home = Home(deps)
+    digests = DigestCommands(deps, on_change=home.publish)
+    reminders = ReminderCommands(deps, on_change=home.publish)
+    listing.register(bolt, deps)
+    home.register(bolt)
+    reminders.register(bolt)
+    router.register(bolt, deps, subcommands={**digests.handlers(), **reminders.handlers()})
+    return Bot(core, bolt, slack, store, build_scheduler(settings, core, store, slack))
+
+
+def build_scheduler(settings: Settings, core: Core, store: Store, slack: AsyncWebClient) -> Scheduler:
+    trainers = None
+    if settings.remind_trainers:
+        trainers = TrainerDirectory(TrainerEmails(core.zoho, core.people_cache), slack)
+    return Scheduler(
+        store,
+        core.sessions,
+        slack,
+        core.clock,
+        settings.zoho_timezone,
+        timedelta(hours=settings.digest_catch_up_hours),
+        trainers,
+    )
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the Slack app on its transport, with discovery behind it, until `stop` or a signal."""
+    socket_mode = bool(settings.slack_app_token)
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
+            "(or set SLACK_APP_TOKEN to use Socket Mode)."
+        )
+    stop = stop or _stop_on_signals()
+    bot = build_bot(settings)
+    background: list[asyncio.Task[None]] = []
+    runner = None
+    try:
+        await bot.start()
+        background += [
+            _forever(bot.core.catalog.keep_fresh(), "catalog discovery"),
+            _forever(bot.scheduler.run(stop), "scheduler"),
+        ]
+        port = settings.port or (None if socket_mode else DEFAULT_PORT)
+        if port is not None:
+            runner = await server.start_http(server.web_app(None if socket_mode else bot.bolt), port)
+        if socket_mode:
+            await server.run_socket_mode(bot.bolt, settings.slack_app_token, stop)
+        else:
+            await stop.wait()
+    finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        if runner is not None:
+            await runner.cleanup()
+        await bot.aclose()
+
+
+async def run_scheduler(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """The scheduler alone, for a separate worker process (`python -m bot scheduler`)."""
+    stop = stop or _stop_on_signals()
+    bot = build_bot(settings)
+    try:
+        await bot.start()
+        await bot.scheduler.run(stop)
+    finally:
+        await bot.aclose()
+
+
+def _forever(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    async def guarded() -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s stopped", name)
+
+    return asyncio.create_task(guarded(), name=name)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    return stop

@@ -1,0 +1,1 @@
+"""Daily channel digests: `/sessions digest …` and what the scheduler posts."""

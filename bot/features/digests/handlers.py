@@ -1,0 +1,115 @@
+"""`/sessions digest …`: subscribe a channel, list its digests, stop one."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.features import commands
+from bot.features.deps import Deps
+from bot.features.digests.render import confirmation_text, list_text
+from bot.features.resolve import module_or_message
+from bot.sessions.matching import normalise
+from bot.slack import delivery
+from bot.slack.messages import Message, sentence_message
+from bot.slack.respond import AckFn, RespondFn, answer_command
+from bot.slack.text import clip, escape
+from bot.slack.users import user_zone
+from bot.store.store import Digest
+
+log = logging.getLogger(__name__)
+
+INVITE = (
+    "I can't post in this channel, so I can't send it a digest. Invite me first "
+    "(`/invite @Sessions`), then run the command again."
+)
+
+
+class DigestCommands:
+    """Handlers for the parsed digest commands; each answers within Slack's 3 seconds."""
+
+    def __init__(self, deps: Deps, on_change: Any) -> None:
+        self._deps = deps
+        self._on_change = on_change
+
+    def handlers(self) -> dict[type, Any]:
+        return {
+            commands.DigestAdd: self.on_command,
+            commands.DigestList: self.on_command,
+            commands.DigestOff: self.on_command,
+        }
+
+    async def on_command(
+        self,
+        parsed: commands.Command,
+        command: dict[str, Any],
+        ack: AckFn,
+        respond: RespondFn,
+        client: AsyncWebClient,
+    ) -> None:
+        channel, user = command["channel_id"], command["user_id"]
+        if isinstance(parsed, commands.DigestAdd):
+            work = self.add(client, channel, user, parsed)
+        elif isinstance(parsed, commands.DigestOff):
+            work = self.off(client, channel, user, parsed.query)
+        else:
+            work = self.list(channel)
+        await answer_command(
+            ack, respond, work, sentence_message("Working on it…", ":hourglass_flowing_sand:"), user
+        )
+
+    async def add(
+        self, client: AsyncWebClient, channel: str, user: str, parsed: commands.DigestAdd
+    ) -> Message:
+        module = await module_or_message(self._deps, parsed.query)
+        if isinstance(module, dict):
+            return module
+        zone = await user_zone(client, user, self._deps.zoho_zone)
+        planned = Digest(0, channel, module.key, module.title, parsed.at, parsed.weekdays, zone.key, user)
+
+        try:
+            await delivery.post(client, channel, {"text": confirmation_text(user, planned)})
+        except delivery.DeliveryError as exc:
+            if exc.permanent:
+                return sentence_message(INVITE)
+            return sentence_message(f"Slack refused to post here ({escape(exc.reason)}); please try again.")
+        await self._deps.store.save_digest(
+            channel,
+            module.key,
+            module.title,
+            parsed.at,
+            parsed.weekdays,
+            zone.key,
+            user,
+            self._deps.clock.now(),
+        )
+        log.info("digest of %s subscribed in %s by %s", module.key, channel, user)
+        await self._on_change(client, user)
+        return sentence_message(
+            f"Done. This channel gets a digest of *{escape(clip(module.title, 100))}* at {parsed.at:%H:%M} "
+            f"({escape(zone.key)}), {commands.describe_weekdays(parsed.weekdays)}.",
+            ":white_check_mark:",
+        )
+
+    async def list(self, channel: str) -> Message:
+        return sentence_message(list_text(await self._deps.store.digests(channel_id=channel)), "")
+
+    async def off(self, client: AsyncWebClient, channel: str, user: str, query: str) -> Message:
+        existing = await self._deps.store.digests(channel_id=channel)
+        wanted = normalise(query)
+        matches = [d for d in existing if normalise(d.module_name) == wanted or d.module_key == query.strip()]
+        if not matches:
+            module = await module_or_message(self._deps, query)
+            matches = [d for d in existing if not isinstance(module, dict) and d.module_key == module.key]
+        if not matches:
+            return sentence_message(
+                f"This channel has no digest of “{escape(clip(query, 100))}”. {list_text(existing)}",
+                ":thinking_face:",
+            )
+        for digest in matches:
+            await self._deps.store.remove_digest(channel, digest.module_key)
+        await self._on_change(client, user)
+        names = ", ".join(f"*{escape(clip(d.module_name, 100))}*" for d in matches)
+        return sentence_message(f"Stopped the digest of {names} in this channel.", ":white_check_mark:")

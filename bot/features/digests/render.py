@@ -1,0 +1,82 @@
+"""The digest message: upcoming sessions of a channel's modules, grouped by day (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, tzinfo
+
+from bot.features.commands import describe_weekdays
+from bot.features.session_view import Block, session_text
+from bot.sessions.service import Listing
+from bot.slack.messages import Message
+from bot.slack.text import clip, defang, escape, mrkdwn, plain, user_mention
+from bot.store.store import Digest
+
+MAX_BLOCKS = 45
+MAX_CHARS = 10_000
+
+
+def digest_messages(listings: Sequence[Listing], days: Sequence[date], zone: tzinfo) -> list[Message]:
+    """One message, or several when Block Kit's limits force it; none when nothing is upcoming."""
+    by_day: dict[date, list[tuple[datetime, Block]]] = {day: [] for day in days}
+    total = 0
+    for listing in listings:
+        module = escape(clip(listing.module.title, 100))
+        for session in listing.sessions:
+            if session.start is None:
+                continue
+            day = session.start.astimezone(zone).date()
+            if day in by_day:
+                text = f"{module} · {session_text(session, zone, with_description=False)}"
+                by_day[day].append((session.start, {"type": "section", "text": mrkdwn(text)}))
+                total += 1
+    if not total:
+        return []
+    blocks: list[Block] = []
+    for day in days:
+        entries = sorted(by_day[day], key=lambda entry: entry[0])
+        if entries:
+            blocks.append({"type": "context", "elements": [mrkdwn(f"*{day:%A %d %B}*")]})
+            blocks += [block for _, block in entries]
+    names = ", ".join(clip(listing.module.title, 60) for listing in listings)
+    header = {"type": "header", "text": plain("Upcoming training sessions", 150)}
+    text = f"{total} upcoming training session{'s' if total != 1 else ''} this week ({names})."
+    return _split(header, blocks, defang(text))
+
+
+def _split(header: Block, blocks: list[Block], text: str) -> list[Message]:
+    pages: list[list[Block]] = [[header]]
+    chars = 0
+    for block in blocks:
+        size = len(str(block))
+        if len(pages[-1]) >= MAX_BLOCKS or chars + size > MAX_CHARS:
+            pages.append([])
+            chars = 0
+        pages[-1].append(block)
+        chars += size
+    count = len(pages)
+    return [
+        {"text": text if count == 1 else f"{text} (part {index} of {count})", "blocks": page}
+        for index, page in enumerate(pages, start=1)
+    ]
+
+
+def digest_line(digest: Digest) -> str:
+    """How a digest is described in lists and confirmations (mrkdwn, escaped)."""
+    line = (
+        f"*{escape(clip(digest.module_name, 100))}* at {digest.at:%H:%M} ({escape(digest.zone)}), "
+        f"{describe_weekdays(digest.weekdays)}"
+    )
+    if digest.paused_reason:
+        line += f"  :double_vertical_bar: paused: {escape(digest.paused_reason)}"
+    return line
+
+
+def confirmation_text(user_id: str, digest: Digest) -> str:
+    return f"{user_mention(user_id)} subscribed this channel to a daily digest: {digest_line(digest)}."
+
+
+def list_text(digests: Sequence[Digest]) -> str:
+    if not digests:
+        return "This channel has no digests. Add one with `/sessions digest <module> [at HH:MM] [mon-fri]`."
+    return "This channel's digests:\n" + "\n".join(f"• {digest_line(d)}" for d in digests)

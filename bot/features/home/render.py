@@ -1,0 +1,86 @@
+"""The Home tab view (pure), within its 100-block limit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import tzinfo
+from enum import StrEnum
+from typing import Any
+
+from bot.features.digests.render import digest_line
+from bot.features.reminders.render import reminder_line
+from bot.features.session_view import Block, session_text
+from bot.sessions.model import Session
+from bot.slack.text import clip, escape, mrkdwn, plain
+from bot.store.store import Digest, Reminder
+
+MAX_SESSIONS = 15
+MAX_ROWS = 20
+
+
+class HomeAction(StrEnum):
+    STOP_REMINDER = "home.stop_reminder.v1"
+    STOP_DIGEST = "home.stop_digest.v1"
+
+
+def home_view(
+    upcoming: Sequence[tuple[str, Session]],
+    reminders: Sequence[Reminder],
+    digests: Sequence[Digest],
+    zone: tzinfo,
+) -> dict[str, Any]:
+    """`upcoming` pairs a module name with a session the person will be reminded of."""
+    blocks: list[Block] = [{"type": "header", "text": plain("Your training sessions")}]
+    blocks.append(_title("Coming up, with a reminder"))
+    if upcoming:
+        for module_name, session in upcoming[:MAX_SESSIONS]:
+            text = f"{escape(clip(module_name, 100))} · {session_text(session, zone, with_description=False)}"
+            blocks.append({"type": "section", "text": mrkdwn(text)})
+    else:
+        blocks.append(_note("Nothing in the next 14 days."))
+    blocks.append({"type": "divider"})
+    blocks.append(_title("Your reminders"))
+    if not reminders:
+        blocks.append(_note("None yet: `/sessions remind <module> [15m|1h|1d]`, or Remind me on a session."))
+    for reminder in reminders[:MAX_ROWS]:
+        blocks.append(_row(reminder_line(reminder), HomeAction.STOP_REMINDER, reminder.id))
+    blocks.append({"type": "divider"})
+    blocks.append(_title("Digests you set up"))
+    if not digests:
+        blocks.append(_note("None: `/sessions digest <module> [at HH:MM] [mon-fri]` in a channel."))
+    for digest in digests[:MAX_ROWS]:
+        line = (
+            f"<#{digest.channel_id}> · {digest_line(digest)}"
+            if digest.channel_id.isalnum()
+            else digest_line(digest)
+        )
+        blocks.append(_row(line, HomeAction.STOP_DIGEST, digest.id))
+    blocks.append({"type": "divider"})
+    blocks.append(
+        _note(
+            "Type `/sessions help` anywhere for examples: `/sessions onboarding week`, digests and reminders."
+        )
+    )
+    return {"type": "home", "blocks": blocks}
+
+
+def _title(text: str) -> Block:
+    return {"type": "section", "text": mrkdwn(f"*{text}*")}
+
+
+def _note(text: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(text)]}
+
+
+def _row(text: str, action: HomeAction, ident: int) -> Block:
+    return {
+        "type": "section",
+        "text": mrkdwn(text),
+        "accessory": {
+            "type": "button",
+            "action_id": f"{action}:{ident}",
+            "text": plain("Stop"),
+            "value": str(ident),
+            "style": "danger",
+        },
+    }

@@ -1,0 +1,1 @@
+"""DM reminders before sessions: `/sessions remind …`, the Remind me button, trainers' reminders."""

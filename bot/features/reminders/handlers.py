@@ -1,0 +1,144 @@
+"""`/sessions remind …` and the Remind me button."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.features import commands
+from bot.features.deps import Deps
+from bot.features.listing.ids import Action, decode_session
+from bot.features.reminders.render import list_text
+from bot.features.resolve import module_or_message
+from bot.sessions.matching import normalise
+from bot.sessions.windows import next_days
+from bot.slack.errors import sentence_for
+from bot.slack.messages import Message, sentence_message
+from bot.slack.respond import AckFn, RespondFn, answer_command
+from bot.slack.text import clip, date_token, escape
+from bot.zoho.errors import ZohoError
+
+log = logging.getLogger(__name__)
+
+BUTTON_WINDOW_DAYS = 366
+
+
+class ReminderCommands:
+    def __init__(self, deps: Deps, on_change: Any) -> None:
+        self._deps = deps
+        self._on_change = on_change
+
+    def register(self, app: AsyncApp) -> None:
+        app.action(re.compile(rf"^{re.escape(Action.REMIND_SESSION.value)}(:.*)?$"))(self.on_button)
+
+    def handlers(self) -> dict[type, Any]:
+        return {
+            commands.RemindAdd: self.on_command,
+            commands.RemindList: self.on_command,
+            commands.RemindOff: self.on_command,
+        }
+
+    async def on_command(
+        self,
+        parsed: commands.Command,
+        command: dict[str, Any],
+        ack: AckFn,
+        respond: RespondFn,
+        client: AsyncWebClient,
+    ) -> None:
+        user = command["user_id"]
+        if isinstance(parsed, commands.RemindAdd):
+            work = self.add(client, user, parsed)
+        elif isinstance(parsed, commands.RemindOff):
+            work = self.off(client, user, parsed.query)
+        else:
+            work = self.list(user)
+        await answer_command(
+            ack, respond, work, sentence_message("Working on it…", ":hourglass_flowing_sand:"), user
+        )
+
+    async def add(self, client: AsyncWebClient, user: str, parsed: commands.RemindAdd) -> Message:
+        module = await module_or_message(self._deps, parsed.query)
+        if isinstance(module, dict):
+            return module
+        await self._deps.store.save_reminder(
+            user, module.key, module.title, parsed.lead, self._deps.clock.now()
+        )
+        await self._on_change(client, user)
+        log.info("reminders of %s for %s, %s before", module.key, user, parsed.lead)
+        return sentence_message(
+            f"I'll send you a direct message {commands.describe_lead(parsed.lead)} before each session "
+            f"of *{escape(clip(module.title, 100))}*.",
+            ":white_check_mark:",
+        )
+
+    async def list(self, user: str) -> Message:
+        return sentence_message(list_text(await self._deps.store.reminders(user_id=user)), "")
+
+    async def off(self, client: AsyncWebClient, user: str, query: str) -> Message:
+        if not query.strip():
+            count = await self._deps.store.remove_reminders(user)
+            await self._on_change(client, user)
+            return sentence_message(f"Stopped all your reminders ({count}).", ":white_check_mark:")
+        mine = await self._deps.store.reminders(user_id=user)
+        wanted = normalise(query)
+        keys = {
+            r.module_key for r in mine if normalise(r.module_name) == wanted or r.module_key == query.strip()
+        }
+        if not keys:
+            module = await module_or_message(self._deps, query)
+            keys = {r.module_key for r in mine if not isinstance(module, dict) and r.module_key == module.key}
+        if not keys:
+            return sentence_message(
+                f"You have no reminders for “{escape(clip(query, 100))}”. {list_text(mine)}",
+                ":thinking_face:",
+            )
+        for key in keys:
+            await self._deps.store.remove_reminders(user, module_key=key)
+        await self._on_change(client, user)
+        names = ", ".join(
+            sorted(f"*{escape(clip(r.module_name, 100))}*" for r in mine if r.module_key in keys)
+        )
+        return sentence_message(f"Stopped your reminders for {names}.", ":white_check_mark:")
+
+    async def on_button(
+        self, ack: AckFn, body: dict[str, Any], respond: RespondFn, client: AsyncWebClient
+    ) -> None:
+        """Remind me: one session, the default lead time."""
+        await ack()
+        user = body["user"]["id"]
+        await respond(
+            replace_original=False, response_type="ephemeral", **await self._remind_one(client, user, body)
+        )
+
+    async def _remind_one(self, client: AsyncWebClient, user: str, body: dict[str, Any]) -> Message:
+        try:
+            ref = decode_session((body.get("actions") or [{}])[0].get("value") or "")
+        except (ValueError, KeyError):
+            return sentence_message("This button is from an older message; run `/sessions` again.")
+        module = self._deps.catalog.module(ref.module)
+        if module is None:
+            return sentence_message("I no longer know this module; run `/sessions` again.")
+        now = self._deps.clock.now()
+        try:
+            listing = await self._deps.sessions.upcoming(
+                module, now, next_days(now, BUTTON_WINDOW_DAYS), self._deps.deadline()
+            )
+        except ZohoError as exc:
+            return sentence_message(sentence_for(exc))
+        session = next((s for s in listing.sessions if s.session_id == ref.session_id), None)
+        if session is None or session.start is None or session.start <= now:
+            return sentence_message("That session has already started or is no longer planned.")
+        lead = commands.DEFAULT_LEAD
+        await self._deps.store.save_reminder(user, module.key, module.title, lead, now, session.session_id)
+        await self._on_change(client, user)
+        when = date_token(session.start, "{date_short_pretty} at {time}", self._deps.zoho_zone)
+        return sentence_message(
+            f"I'll send you a direct message {commands.describe_lead(lead)} before "
+            f"*{escape(clip(session.name, 150))}* ({when}).",
+            ":bell:",
+        )

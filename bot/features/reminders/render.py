@@ -1,0 +1,46 @@
+"""Reminder DMs and the reminder lists (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import tzinfo
+
+from bot.features.commands import describe_lead
+from bot.features.reminders.due import DueReminder
+from bot.features.session_view import Block, calendar_button, session_section
+from bot.sessions.matching import parse_triplet
+from bot.slack.messages import Message
+from bot.slack.text import clip, date_token, defang, escape, mrkdwn
+from bot.store.store import Reminder
+
+
+def reminder_message(due: DueReminder, zone: tzinfo) -> Message:
+    session = due.session
+    assert session.start is not None, "reminders are only due for sessions with a start"
+    starts = date_token(session.start, "{time}", zone, "%H:%M")
+    who = "You're training" if due.for_trainer else "Reminder"
+    intro = f":bell: {who}: *{escape(clip(session.name, 150))}* starts at {starts}"
+    if due.module_name:
+        intro += f" ({escape(clip(due.module_name, 100))})"
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(intro)}, session_section(session, zone)]
+    module = parse_triplet(due.module_key)
+    button = calendar_button(session, module) if module else None
+    if button is not None:
+        blocks.append({"type": "actions", "elements": [button]})
+    local = session.start.astimezone(zone)
+    text = f"{who}: {defang(clip(session.name, 150))} starts at {local:%H:%M} {local.tzname()}."
+    return {"text": text, "blocks": blocks}
+
+
+def reminder_line(reminder: Reminder) -> str:
+    what = "one session" if reminder.session_id else "every session"
+    line = f"*{escape(clip(reminder.module_name, 100))}*: {what}, {describe_lead(reminder.lead)} before"
+    if reminder.paused_reason:
+        line += f"  :double_vertical_bar: paused: {escape(reminder.paused_reason)}"
+    return line
+
+
+def list_text(reminders: Sequence[Reminder]) -> str:
+    if not reminders:
+        return "You have no reminders. Add one with `/sessions remind <module> [15m|1h|1d]`."
+    return "Your reminders:\n" + "\n".join(f"• {reminder_line(r)}" for r in reminders)

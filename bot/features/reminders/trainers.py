@@ -1,0 +1,52 @@
+"""Matching Zoho trainers to Slack people by e-mail, for trainers' reminders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.sessions.people import TrainerEmails
+
+log = logging.getLogger(__name__)
+
+
+class TrainerDirectory:
+    """erecno -> Slack user id; a trainer who cannot be matched is logged once a day."""
+
+    def __init__(self, emails: TrainerEmails, slack: AsyncWebClient) -> None:
+        self._emails = emails
+        self._slack = slack
+        self._users: dict[str, str] = {}
+        self._reported: dict[str, date] = {}
+
+    async def slack_users(self, erecnos: Iterable[str], today: date) -> dict[str, str]:
+        found = {}
+        for erecno in erecnos:
+            user = self._users.get(erecno) or await self._match(erecno, today)
+            if user:
+                found[erecno] = user
+        return found
+
+    async def _match(self, erecno: str, today: date) -> str | None:
+        email = await self._emails.email(erecno)
+        if email is None:
+            self._report(erecno, today, "Zoho has no e-mail for this trainer")
+            return None
+        try:
+            response = await self._slack.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            self._report(erecno, today, f"no Slack user with their e-mail ({exc.response.get('error')})")
+            return None
+        user = str((response.get("user") or {}).get("id") or "")
+        if user:
+            self._users[erecno] = user
+        return user or None
+
+    def _report(self, erecno: str, today: date, why: str) -> None:
+        if self._reported.get(erecno) != today:
+            self._reported[erecno] = today
+            log.warning("trainer %s gets no reminders: %s", erecno, why)

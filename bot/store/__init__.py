@@ -1,0 +1,1 @@
+"""Durable state: subscriptions, reminders, what was sent, and the scheduler's lease."""

@@ -1,0 +1,143 @@
+"""The store's tables (SQLAlchemy Core), and their creation at start-up.
+
+Creation is safe when two instances start at once: each statement is
+`IF NOT EXISTS`, and on PostgreSQL the whole upgrade runs under an advisory
+lock. `schema_version` records what has been applied, so a later version adds
+its steps to `MIGRATIONS` rather than editing these tables in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store only takes aware datetimes")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel_id", String(32), nullable=False),
+    Column("module_key", String(200), nullable=False),
+    Column("module_name", String(300), nullable=False),
+    Column("minute_of_day", Integer, nullable=False),
+    Column("weekdays", Integer, nullable=False, doc="bit d set: weekday d (Monday 0) is on"),
+    Column("zone", String(64), nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("paused_reason", Text),
+    UniqueConstraint("channel_id", "module_key", name="uq_digest_channel_module"),
+)
+
+reminder_subscriptions = Table(
+    "reminder_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(32), nullable=False),
+    Column("module_key", String(200), nullable=False),
+    Column("module_name", String(300), nullable=False),
+    Column("session_id", String(64), nullable=False, default="", doc="'' = every session of the module"),
+    Column("lead_minutes", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("paused_reason", Text),
+    UniqueConstraint("user_id", "module_key", "session_id", name="uq_reminder_user_module_session"),
+)
+
+sends = Table(
+    "sends",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("target", String(32), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("state", String(16), nullable=False, doc="claimed, sent, retry, failed, skipped"),
+    Column("claimed_by", String(64), nullable=False),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("last_error", Text),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+)
+
+
+def _create_v1(connection: Connection) -> None:
+    for table in (digests, reminder_subscriptions, sends, leases):
+        connection.execute(CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            connection.execute(CreateIndex(index, if_not_exists=True))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1}
+ADVISORY_LOCK_ID = 0x5E5510B0
+
+
+async def upgrade(engine: AsyncEngine) -> int:
+    """Bring the schema to the newest version; returns it."""
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_ID})"))
+        await connection.run_sync(_upgrade)
+    return max(MIGRATIONS)
+
+
+def _upgrade(connection: Connection) -> None:
+    connection.execute(CreateTable(schema_version, if_not_exists=True))
+    applied = {row[0] for row in connection.execute(select(schema_version.c.version))}
+    for version in sorted(MIGRATIONS):
+        if version not in applied:
+            MIGRATIONS[version](connection)
+            connection.execute(schema_version.insert().values(version=version))
+
+
+__all__ = ["digests", "leases", "metadata", "reminder_subscriptions", "sends", "upgrade"]

@@ -1,0 +1,429 @@
+"""The store's small interface over its tables; the same code serves SQLite and PostgreSQL.
+
+Every write that must happen once (a send, the leader lease) is decided by a
+unique key or a conditional UPDATE inside the database, never by reading first
+and writing after, so two instances cannot both win.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, event, func, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.store import schema
+from bot.store.schema import digests, leases, reminder_subscriptions, sends
+
+log = logging.getLogger(__name__)
+
+UPGRADE_ATTEMPTS = 5
+
+
+class StoreError(Exception):
+    """The database could not be reached or refused a statement."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    id: int
+    channel_id: str
+    module_key: str
+    module_name: str
+    at: time
+    weekdays: frozenset[int]
+    zone: str
+    created_by: str
+    created_at: datetime | None = None
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A person's reminder: every session of a module, or one session when `session_id` is set."""
+
+    id: int
+    user_id: str
+    module_key: str
+    module_name: str
+    session_id: str
+    lead: timedelta
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    key: str
+    kind: str
+    target: str
+    due_at: datetime
+    state: str
+    attempts: int
+    last_error: str | None
+
+
+class Store:
+    """Subscriptions, reminders, sends and leases. Open with `await Store.open(url)`."""
+
+    def __init__(self, url: str) -> None:
+        """Create the engine; nothing is connected until `upgrade` or the first query."""
+        sqlite = url.startswith("sqlite")
+        connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {}
+        self._engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        if sqlite:
+            event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
+        self.dialect = self._engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        store = cls(url)
+        try:
+            await store.upgrade()
+        except StoreError:
+            await store.close()
+            raise
+        return store
+
+    async def upgrade(self) -> None:
+        """Create or upgrade the schema; safe when two instances start together."""
+        for attempt in range(1, UPGRADE_ATTEMPTS + 1):
+            try:
+                await schema.upgrade(self._engine)
+                return
+            except (IntegrityError, DBAPIError) as exc:
+                if attempt == UPGRADE_ATTEMPTS:
+                    raise StoreError(f"Could not prepare the database: {exc.orig}") from exc
+                await asyncio.sleep(0.2 * attempt)
+            except OSError as exc:
+                raise StoreError(f"Could not reach the database: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # Digests
+
+    async def save_digest(
+        self,
+        channel_id: str,
+        module_key: str,
+        module_name: str,
+        at: time,
+        weekdays: frozenset[int],
+        zone: str,
+        created_by: str,
+        now: datetime,
+    ) -> Digest:
+        """Subscribe a channel to a module, or change the time of an existing subscription."""
+        values = {
+            "module_name": module_name,
+            "minute_of_day": at.hour * 60 + at.minute,
+            "weekdays": _mask(weekdays),
+            "zone": zone,
+            "created_by": created_by,
+            "paused_reason": None,
+        }
+        where = and_(digests.c.channel_id == channel_id, digests.c.module_key == module_key)
+        await self._upsert(
+            update(digests).where(where).values(**values),
+            digests.insert().values(channel_id=channel_id, module_key=module_key, created_at=now, **values),
+        )
+        found = await self.digests(channel_id=channel_id, module_key=module_key)
+        return found[0]
+
+    async def digests(
+        self, channel_id: str | None = None, created_by: str | None = None, module_key: str | None = None
+    ) -> list[Digest]:
+        query = select(digests).order_by(digests.c.channel_id, digests.c.minute_of_day, digests.c.module_name)
+        for column, value in (
+            (digests.c.channel_id, channel_id),
+            (digests.c.created_by, created_by),
+            (digests.c.module_key, module_key),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_digest(row) for row in rows]
+
+    async def remove_digest(self, channel_id: str, module_key: str) -> bool:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(digests).where(digests.c.channel_id == channel_id, digests.c.module_key == module_key)
+            )
+        return result.rowcount > 0
+
+    async def pause_channel_digests(self, channel_id: str, reason: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(digests).where(digests.c.channel_id == channel_id).values(paused_reason=reason)
+            )
+
+    # Reminders
+
+    async def save_reminder(
+        self,
+        user_id: str,
+        module_key: str,
+        module_name: str,
+        lead: timedelta,
+        now: datetime,
+        session_id: str = "",
+    ) -> Reminder:
+        values = {
+            "module_name": module_name,
+            "lead_minutes": int(lead.total_seconds() // 60),
+            "paused_reason": None,
+        }
+        where = and_(
+            reminder_subscriptions.c.user_id == user_id,
+            reminder_subscriptions.c.module_key == module_key,
+            reminder_subscriptions.c.session_id == session_id,
+        )
+        await self._upsert(
+            update(reminder_subscriptions).where(where).values(**values),
+            reminder_subscriptions.insert().values(
+                user_id=user_id, module_key=module_key, session_id=session_id, created_at=now, **values
+            ),
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(reminder_subscriptions).where(where))).mappings().one()
+        return _reminder(row)
+
+    async def reminders(self, user_id: str | None = None) -> list[Reminder]:
+        query = select(reminder_subscriptions).order_by(
+            reminder_subscriptions.c.user_id,
+            reminder_subscriptions.c.module_name,
+            reminder_subscriptions.c.id,
+        )
+        if user_id is not None:
+            query = query.where(reminder_subscriptions.c.user_id == user_id)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_reminder(row) for row in rows]
+
+    async def remove_reminders(
+        self, user_id: str, module_key: str | None = None, reminder_id: int | None = None
+    ) -> int:
+        """Stop a person's reminders: all of them, a module's, or one by id."""
+        query = delete(reminder_subscriptions).where(reminder_subscriptions.c.user_id == user_id)
+        if module_key is not None:
+            query = query.where(reminder_subscriptions.c.module_key == module_key)
+        if reminder_id is not None:
+            query = query.where(reminder_subscriptions.c.id == reminder_id)
+        async with self._engine.begin() as connection:
+            result = await connection.execute(query)
+        return result.rowcount
+
+    async def pause_user_reminders(self, user_id: str, reason: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(reminder_subscriptions)
+                .where(reminder_subscriptions.c.user_id == user_id)
+                .values(paused_reason=reason)
+            )
+
+    async def remove_digest_by_id(self, digest_id: int, created_by: str) -> bool:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(digests).where(digests.c.id == digest_id, digests.c.created_by == created_by)
+            )
+        return result.rowcount > 0
+
+    # Sends
+
+    async def claim(
+        self,
+        key: str,
+        kind: str,
+        target: str,
+        due_at: datetime,
+        holder: str,
+        now: datetime,
+        stale_after: timedelta,
+    ) -> bool:
+        """True for one caller only: the first to claim `key`, or one retaking a failed or lapsed claim."""
+        if await self._insert_send(key, kind, target, due_at, holder, now, "claimed", None):
+            return True
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(sends)
+                .where(
+                    sends.c.key == key,
+                    or_(
+                        sends.c.state == "retry",
+                        and_(sends.c.state == "claimed", sends.c.claimed_at < now - stale_after),
+                    ),
+                )
+                .values(state="claimed", claimed_by=holder, claimed_at=now, attempts=sends.c.attempts + 1)
+            )
+        return result.rowcount == 1
+
+    async def finish(self, key: str, state: str, error: str | None = None) -> None:
+        """Record how a claimed send ended: sent, retry (a later tick may retake it) or failed."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(sends).where(sends.c.key == key).values(state=state, last_error=error)
+            )
+
+    async def record_skip(
+        self, key: str, kind: str, target: str, due_at: datetime, holder: str, now: datetime, why: str
+    ) -> bool:
+        """Mark a send as deliberately skipped; True the first time, so the skip is logged once."""
+        return await self._insert_send(key, kind, target, due_at, holder, now, "skipped", why)
+
+    async def _insert_send(
+        self,
+        key: str,
+        kind: str,
+        target: str,
+        due_at: datetime,
+        holder: str,
+        now: datetime,
+        state: str,
+        error: str | None,
+    ) -> bool:
+        """Insert the row for `key`; False when it already exists (someone else got there first)."""
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    sends.insert().values(
+                        key=key,
+                        kind=kind,
+                        target=target,
+                        due_at=due_at,
+                        state=state,
+                        claimed_by=holder,
+                        claimed_at=now,
+                        attempts=1 if state == "claimed" else 0,
+                        last_error=error,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def finished(self, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` are settled (sent, skipped or failed for good): nothing more to do."""
+        wanted = list(keys)
+        if not wanted:
+            return set()
+        query = select(sends.c.key).where(
+            sends.c.key.in_(wanted), sends.c.state.in_(("sent", "skipped", "failed"))
+        )
+        async with self._engine.connect() as connection:
+            return {row[0] for row in await connection.execute(query)}
+
+    async def attempts(self, key: str) -> int:
+        async with self._engine.connect() as connection:
+            value = (await connection.execute(select(sends.c.attempts).where(sends.c.key == key))).scalar()
+        return int(value or 0)
+
+    async def send_records(self, kind: str | None = None) -> list[SendRecord]:
+        query = select(sends).order_by(sends.c.due_at, sends.c.key)
+        if kind is not None:
+            query = query.where(sends.c.kind == kind)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            SendRecord(
+                r["key"], r["kind"], r["target"], r["due_at"], r["state"], r["attempts"], r["last_error"]
+            )
+            for r in rows
+        ]
+
+    async def forget_sends_before(self, moment: datetime) -> int:
+        """Housekeeping: rows whose time has long passed can never be claimed again."""
+        async with self._engine.begin() as connection:
+            result = await connection.execute(delete(sends).where(sends.c.due_at < moment))
+        return result.rowcount
+
+    # Leader lease
+
+    async def hold_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew `name` for `holder` unless someone else holds it and it has not lapsed."""
+        expires = now + ttl
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(leases)
+                .where(leases.c.name == name, or_(leases.c.holder == holder, leases.c.expires_at < now))
+                .values(holder=holder, expires_at=expires)
+            )
+            if result.rowcount == 1:
+                return True
+            exists = (
+                await connection.execute(select(func.count()).where(leases.c.name == name))
+            ).scalar_one()
+        if exists:
+            return False
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(leases.insert().values(name=name, holder=holder, expires_at=expires))
+            return True
+        except IntegrityError:
+            return False
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(leases).where(leases.c.name == name, leases.c.holder == holder))
+
+    async def _upsert(self, update_statement: Any, insert_statement: Any) -> None:
+        """Update, else insert; a racing insert from another instance turns into the update."""
+        async with self._engine.begin() as connection:
+            if (await connection.execute(update_statement)).rowcount:
+                return
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(insert_statement)
+        except IntegrityError:
+            async with self._engine.begin() as connection:
+                await connection.execute(update_statement)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    """WAL lets a second process read while one writes; the busy timeout makes writers queue."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _mask(days: Iterable[int]) -> int:
+    return sum(1 << day for day in set(days))
+
+
+def _days(mask: int) -> frozenset[int]:
+    return frozenset(day for day in range(7) if mask & (1 << day))
+
+
+def _digest(row: Any) -> Digest:
+    minutes = row["minute_of_day"]
+    return Digest(
+        id=row["id"],
+        channel_id=row["channel_id"],
+        module_key=row["module_key"],
+        module_name=row["module_name"],
+        at=time(minutes // 60, minutes % 60),
+        weekdays=_days(row["weekdays"]),
+        zone=row["zone"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        paused_reason=row["paused_reason"],
+    )
+
+
+def _reminder(row: Any) -> Reminder:
+    return Reminder(
+        id=row["id"],
+        user_id=row["user_id"],
+        module_key=row["module_key"],
+        module_name=row["module_name"],
+        session_id=row["session_id"],
+        lead=timedelta(minutes=row["lead_minutes"]),
+        paused_reason=row["paused_reason"],
+    )
