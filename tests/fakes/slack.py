@@ -1,0 +1,1103 @@
+"""A fake Slack for tests: Web API, response_url and Socket Mode on 127.0.0.1.
+
+Why: the bot must be exercised end to end (slack_sdk clients, Bolt, Socket Mode)
+without the internet, and against Slack's real answers and failure modes (429s,
+not_in_channel, messages_tab_disabled, the response_url limit) under test control.
+The server runs in its own thread and event loop so that sync tests and async
+tests (whose loop runs the bot) can both drive it.
+
+Usage::
+
+    with FakeSlack() as fake:
+        fake.add_user("U1", name="ada", tz="Europe/Paris")
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+        ...
+        calls = await fake.wait_for_calls_async("chat.postMessage", 1)
+"""
+
+# The *_async waiters take `timeout` on purpose, mirroring their blocking twins.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+T = TypeVar("T")
+JSON = dict[str, Any]
+
+TEAM_ID = "T0001"
+TEAM_NAME = "Test Team"
+TEAM_DOMAIN = "testteam"
+BOT_USER_ID = "UBOT"
+BOT_USER_NAME = "sessions-bot"
+BOT_ID = "BBOT"
+APP_ID = "A0001"
+
+RESPONSE_URL_MAX_POSTS = 5
+MESSAGE_MAX_BLOCKS = 50
+VIEW_MAX_BLOCKS = 100
+POLL_INTERVAL = 0.01
+
+#: Methods that take the app-level (xapp-) token instead of the bot token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+#: Fields that form-encoded callers send as JSON strings.
+JSON_STRING_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
+
+_TZ_LABELS = {
+    "CET": "Central European Time",
+    "CEST": "Central European Summer Time",
+    "GMT": "Greenwich Mean Time",
+    "BST": "British Summer Time",
+    "UTC": "Coordinated Universal Time",
+    "EST": "Eastern Standard Time",
+    "EDT": "Eastern Daylight Time",
+    "CST": "Central Standard Time",
+    "CDT": "Central Daylight Time",
+    "PST": "Pacific Standard Time",
+    "PDT": "Pacific Daylight Time",
+    "IST": "India Standard Time",
+    "JST": "Japan Standard Time",
+}
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API call as the fake received it, with the answer it gave."""
+
+    method: str
+    args: JSON
+    token: str | None
+    at: float
+    status: int = 200
+    response: JSON = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when Slack would have accepted the call."""
+        return self.status == 200 and self.response.get("ok") is True
+
+    @property
+    def error(self) -> str | None:
+        """Slack's error code ("ratelimited", "not_in_channel", ...), None on success."""
+        return None if self.ok else self.response.get("error")
+
+
+@dataclass(frozen=True)
+class Response:
+    """One post to a response_url; `path` is the request path ("/response/r1")."""
+
+    path: str
+    body: Any
+    at: float
+    status: int = 200
+
+    @property
+    def name(self) -> str:
+        """The name given to `FakeSlack.response_url`."""
+        return self.path.removeprefix("/response/")
+
+
+@dataclass(frozen=True)
+class SocketAck:
+    """An acknowledgement the Socket Mode client sent back for an envelope."""
+
+    envelope_id: str
+    payload: Any
+    at: float
+
+
+@dataclass
+class _User:
+    id: str
+    name: str
+    real_name: str
+    tz: str
+    tz_label: str | None
+    email: str
+    locale: str
+    is_bot: bool = False
+    deleted: bool = False
+    messages_tab: bool = True
+
+
+@dataclass
+class _Channel:
+    id: str
+    name: str
+    is_private: bool
+    is_member: bool
+    is_archived: bool
+
+
+@dataclass
+class _Fault:
+    status: int
+    body: JSON
+    headers: dict[str, str]
+    remaining: int
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: JSON
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _ok(**fields: Any) -> JSON:
+    return {"ok": True, **fields}
+
+
+def _err(error: str, **fields: Any) -> JSON:
+    return {"ok": False, "error": error, **fields}
+
+
+# --------------------------------------------------------------------------- the fake
+
+
+class FakeSlack:
+    """A local Slack: Web API at `api_url`, response_urls and a Socket Mode websocket.
+
+    All state is guarded by one lock, so tests may read records and change the
+    configuration from any thread while the server thread answers the bot.
+    """
+
+    def __init__(
+        self,
+        *,
+        valid_tokens: Iterable[str] = ("xoxb-test",),
+        valid_app_tokens: Iterable[str] = ("xapp-test",),
+    ) -> None:
+        self.valid_tokens: set[str] = set(valid_tokens)
+        self.valid_app_tokens: set[str] = set(valid_app_tokens)
+        self._lock = threading.Lock()
+        self._calls: list[Call] = []
+        self._responses: list[Response] = []
+        self._rejected_responses: list[Response] = []
+        self._response_posts: defaultdict[str, int] = defaultdict(int)
+        self._socket_acks: list[SocketAck] = []
+        self._socket_envelopes: list[JSON] = []
+        self._sockets: list[web.WebSocketResponse] = []
+        self._users: dict[str, _User] = {}
+        self._channels: dict[str, _Channel] = {}
+        self._faults: defaultdict[str, deque[_Fault]] = defaultdict(deque)
+        self._messages: dict[tuple[str, str], JSON] = {}
+        self._home_views: dict[str, JSON] = {}
+        self._ts_counter = 0
+        self._view_counter = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._handlers: dict[str, Callable[[JSON], JSON]] = {
+            "auth.test": self._api_auth_test,
+            "chat.postMessage": self._api_chat_post_message,
+            "chat.postEphemeral": self._api_chat_post_ephemeral,
+            "chat.update": self._api_chat_update,
+            "views.publish": self._api_views_publish,
+            "users.info": self._api_users_info,
+            "users.lookupByEmail": self._api_users_lookup_by_email,
+            "conversations.open": self._api_conversations_open,
+            "conversations.info": self._api_conversations_info,
+            "apps.connections.open": self._api_apps_connections_open,
+        }
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> FakeSlack:
+        """Start the server thread; returns self so `fake = FakeSlack().start()` works."""
+        if self._thread is not None:
+            raise RuntimeError("FakeSlack is already started")
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(
+            target=_run_loop_forever, args=(loop,), name="fake-slack", daemon=True
+        )
+        self._thread.start()
+        self._run(self._start_server())
+        return self
+
+    def stop(self) -> None:
+        """Close websockets, stop the server and join its thread (idempotent)."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        try:
+            self._run(self._stop_server())
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            self._loop = None
+            self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. "http://127.0.0.1:PORT"."""
+        if self._port is None:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """Web API base URL for slack_sdk's `base_url` / SLACK_API_URL (ends with "/")."""
+        return self.url + "/api/"
+
+    @property
+    def socket_url(self) -> str:
+        """The websocket URL apps.connections.open hands out."""
+        return self.url.replace("http://", "ws://", 1) + "/socket"
+
+    def response_url(self, name: str = "r1") -> str:
+        """A response_url to put in command/action payloads; posts land in `responses`."""
+        return f"{self.url}/response/{name}"
+
+    # ------------------------------------------------------------- configuration
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str | None = None,
+        *,
+        real_name: str | None = None,
+        tz: str = "Europe/Paris",
+        tz_label: str | None = None,
+        email: str | None = None,
+        locale: str = "en-US",
+        is_bot: bool = False,
+    ) -> None:
+        """Register a workspace member (replaces any earlier one with that ID)."""
+        ZoneInfo(tz)  # fail here, not in the middle of a bot request
+        handle = name or user_id.lower()
+        user = _User(
+            id=user_id,
+            name=handle,
+            real_name=real_name or handle.title(),
+            tz=tz,
+            tz_label=tz_label,
+            email=email or f"{handle}@example.com",
+            locale=locale,
+            is_bot=is_bot,
+        )
+        with self._lock:
+            self._users[user_id] = user
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        is_private: bool = False,
+        is_member: bool = True,
+        is_archived: bool = False,
+    ) -> None:
+        """Register a channel (replaces any earlier one with that ID)."""
+        channel = _Channel(channel_id, name, is_private, is_member, is_archived)
+        with self._lock:
+            self._channels[channel_id] = channel
+
+    def disable_messages_tab(self, user_id: str) -> None:
+        """DMs to this user now fail with messages_tab_disabled."""
+        with self._lock:
+            self._known_user_locked(user_id).messages_tab = False
+
+    def deactivate_user(self, user_id: str) -> None:
+        """DMs to this user now fail with account_inactive; users.info shows deleted."""
+        with self._lock:
+            self._known_user_locked(user_id).deleted = True
+
+    def rate_limit_next(self, method: str, n: int = 1, retry_after: int = 1) -> None:
+        """The next n calls of `method` answer HTTP 429 with Retry-After."""
+        fault = _Fault(429, _err("ratelimited"), {"Retry-After": str(retry_after)}, n)
+        self._add_fault(method, fault)
+
+    def error_next(self, method: str, error: str, n: int = 1) -> None:
+        """The next n calls of `method` answer {"ok": false, "error": error}."""
+        self._add_fault(method, _Fault(200, _err(error), {}, n))
+
+    def clear_records(self) -> None:
+        """Forget recorded calls, responses and acks; keep users, channels and faults."""
+        with self._lock:
+            self._calls.clear()
+            self._responses.clear()
+            self._rejected_responses.clear()
+            self._socket_acks.clear()
+            self._socket_envelopes.clear()
+
+    # ------------------------------------------------------------------- records
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every Web API call so far, failed ones included, oldest first."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
+        """Calls to one method; `ok=True`/`False` keeps only accepted/refused ones."""
+        return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
+
+    @property
+    def responses(self) -> list[Response]:
+        """Accepted response_url posts, oldest first."""
+        with self._lock:
+            return list(self._responses)
+
+    @property
+    def rejected_responses(self) -> list[Response]:
+        """response_url posts that were refused (over the limit, bad JSON)."""
+        with self._lock:
+            return list(self._rejected_responses)
+
+    def responses_to(self, name: str) -> list[Response]:
+        """Accepted posts to the response_url made with `response_url(name)`."""
+        return [r for r in self.responses if r.name == name]
+
+    @property
+    def messages(self) -> list[JSON]:
+        """Current state of posted (non-ephemeral) messages, with "channel", oldest first."""
+        with self._lock:
+            return [{**m, "channel": ch} for (ch, _), m in sorted(self._messages.items())]
+
+    def home_view(self, user_id: str) -> JSON | None:
+        """The Home tab view last published for the user, or None."""
+        with self._lock:
+            return self._home_views.get(user_id)
+
+    @property
+    def socket_acks(self) -> list[SocketAck]:
+        """Socket Mode acknowledgements received, oldest first."""
+        with self._lock:
+            return list(self._socket_acks)
+
+    @property
+    def socket_envelopes(self) -> list[JSON]:
+        """Envelopes sent with `socket_send`, oldest first."""
+        with self._lock:
+            return list(self._socket_envelopes)
+
+    @property
+    def socket_connected(self) -> bool:
+        """True while at least one Socket Mode client is connected (hello sent)."""
+        with self._lock:
+            return any(not ws.closed for ws in self._sockets)
+
+    # ------------------------------------------------------------------- Socket Mode
+
+    def socket_send(
+        self,
+        payload: JSON,
+        type: str = "slash_commands",
+        *,
+        accepts_response_payload: bool | None = None,
+        timeout: float = 5.0,
+    ) -> str:
+        """Send an envelope to the newest connected client; returns its envelope_id.
+
+        Blocking, but only on the fake's own loop, so async tests may call it.
+        """
+        envelope = _envelope(payload, type, accepts_response_payload)
+        self._run(self._send_to_socket(envelope), timeout)
+        with self._lock:
+            self._socket_envelopes.append(envelope)
+        return envelope["envelope_id"]
+
+    def socket_disconnect(self, reason: str = "refresh_requested", timeout: float = 5.0) -> None:
+        """Ask the client to reconnect, as Slack does every few hours."""
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
+        self._run(self._send_to_socket(message), timeout)
+
+    # ------------------------------------------------------------------- waiting
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0, what: str = "") -> T:
+        """Poll `predicate` until it returns something truthy; return that value.
+
+        Refuses to sleep inside a running event loop (it would freeze the bot that
+        runs there): use `wait_for_async` in async tests.
+        """
+        deadline = time.monotonic() + timeout
+        while not (result := predicate()):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(self._timeout_message(what or "condition", timeout))
+            _refuse_to_block_running_loop()
+            time.sleep(POLL_INTERVAL)
+        return result
+
+    async def wait_for_async(self, predicate: Callable[[], T], timeout: float = 5.0, what: str = "") -> T:
+        """`wait_for` for async tests: yields to the event loop between polls."""
+        deadline = time.monotonic() + timeout
+        while not (result := predicate()):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(self._timeout_message(what or "condition", timeout))
+            await asyncio.sleep(POLL_INTERVAL)
+        return result
+
+    def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until `method` was called at least `count` times; returns all its calls."""
+        return self.wait_for(*self._calls_probe(method, count, timeout))
+
+    async def wait_for_calls_async(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Async `wait_for_calls`."""
+        return await self.wait_for_async(*self._calls_probe(method, count, timeout))
+
+    def wait_for_responses(
+        self, count: int = 1, timeout: float = 5.0, name: str | None = None
+    ) -> list[Response]:
+        """Wait for `count` accepted response_url posts (to `name` if given); returns them."""
+        return self.wait_for(*self._responses_probe(count, timeout, name))
+
+    async def wait_for_responses_async(
+        self, count: int = 1, timeout: float = 5.0, name: str | None = None
+    ) -> list[Response]:
+        """Async `wait_for_responses`."""
+        return await self.wait_for_async(*self._responses_probe(count, timeout, name))
+
+    def wait_socket_connected(self, timeout: float = 5.0) -> None:
+        """Wait until a Socket Mode client is connected and greeted."""
+        self.wait_for(lambda: self.socket_connected, timeout, "a Socket Mode connection")
+
+    async def wait_socket_connected_async(self, timeout: float = 5.0) -> None:
+        """Async `wait_socket_connected`."""
+        await self.wait_for_async(lambda: self.socket_connected, timeout, "a Socket Mode connection")
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> SocketAck:
+        """Wait for the client's ack of one envelope."""
+        return self.wait_for(*self._ack_probe(envelope_id, timeout))
+
+    async def wait_for_ack_async(self, envelope_id: str, timeout: float = 5.0) -> SocketAck:
+        """Async `wait_for_ack`."""
+        return await self.wait_for_async(*self._ack_probe(envelope_id, timeout))
+
+    def _calls_probe(
+        self, method: str, count: int, timeout: float
+    ) -> tuple[Callable[[], list[Call] | None], float, str]:
+        _require_positive(count)
+
+        def probe() -> list[Call] | None:
+            found = self.calls_to(method)
+            return found if len(found) >= count else None
+
+        return probe, timeout, f"{count} call(s) to {method}"
+
+    def _responses_probe(
+        self, count: int, timeout: float, name: str | None
+    ) -> tuple[Callable[[], list[Response] | None], float, str]:
+        _require_positive(count)
+
+        def probe() -> list[Response] | None:
+            found = self.responses if name is None else self.responses_to(name)
+            return found if len(found) >= count else None
+
+        return probe, timeout, f"{count} response_url post(s)"
+
+    def _ack_probe(
+        self, envelope_id: str, timeout: float
+    ) -> tuple[Callable[[], SocketAck | None], float, str]:
+        def probe() -> SocketAck | None:
+            return next((a for a in self.socket_acks if a.envelope_id == envelope_id), None)
+
+        return probe, timeout, f"the ack of envelope {envelope_id}"
+
+    def _timeout_message(self, what: str, timeout: float) -> str:
+        seen = [c.method if c.ok else f"{c.method}({c.error})" for c in self.calls]
+        return (
+            f"timed out after {timeout}s waiting for {what}; calls so far: {seen}; "
+            f"response_url posts: {len(self.responses)}; socket acks: {len(self.socket_acks)}"
+        )
+
+    # ------------------------------------------------------------------- server
+
+    def _run(self, coro: Awaitable[T], timeout: float = 10.0) -> T:
+        """Run a coroutine on the fake's loop from any other thread."""
+        if self._loop is None:
+            raise RuntimeError("FakeSlack is not started")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)  # type: ignore[arg-type]
+
+    async def _start_server(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{name:.+}", self._handle_response_url)
+        app.router.add_get("/socket", self._handle_socket)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        await web.SockSite(runner, sock).start()
+        self._runner = runner
+        self._port = sock.getsockname()[1]
+
+    async def _stop_server(self) -> None:
+        with self._lock:
+            sockets = list(self._sockets)
+        for ws in sockets:
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"fake slack stopping")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        try:
+            args, bad_json = await _read_args(request), False
+        except ValueError:
+            args, bad_json = {}, True
+        token = _take_token(request, args)
+        with self._lock:
+            if bad_json:
+                answer = _Answer(200, _err("invalid_json"))
+            else:
+                answer = self._answer_locked(method, args, token)
+            self._calls.append(Call(method, args, token, time.time(), answer.status, answer.body))
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+    def _answer_locked(self, method: str, args: JSON, token: str | None) -> _Answer:
+        """Authenticate, apply injected faults, then run the method's handler."""
+        auth_error = self._auth_error(method, token)
+        if auth_error:
+            return _Answer(200, _err(auth_error))
+        fault = self._pop_fault_locked(method)
+        if fault is not None:
+            return _Answer(fault.status, dict(fault.body), fault.headers)
+        handler = self._handlers.get(method)
+        return _Answer(200, handler(args) if handler else _ok())
+
+    def _auth_error(self, method: str, token: str | None) -> str | None:
+        if not token:
+            return "not_authed"
+        wanted, other = self.valid_tokens, self.valid_app_tokens
+        if method in APP_TOKEN_METHODS:
+            wanted, other = other, wanted
+        if token in wanted:
+            return None
+        return "not_allowed_token_type" if token in other else "invalid_auth"
+
+    def _add_fault(self, method: str, fault: _Fault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("n must be at least 1")
+        with self._lock:
+            self._faults[method].append(fault)
+
+    def _pop_fault_locked(self, method: str) -> _Fault | None:
+        queue = self._faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            queue.popleft()
+        return fault
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        with self._lock:
+            status, answer = self._accept_response_locked(request.path, body)
+        return web.json_response(answer, status=status)
+
+    def _accept_response_locked(self, path: str, body: Any) -> tuple[int, JSON]:
+        """Apply Slack's rules: a JSON object, at most 5 posts per response_url."""
+        if not isinstance(body, dict):
+            status, answer = 400, _err("invalid_payload")
+        elif self._response_posts[path] >= RESPONSE_URL_MAX_POSTS:
+            status, answer = 404, _err("expired_url")
+        else:
+            self._response_posts[path] += 1
+            self._responses.append(Response(path, body, time.time()))
+            return 200, _ok()
+        self._rejected_responses.append(Response(path, body, time.time(), status))
+        return status, answer
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        # autoping answers the client's pings ("sdk-ping-pong:<t>") with pongs, as Slack does.
+        ws = web.WebSocketResponse(autoping=True, timeout=1.0)
+        await ws.prepare(request)
+        with self._lock:
+            count = len(self._sockets) + 1
+        await ws.send_json(_hello(count))
+        with self._lock:
+            self._sockets.append(ws)
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self._record_socket_message(message.data)
+        finally:
+            with self._lock:
+                self._sockets.remove(ws)
+        return ws
+
+    def _record_socket_message(self, data: str) -> None:
+        with contextlib.suppress(ValueError):
+            message = json.loads(data)
+            if isinstance(message, dict) and "envelope_id" in message:
+                ack = SocketAck(str(message["envelope_id"]), message.get("payload"), time.time())
+                with self._lock:
+                    self._socket_acks.append(ack)
+
+    async def _send_to_socket(self, message: JSON) -> None:
+        with self._lock:
+            live = [ws for ws in self._sockets if not ws.closed]
+        if not live:
+            raise RuntimeError("no Socket Mode client is connected (wait_socket_connected first)")
+        await live[-1].send_json(message)
+
+    # ------------------------------------------------------------ Web API methods
+    # Handlers run with the lock held; they must not take it again.
+
+    def _api_auth_test(self, args: JSON) -> JSON:
+        return _ok(
+            url=f"https://{TEAM_DOMAIN}.slack.com/",
+            team=TEAM_NAME,
+            user=BOT_USER_NAME,
+            team_id=TEAM_ID,
+            user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+            is_enterprise_install=False,
+        )
+
+    def _api_chat_post_message(self, args: JSON) -> JSON:
+        channel_id, error = self._resolve_target_locked(str(args.get("channel") or ""))
+        if error:
+            return _err(error)
+        content_error = _content_error(args)
+        if content_error:
+            return content_error
+        ts = self._next_ts_locked()
+        message = _message_json(args, ts)
+        self._messages[(channel_id, ts)] = message
+        return _ok(channel=channel_id, ts=ts, message=dict(message))
+
+    def _api_chat_post_ephemeral(self, args: JSON) -> JSON:
+        _, error = self._resolve_target_locked(str(args.get("channel") or ""))
+        if error:
+            return _err(error)
+        if not args.get("user"):
+            return _err("invalid_arguments")
+        return _content_error(args) or _ok(message_ts=self._next_ts_locked())
+
+    def _api_chat_update(self, args: JSON) -> JSON:
+        ts = str(args.get("ts") or "")
+        if not ts:
+            return _err("message_not_found")
+        content_error = _content_error(args)
+        if content_error:
+            return content_error
+        channel_id = _dm_channel_id(str(args.get("channel") or ""))
+        old = self._messages.get((channel_id, ts), {})
+        changes = {k: args[k] for k in ("text", "blocks", "attachments") if k in args}
+        message = {**_message_json(args, ts), **old, **changes, "edited": {"user": BOT_USER_ID}}
+        self._messages[(channel_id, ts)] = message
+        return _ok(channel=channel_id, ts=ts, text=message.get("text", ""), message=dict(message))
+
+    def _api_views_publish(self, args: JSON) -> JSON:
+        view, user_id = args.get("view"), str(args.get("user_id") or "")
+        if not isinstance(view, dict) or not user_id:
+            return _err("invalid_arguments")
+        errors = _block_errors(view.get("blocks", []), VIEW_MAX_BLOCKS)
+        if errors:
+            return _err("invalid_arguments", response_metadata={"messages": errors})
+        self._view_counter += 1
+        published = {**_view_defaults(self._view_counter), **view}
+        self._home_views[user_id] = published
+        return _ok(view=published)
+
+    def _api_users_info(self, args: JSON) -> JSON:
+        user = self._users.get(str(args.get("user") or ""))
+        return _ok(user=_user_json(user)) if user else _err("user_not_found")
+
+    def _api_users_lookup_by_email(self, args: JSON) -> JSON:
+        email = str(args.get("email") or "").lower()
+        user = next((u for u in self._users.values() if u.email.lower() == email), None)
+        return _ok(user=_user_json(user)) if user else _err("users_not_found")
+
+    def _api_conversations_open(self, args: JSON) -> JSON:
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if not users and args.get("channel"):
+            return _ok(no_op=True, already_open=True, channel={"id": str(args["channel"])})
+        if not users or any(u not in self._users for u in users):
+            return _err("user_not_found")
+        channel_id = f"D{users[0]}" if len(users) == 1 else "G" + "".join(sorted(users))
+        return _ok(no_op=True, already_open=True, channel={"id": channel_id})
+
+    def _api_conversations_info(self, args: JSON) -> JSON:
+        channel_id = str(args.get("channel") or "")
+        channel = self._channels.get(channel_id)
+        if channel is not None:
+            return _ok(channel=_channel_json(channel))
+        user = self._dm_user_locked(channel_id)
+        if user is not None:
+            return _ok(channel=_im_json(f"D{user.id}", user.id))
+        return _err("channel_not_found")
+
+    def _api_apps_connections_open(self, args: JSON) -> JSON:
+        return _ok(url=self.socket_url)
+
+    # ------------------------------------------------------------ posting rules
+
+    def _resolve_target_locked(self, target: str) -> tuple[str, str | None]:
+        """Map a `channel` argument to (conversation id, Slack error or None)."""
+        if target.startswith("#"):
+            by_name = (c.id for c in self._channels.values() if c.name == target[1:])
+            target = next(by_name, target)
+        channel = self._channels.get(target)
+        if channel is not None:
+            return target, _channel_post_error(channel)
+        user = self._dm_user_locked(target)
+        if user is not None:
+            return f"D{user.id}", _dm_post_error(user)
+        return target, "channel_not_found"
+
+    def _dm_user_locked(self, target: str) -> _User | None:
+        """The user behind a user ID ("U…"/"W…") or a DM ID ("D" + user ID)."""
+        if target[:1] in ("U", "W"):
+            return self._users.get(target)
+        if target[:1] == "D":
+            return self._users.get(target[1:])
+        return None
+
+    def _known_user_locked(self, user_id: str) -> _User:
+        try:
+            return self._users[user_id]
+        except KeyError:
+            raise KeyError(f"unknown user {user_id!r}: call add_user first") from None
+
+    def _next_ts_locked(self) -> str:
+        """Unique, increasing message timestamps in Slack's "seconds.micros" form."""
+        self._ts_counter += 1
+        micros = 1_700_000_000_000_000 + self._ts_counter * 100
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _run_loop_forever(loop: asyncio.AbstractEventLoop) -> None:
+    """Body of the server thread: run the loop until stop(), then close it."""
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def _require_positive(count: int) -> None:
+    """Waiting for zero items is always true: check the records directly instead."""
+    if count < 1:
+        raise ValueError("count must be at least 1 (to check for no calls, read calls_to())")
+
+
+def _refuse_to_block_running_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "a blocking FakeSlack.wait_* call inside a running event loop would freeze the bot; "
+        "use the *_async variant (await fake.wait_for_calls_async(...))"
+    )
+
+
+async def _read_args(request: web.Request) -> JSON:
+    """Merge query string and body (JSON or form), as Slack accepts all of them."""
+    args: JSON = dict(request.query)
+    if request.method == "POST" and request.body_exists:
+        if request.content_type == "application/json":
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("a JSON body must be an object")
+            args.update(body)
+        else:
+            form = await request.post()
+            args.update({key: _form_value(value) for key, value in form.items()})
+    return _decode_json_fields(args)
+
+
+def _form_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, web.FileField):
+        return {"filename": value.filename, "content_type": value.content_type}
+    return str(value)
+
+
+def _decode_json_fields(args: JSON) -> JSON:
+    """Turn JSON-string fields ("blocks" sent form-encoded) into lists/dicts."""
+    for key in JSON_STRING_FIELDS & args.keys():
+        if isinstance(args[key], str):
+            with contextlib.suppress(ValueError):
+                args[key] = json.loads(args[key])
+    return args
+
+
+def _take_token(request: web.Request, args: JSON) -> str | None:
+    """Token from `Authorization: Bearer`, else from a `token` argument (removed from args)."""
+    param = args.pop("token", None)
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header.removeprefix("Bearer ").strip() or None
+    return param if isinstance(param, str) and param else None
+
+
+def _dm_channel_id(channel: str) -> str:
+    return f"D{channel}" if channel[:1] in ("U", "W") else channel
+
+
+def _channel_post_error(channel: _Channel) -> str | None:
+    if channel.is_archived:
+        return "is_archived"
+    if channel.is_private and not channel.is_member:
+        return "not_in_channel"
+    return None  # public channels accept posts from non-members (chat:write.public)
+
+
+def _dm_post_error(user: _User) -> str | None:
+    if user.deleted:
+        return "account_inactive"
+    if not user.messages_tab:
+        return "messages_tab_disabled"
+    return None
+
+
+def _content_error(args: JSON) -> JSON | None:
+    """Slack's checks on a message body: something to show, valid blocks."""
+    blocks = args.get("blocks")
+    if not (args.get("text") or blocks or args.get("attachments")):
+        return _err("no_text")
+    if blocks is None:
+        return None
+    if not isinstance(blocks, list):
+        return _err("invalid_blocks_format")
+    errors = _block_errors(blocks, MESSAGE_MAX_BLOCKS)
+    return _err("invalid_blocks", errors=errors) if errors else None
+
+
+def _message_json(args: JSON, ts: str) -> JSON:
+    message: JSON = {
+        "type": "message",
+        "user": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "app_id": APP_ID,
+        "team": TEAM_ID,
+        "ts": ts,
+        "text": args.get("text", ""),
+        "blocks": args.get("blocks") or [],
+    }
+    for key in ("attachments", "thread_ts", "metadata"):
+        if key in args:
+            message[key] = args[key]
+    return message
+
+
+def _view_defaults(counter: int) -> JSON:
+    view_id = f"V{counter:08d}"
+    return {
+        "id": view_id,
+        "team_id": TEAM_ID,
+        "type": "home",
+        "blocks": [],
+        "private_metadata": "",
+        "callback_id": "",
+        "state": {"values": {}},
+        "hash": f"{time.time():.6f}.{uuid.uuid4().hex[:8]}",
+        "clear_on_close": False,
+        "notify_on_close": False,
+        "external_id": "",
+        "app_id": APP_ID,
+        "bot_id": BOT_ID,
+        "root_view_id": view_id,
+        "previous_view_id": None,
+    }
+
+
+def _user_json(user: _User) -> JSON:
+    now = datetime.now(ZoneInfo(user.tz))
+    offset = now.utcoffset()
+    abbreviation = now.tzname() or user.tz
+    return {
+        "id": user.id,
+        "team_id": TEAM_ID,
+        "name": user.name,
+        "deleted": user.deleted,
+        "real_name": user.real_name,
+        "tz": user.tz,
+        "tz_label": user.tz_label or _TZ_LABELS.get(abbreviation, abbreviation),
+        "tz_offset": int(offset.total_seconds()) if offset else 0,
+        "locale": user.locale,
+        "is_bot": user.is_bot,
+        "is_admin": False,
+        "is_app_user": False,
+        "updated": 1_700_000_000,
+        "profile": {
+            "real_name": user.real_name,
+            "real_name_normalized": user.real_name,
+            "display_name": user.name,
+            "display_name_normalized": user.name,
+            "email": user.email,
+            "team": TEAM_ID,
+        },
+    }
+
+
+def _channel_json(channel: _Channel) -> JSON:
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "name_normalized": channel.name,
+        "is_channel": not channel.is_private,
+        "is_group": channel.is_private,
+        "is_im": False,
+        "is_mpim": False,
+        "is_private": channel.is_private,
+        "is_archived": channel.is_archived,
+        "is_member": channel.is_member,
+        "is_general": False,
+        "created": 1_700_000_000,
+        "context_team_id": TEAM_ID,
+    }
+
+
+def _im_json(channel_id: str, user_id: str) -> JSON:
+    return {
+        "id": channel_id,
+        "is_im": True,
+        "is_channel": False,
+        "is_group": False,
+        "is_private": True,
+        "is_archived": False,
+        "user": user_id,
+        "created": 1_700_000_000,
+        "context_team_id": TEAM_ID,
+    }
+
+
+def _hello(num_connections: int) -> JSON:
+    return {
+        "type": "hello",
+        "num_connections": num_connections,
+        "debug_info": {
+            "host": "applink-fake",
+            "build_number": 1,
+            "approximate_connection_time": 18060,
+        },
+        "connection_info": {"app_id": APP_ID},
+    }
+
+
+def _envelope(payload: JSON, type: str, accepts_response_payload: bool | None) -> JSON:
+    """Wrap a payload as Slack does; events_api envelopes carry retry fields and no response."""
+    envelope: JSON = {
+        "envelope_id": str(uuid.uuid4()),
+        "type": type,
+        "payload": payload,
+        "accepts_response_payload": (
+            type != "events_api" if accepts_response_payload is None else accepts_response_payload
+        ),
+    }
+    if type == "events_api":
+        envelope |= {"retry_attempt": 0, "retry_reason": ""}
+    return envelope
+
+
+# --------------------------------------------------------------------------- Block Kit limits
+
+_TEXT_LIMITS = {"section": 3000, "header": 150}
+_ELEMENT_LIMITS = {"context": 10, "actions": 25}
+
+
+def _block_errors(blocks: Any, max_blocks: int) -> list[str]:
+    """The limits from the Slack reference, reported in Slack's json-pointer style."""
+    if not isinstance(blocks, list):
+        return ["must be an array [json-pointer:/blocks]"]
+    errors = _too_many(blocks, max_blocks, "/blocks")
+    for index, block in enumerate(blocks):
+        errors += _one_block_errors(block, f"/blocks/{index}")
+    return errors
+
+
+def _one_block_errors(block: Any, pointer: str) -> list[str]:
+    if not isinstance(block, dict) or "type" not in block:
+        return [f"missing required field: type [json-pointer:{pointer}]"]
+    kind = block["type"]
+    errors = _too_long(block.get("block_id"), 255, f"{pointer}/block_id")
+    if kind in _TEXT_LIMITS:
+        errors += _too_long(_text_of(block.get("text")), _TEXT_LIMITS[kind], f"{pointer}/text/text")
+    if kind == "section" and isinstance(block.get("fields"), list):
+        errors += _too_many(block["fields"], 10, f"{pointer}/fields")
+        for index, item in enumerate(block["fields"]):
+            errors += _too_long(_text_of(item), 2000, f"{pointer}/fields/{index}/text")
+    elements = block.get("elements") if kind in _ELEMENT_LIMITS else None
+    if isinstance(elements, list):
+        errors += _too_many(elements, _ELEMENT_LIMITS[kind], f"{pointer}/elements")
+        for index, element in enumerate(elements):
+            errors += _element_errors(element, f"{pointer}/elements/{index}")
+    if isinstance(block.get("accessory"), dict):
+        errors += _element_errors(block["accessory"], f"{pointer}/accessory")
+    return errors
+
+
+def _element_errors(element: Any, pointer: str) -> list[str]:
+    if not isinstance(element, dict):
+        return []
+    errors = _too_long(element.get("action_id"), 255, f"{pointer}/action_id")
+    if element.get("type") == "button":
+        errors += _too_long(_text_of(element.get("text")), 75, f"{pointer}/text/text")
+        errors += _too_long(element.get("value"), 2000, f"{pointer}/value")
+        errors += _too_long(element.get("url"), 3000, f"{pointer}/url")
+    return errors
+
+
+def _text_of(text_object: Any) -> Any:
+    return text_object.get("text") if isinstance(text_object, dict) else None
+
+
+def _too_long(value: Any, limit: int, pointer: str) -> list[str]:
+    if isinstance(value, str) and len(value) > limit:
+        return [f"must be less than {limit + 1} characters [json-pointer:{pointer}]"]
+    return []
+
+
+def _too_many(items: list[Any], limit: int, pointer: str) -> list[str]:
+    if len(items) > limit:
+        return [f"must be less than {limit + 1} items [json-pointer:{pointer}]"]
+    return []
+
+
+__all__ = [
+    "APP_ID",
+    "BOT_ID",
+    "BOT_USER_ID",
+    "TEAM_ID",
+    "Call",
+    "FakeSlack",
+    "Response",
+    "SocketAck",
+]

@@ -1,0 +1,275 @@
+"""Quick checks that the fake Zoho keeps Zoho's rules, so client tests can trust it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.zoho import FakeZoho
+from tests.fakes.zoho_data import make_session, module_with_sessions, sample_org, zoho_id
+
+TODAY = date(2025, 3, 10)
+GRANT = {
+    "grant_type": "refresh_token",
+    "client_id": "client-id",
+    "client_secret": "client-secret",
+    "refresh_token": "1000.refresh.token",
+}
+PAGED = module_with_sessions(60, TODAY)
+MODULE_PATH = PAGED.module_sessions_path(zoho_id(390001))
+
+
+class Clock:
+    """A settable clock for the fake (the fake reads it from its own thread)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fz(clock: Clock) -> Iterator[FakeZoho]:
+    with FakeZoho(module_with_sessions(60, TODAY)) as fake:
+        fake.clock = clock
+        yield fake
+
+
+@pytest.fixture
+def http(fz: FakeZoho) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fz.url, timeout=5) as client:
+        yield client
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Zoho-oauthtoken {token}"}
+
+
+def test_refresh_grant_issues_distinct_tokens(fz: FakeZoho, http: httpx.Client) -> None:
+    first = http.post("/oauth/v2/token", params=GRANT).json()
+    second = http.post("/oauth/v2/token", data=GRANT).json()
+    assert first["access_token"] != second["access_token"]
+    assert first["expires_in"] == 3600
+    assert first["token_type"] == "Bearer"
+    assert fz.token_requests()[1].form["refresh_token"] == "1000.refresh.token"
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [({"client_secret": "nope"}, "invalid_client"), ({"refresh_token": "1000.other"}, "invalid_code")],
+)
+def test_token_errors_come_with_http_200(http: httpx.Client, change: dict[str, str], error: str) -> None:
+    answer = http.post("/oauth/v2/token", params={**GRANT, **change})
+    assert answer.status_code == 200
+    assert answer.json() == {"error": error}
+
+
+def test_revoked_refresh_token_is_invalid_code(fz: FakeZoho, http: httpx.Client) -> None:
+    token = http.post("/oauth/v2/token", params=GRANT).json()["access_token"]
+    fz.revoke_refresh_token()
+    assert http.post("/oauth/v2/token", params=GRANT).json() == {"error": "invalid_code"}
+    assert http.get("/api/v1/courses", headers=auth(token)).status_code == 401
+
+
+def test_authorization_code_grant_returns_refresh_token(fz: FakeZoho, http: httpx.Client) -> None:
+    grant = {**GRANT, "grant_type": "authorization_code", "code": fz.grant_code}
+    del grant["refresh_token"]
+    body = http.post("/oauth/v2/token", data=grant).json()
+    assert body["refresh_token"] == "1000.refresh.token"
+    assert body["access_token"] in fz.live_tokens()
+    wrong = http.post("/oauth/v2/token", data={**grant, "code": "1000.stale"}).json()
+    assert wrong == {"error": "invalid_code"}
+
+
+def test_eleventh_token_request_in_ten_minutes_is_denied(
+    fz: FakeZoho, http: httpx.Client, clock: Clock
+) -> None:
+    for _ in range(10):
+        assert "access_token" in http.post("/oauth/v2/token", params=GRANT).json()
+    denied = http.post("/oauth/v2/token", params=GRANT)
+    assert denied.status_code == 200
+    assert denied.json()["error"] == "Access Denied"
+    clock.now += 601
+    assert "access_token" in http.post("/oauth/v2/token", params=GRANT).json()
+
+
+def test_eleventh_live_token_kills_the_oldest(fz: FakeZoho, clock: Clock) -> None:
+    tokens = [fz.issue_token() for _ in range(11)]
+    assert fz.live_tokens() == tokens[1:]
+
+
+def test_sixty_sessions_come_in_three_pages(fz: FakeZoho, http: httpx.Client) -> None:
+    headers = auth(fz.issue_token())
+    pages = [
+        http.get(MODULE_PATH, params={"startIndex": start}, headers=headers).json() for start in (0, 25, 50)
+    ]
+    assert [len(p["sessions"]) for p in pages] == [25, 25, 10]
+    assert [p["hasMoreRecords"] for p in pages] == [True, True, False]
+    assert pages[0]["code"] == 200
+    ids = [s["sessionId"] for p in pages for s in p["sessions"]]
+    assert len(set(ids)) == 60
+    assert [c.query["startIndex"] for c in fz.calls()] == ["0", "25", "50"]
+
+
+def test_bad_start_index_and_unknown_ids(fz: FakeZoho, http: httpx.Client) -> None:
+    headers = auth(fz.issue_token())
+    assert http.get(MODULE_PATH, params={"startIndex": "two"}, headers=headers).status_code == 400
+    missing = http.get("/api/v1/courses/42/batches", headers=headers)
+    assert missing.status_code == 404
+    assert missing.json()["code"] == 404
+
+
+def test_thirty_first_call_locks_for_five_minutes(fz: FakeZoho, http: httpx.Client, clock: Clock) -> None:
+    headers = auth(fz.issue_token())
+    for _ in range(30):
+        assert http.get("/api/v1/courses", headers=headers).status_code == 200
+    locked = http.get("/api/v1/courses", headers=headers)
+    assert locked.status_code == 400
+    assert locked.json()["code"] == 7209
+    assert "retry-after" not in locked.headers
+    assert fz.locked_until == clock.now + 300
+    clock.now += 299
+    assert http.get("/api/v1/courses", headers=headers).json()["code"] == 7209
+    assert fz.locked_until == clock.now + 1, "calls during the lock must not extend it"
+    clock.now += 1
+    assert http.get("/api/v1/courses", headers=headers).json()["code"] == "200"
+    assert len(fz.calls()) == 33
+
+
+def test_threshold_window_slides(fz: FakeZoho, http: httpx.Client, clock: Clock) -> None:
+    headers = auth(fz.issue_token())
+    for _ in range(30):
+        http.get("/api/v1/courses", headers=headers)
+    clock.now += 60
+    assert http.get("/api/v1/courses", headers=headers).status_code == 200
+
+
+def test_employee_lookup_is_outside_the_threshold(fz: FakeZoho, http: httpx.Client) -> None:
+    headers = auth(fz.issue_token())
+    for _ in range(31):
+        answer = http.get(
+            "/api/forms/employee/getDataByID", params={"recordId": zoho_id(600001)}, headers=headers
+        )
+        assert answer.status_code == 200
+    assert answer.json()["response"]["result"][0]["EmailID"] == "henry.martin@example.com"
+    assert not fz.is_locked()
+
+
+def test_expired_and_missing_tokens(fz: FakeZoho, http: httpx.Client, clock: Clock) -> None:
+    token = fz.issue_token()
+    assert http.get("/api/v1/courses", headers=auth(token)).status_code == 200
+    clock.now += 3600
+    expired = http.get("/api/v1/courses", headers=auth(token))
+    assert expired.status_code == 401
+    assert expired.json()["response"]["errors"]["code"] == 7213
+    missing = http.get("/api/v1/courses")
+    assert missing.status_code == 400
+    assert missing.json()["response"]["errors"]["code"] == 7202
+
+
+def test_expire_all_tokens(fz: FakeZoho, http: httpx.Client) -> None:
+    token = fz.issue_token()
+    fz.expire_all_tokens()
+    assert http.get("/api/v1/courses", headers=auth(token)).status_code == 401
+
+
+def test_injected_faults_then_recovery(fz: FakeZoho, http: httpx.Client) -> None:
+    headers = auth(fz.issue_token())
+    fz.fail_next(1, status=503)
+    fz.answer_429_next(1)
+    statuses = [http.get("/api/v1/courses", headers=headers).status_code for _ in range(3)]
+    assert statuses == [503, 429, 200]
+    assert [r.status for r in fz.calls()] == statuses
+
+
+def test_delay_is_served_without_blocking_the_server(fz: FakeZoho, http: httpx.Client) -> None:
+    fz.delay = 0.5
+    with pytest.raises(httpx.ReadTimeout):
+        http.get("/api/v1/courses", headers=auth(fz.issue_token()), timeout=0.05)
+    assert http.post("/oauth/v2/token", params=GRANT, timeout=0.4).status_code == 200
+
+
+def test_never_ending_lists(fz: FakeZoho, http: httpx.Client) -> None:
+    fz.never_ending = True
+    page = http.get(MODULE_PATH, params={"startIndex": 1000}, headers=auth(fz.issue_token())).json()
+    assert page["hasMoreRecords"] is True
+    assert len(page["sessions"]) == 25
+
+
+def test_mutation_helpers(fz: FakeZoho, http: httpx.Client) -> None:
+    course, batch, module = PAGED.locate(zoho_id(390001))
+    extra = make_session("x-1", "ignored", "Extra", datetime(2025, 3, 10, 13, 0), minutes=30)
+    fz.add_session(course.course_id, batch.batch_id, module.module_id, extra)
+    fz.update_session(zoho_id(900001), sessionName="Renamed")
+    fz.remove_session(zoho_id(900002))
+    headers = auth(fz.issue_token())
+    path = PAGED.batch_sessions_path(batch.batch_id)
+    last = http.get(path, params={"startIndex": 50}, headers=headers).json()["sessions"]
+    first = http.get(path, headers=headers).json()["sessions"]
+    assert last[-1]["moduleId"] == module.module_id
+    assert first[0]["sessionName"] == "Renamed"
+    assert first[1]["sessionId"] == zoho_id(900003)
+    with pytest.raises(KeyError):
+        fz.remove_session("missing")
+
+
+def test_make_session_formats_like_zoho() -> None:
+    session = make_session("1", "2", "Morning", datetime(2022, 1, 11, 9, 0), minutes=240)
+    assert session["sessionStartDate"] == "11-01-2022"
+    assert (session["sessionStartTime"], session["sessionEndTime"]) == ("9:00 AM", "1:00 PM")
+    late = make_session("3", "2", "Late", datetime(2022, 1, 11, 23, 30), minutes=60)
+    assert late["sessionEndTime"] == "12:30 AM"
+
+
+def test_sample_org_is_varied() -> None:
+    org = sample_org(TODAY)
+    assert [c.name for c in org.courses] == [
+        "Onboarding",
+        "Leadership Essentials",
+        "Data Protection & GDPR",
+    ]
+    assert len(org.module_named("Introduction")) == 2
+    assert org.module_named("Sécurité au travail")
+    sessions = org.all_sessions()
+    assert {s["sessionType"] for s in sessions} == {"Classroom", "E-learning"}
+    days = {(datetime.strptime(s["sessionStartDate"], "%d-%m-%Y").date() - TODAY).days for s in sessions}
+    assert min(days) < 0 < max(days) <= 30
+    emails = {t.erecno: t.email for t in org.trainers}
+    assert all(s["trainerErecno"] in emails for s in sessions)
+
+
+def test_cli_prints_settings_and_stops_on_ctrl_c() -> None:
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "tests.fakes.zoho", "--port", "0", "--today", "2025-03-10"]
+    with subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(7)]
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    settings = dict(line.strip().split("=", 1) for line in lines if "=" in line)
+    assert settings["ZOHO_REFRESH_TOKEN"] == "1000.refresh.token"
+    assert settings["ZOHO_PEOPLE_URL"] == settings["ZOHO_ACCOUNTS_URL"]
+    assert settings["ZOHO_PEOPLE_URL"].startswith("http://127.0.0.1:")
+    assert proc.returncode == 0
+
+
+async def test_usable_from_async_tests() -> None:
+    with FakeZoho(sample_org(TODAY)) as fake:
+        async with httpx.AsyncClient(base_url=fake.url) as client:
+            answer = await client.get(
+                "/api/v1/courses", params={"search": "gdpr", "type": 2}, headers=auth(fake.issue_token())
+            )
+    assert [c["courseName"] for c in answer.json()["courses"]] == ["Data Protection & GDPR"]
