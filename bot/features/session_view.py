@@ -78,11 +78,18 @@ def remind_button(session: Session, module: ModuleRef) -> Block:
     }
 
 
-def session_actions(session: Session, module: ModuleRef, remindable: bool) -> Block | None:
-    """The per-session buttons; None when there is nothing to offer."""
+def session_actions(session: Session, module: ModuleRef, remindable: bool, position: int) -> Block | None:
+    """The per-session buttons; None when there is nothing to offer.
+
+    `position` keeps block ids unique even when Zoho repeats or omits session ids.
+    """
     elements = [button for button in (calendar_button(session, module),) if button is not None]
     if remindable and session.start is not None:
         elements.append(remind_button(session, module))
     if not elements:
         return None
-    return {"type": "actions", "block_id": f"session:{session.session_id}"[:255], "elements": elements}
+    return {
+        "type": "actions",
+        "block_id": f"session:{position}:{session.session_id}"[:255],
+        "elements": elements,
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,3 +73,27 @@ async def handle_unexpected(error: Exception, body: dict[str, Any], respond: Any
         await respond(response_type="ephemeral", replace_original=False, **message)
     except Exception:  # the person cannot be told; the log already has the cause
         log.warning("could not tell user %s about an error", user)
+
+
+ActionListener = Callable[[Any, dict[str, Any], Any, Any], Awaitable[None]]
+
+
+def after_ack_errors(listener: ActionListener) -> ActionListener:
+    """Wrap an action listener `(ack, body, respond, client)` that acks first.
+
+    A failure after its ack is told to the person here instead of reaching Bolt:
+    Bolt 1.x overwrites an earlier ack with nothing when a listener raises within
+    its 10 ms polling interval, then answers Slack 404 after 3 s (the button shows
+    an error). Acking again is harmless when the ack already left.
+    """
+
+    async def guarded(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
+        try:
+            await listener(ack, body, respond, client)
+        except Exception as error:
+            await ack()
+            await handle_unexpected(error, body, respond)
+
+    guarded.__name__ = getattr(listener, "__name__", "action_listener")
+    guarded.__qualname__ = getattr(listener, "__qualname__", guarded.__name__)
+    return guarded

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.features.deps import Deps
@@ -20,9 +19,11 @@ from bot.features.listing.render import (
 )
 from bot.sessions.matching import Ambiguous, Found, ModuleRef
 from bot.sessions.windows import Window, named_window, next_days
-from bot.slack.errors import sentence_for
+from bot.slack import delivery
+from bot.slack.errors import after_ack_errors, sentence_for
 from bot.slack.messages import Message, sentence_message
 from bot.slack.respond import AckFn, RespondFn, answer_command
+from bot.slack.text import escape
 from bot.slack.users import user_zone
 from bot.zoho.errors import ZohoError
 
@@ -36,10 +37,12 @@ CANNOT_POST = (
 
 def register(app: AsyncApp, deps: Deps) -> None:
     listing = ListingActions(deps)
-    app.action(Action.SHOW_MORE.value)(listing.on_show_more)
-    app.action(Action.SHARE.value)(listing.on_share)
-    app.action(re.compile(rf"^{re.escape(Action.PICK_MODULE.value)}(:.*)?$"))(listing.on_pick)
-    app.action(Action.SELECT_MODULE.value)(listing.on_pick)
+    app.action(Action.SHOW_MORE.value)(after_ack_errors(listing.on_show_more))
+    app.action(Action.SHARE.value)(after_ack_errors(listing.on_share))
+    app.action(re.compile(rf"^{re.escape(Action.PICK_MODULE.value)}(:.*)?$"))(
+        after_ack_errors(listing.on_pick)
+    )
+    app.action(Action.SELECT_MODULE.value)(after_ack_errors(listing.on_pick))
     app.action(re.compile(rf"^{re.escape(Action.CALENDAR.value)}(:.*)?$"))(just_ack)
 
 
@@ -140,15 +143,15 @@ class ListingActions:
         message = await self._answer(client, user_id, ref, shared_by=user_id)
         channel = (body.get("channel") or {}).get("id") or ""
         try:
-            await client.chat_postMessage(channel=channel, **message)
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            log.info("share in %s by %s failed: %s", channel, user_id, error)
-            sentence = (
-                CANNOT_POST
-                if error in ("not_in_channel", "channel_not_found")
-                else (f"Slack refused to post the listing ({error}); please try again.")
-            )
+            await delivery.post(client, channel, message)
+        except delivery.DeliveryError as exc:
+            log.info("share in %s by %s failed: %s", channel, user_id, exc.reason)
+            if exc.reason in ("not_in_channel", "channel_not_found"):
+                sentence = CANNOT_POST
+            elif exc.permanent:
+                sentence = f"I can't post the listing here: {escape(exc.pause_reason)}."
+            else:
+                sentence = f"Slack refused to post the listing ({escape(exc.reason)}); please try again."
             await respond(replace_original=False, **sentence_message(sentence))
 
     async def _answer(

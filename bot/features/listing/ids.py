@@ -43,7 +43,7 @@ def encode_listing(ref: ListingRef) -> str:
 def decode_listing(value: str) -> ListingRef:
     data = _load(value)
     try:
-        return ListingRef(str(data["m"]), str(data.get("w", "")), int(data.get("o", 0)))  # type: ignore[call-overload]
+        return ListingRef(str(data["m"]), str(data.get("w", "")), int(data.get("o", 0)))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"not a listing button value: {value!r}") from exc
 

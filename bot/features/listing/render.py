@@ -35,9 +35,9 @@ def listing_message(
         blocks.append(_stale_notice(listing, zone))
     if not listing.sessions:
         blocks.append({"type": "section", "text": mrkdwn(_nothing_text(listing, window_label, zone))})
-    for session in page:
+    for position, session in enumerate(page, start=offset):
         blocks.append(session_section(session, zone))
-        actions = session_actions(session, module, remindable=shared_by is None)
+        actions = session_actions(session, module, remindable=shared_by is None, position=position)
         if actions is not None:
             blocks.append(actions)
     blocks += _footer(listing, window_word, offset, len(page), interactive=shared_by is None)
