@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -13,13 +13,13 @@ from bot.features.deps import Deps
 from bot.features.listing.handlers import show_sessions
 from bot.features.listing.render import help_message
 from bot.slack.messages import Message, sentence_message
-from bot.slack.respond import AckFn, RespondFn
+from bot.slack.respond import AckFn, RespondFn, answer_command
 
 COMMAND = "/sessions"
 
-SubcommandHandler = Callable[
-    [commands.Command, dict[str, Any], AckFn, RespondFn, AsyncWebClient], Awaitable[None]
-]
+SubcommandHandler = Callable[[commands.Command, dict[str, Any], AsyncWebClient], Coroutine[Any, Any, Message]]
+"""Given the parsed command, Slack's payload and the Web API client, the answer to show."""
+WORKING = sentence_message("Working on it…", ":hourglass_flowing_sand:")
 
 
 def register(app: AsyncApp, deps: Deps, subcommands: dict[type, SubcommandHandler]) -> None:
@@ -36,7 +36,8 @@ def register(app: AsyncApp, deps: Deps, subcommands: dict[type, SubcommandHandle
         elif isinstance(parsed, commands.ShowSessions):
             await show_sessions(deps, ack, respond, client, command["user_id"], parsed.query, parsed.window)
         elif type(parsed) in subcommands:
-            await subcommands[type(parsed)](parsed, command, ack, respond, client)
+            work = subcommands[type(parsed)](parsed, command, client)
+            await answer_command(ack, respond, work, WORKING, command["user_id"])
         else:
             await ack(response_type="ephemeral", **_not_available(parsed))
 

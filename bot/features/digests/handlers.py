@@ -14,7 +14,6 @@ from bot.features.resolve import module_or_message
 from bot.sessions.matching import normalise
 from bot.slack import delivery
 from bot.slack.messages import Message, sentence_message
-from bot.slack.respond import AckFn, RespondFn, answer_command
 from bot.slack.text import clip, escape
 from bot.slack.users import user_zone
 from bot.store.store import Digest
@@ -45,20 +44,14 @@ class DigestCommands:
         self,
         parsed: commands.Command,
         command: dict[str, Any],
-        ack: AckFn,
-        respond: RespondFn,
         client: AsyncWebClient,
-    ) -> None:
+    ) -> Message:
         channel, user = command["channel_id"], command["user_id"]
         if isinstance(parsed, commands.DigestAdd):
-            work = self.add(client, channel, user, parsed)
-        elif isinstance(parsed, commands.DigestOff):
-            work = self.off(client, channel, user, parsed.query)
-        else:
-            work = self.list(channel)
-        await answer_command(
-            ack, respond, work, sentence_message("Working on it…", ":hourglass_flowing_sand:"), user
-        )
+            return await self.add(client, channel, user, parsed)
+        if isinstance(parsed, commands.DigestOff):
+            return await self.off(client, channel, user, parsed.query)
+        return await self.list(channel)
 
     async def add(
         self, client: AsyncWebClient, channel: str, user: str, parsed: commands.DigestAdd

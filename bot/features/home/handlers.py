@@ -15,6 +15,7 @@ from bot.features.home.render import HomeAction, home_view
 from bot.sessions.matching import ModuleRef, parse_triplet
 from bot.sessions.model import Session
 from bot.sessions.windows import next_days
+from bot.slack.errors import after_ack_errors
 from bot.slack.users import user_zone
 
 log = logging.getLogger(__name__)
@@ -26,14 +27,20 @@ class Home:
 
     def register(self, app: AsyncApp) -> None:
         app.event("app_home_opened")(self.on_opened)
-        app.action(re.compile(rf"^{re.escape(HomeAction.STOP_REMINDER.value)}(:.*)?$"))(self.on_stop_reminder)
-        app.action(re.compile(rf"^{re.escape(HomeAction.STOP_DIGEST.value)}(:.*)?$"))(self.on_stop_digest)
+        app.action(re.compile(rf"^{re.escape(HomeAction.STOP_REMINDER.value)}(:.*)?$"))(
+            after_ack_errors(self.on_stop_reminder)
+        )
+        app.action(re.compile(rf"^{re.escape(HomeAction.STOP_DIGEST.value)}(:.*)?$"))(
+            after_ack_errors(self.on_stop_digest)
+        )
 
     async def on_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") == "home":
             await self.publish(client, event["user"])
 
-    async def on_stop_reminder(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_stop_reminder(
+        self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
         await ack()
         user = body["user"]["id"]
         ident = _ident(body)
@@ -41,7 +48,9 @@ class Home:
             await self._deps.store.remove_reminders(user, reminder_id=ident)
         await self.publish(client, user)
 
-    async def on_stop_digest(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_stop_digest(
+        self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
         await ack()
         user = body["user"]["id"]
         ident = _ident(body)

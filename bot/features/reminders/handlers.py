@@ -16,9 +16,9 @@ from bot.features.reminders.render import list_text
 from bot.features.resolve import module_or_message
 from bot.sessions.matching import normalise
 from bot.sessions.windows import next_days
-from bot.slack.errors import sentence_for
+from bot.slack.errors import after_ack_errors, sentence_for
 from bot.slack.messages import Message, sentence_message
-from bot.slack.respond import AckFn, RespondFn, answer_command
+from bot.slack.respond import AckFn, RespondFn
 from bot.slack.text import clip, date_token, escape
 from bot.zoho.errors import ZohoError
 
@@ -33,7 +33,9 @@ class ReminderCommands:
         self._on_change = on_change
 
     def register(self, app: AsyncApp) -> None:
-        app.action(re.compile(rf"^{re.escape(Action.REMIND_SESSION.value)}(:.*)?$"))(self.on_button)
+        app.action(re.compile(rf"^{re.escape(Action.REMIND_SESSION.value)}(:.*)?$"))(
+            after_ack_errors(self.on_button)
+        )
 
     def handlers(self) -> dict[type, Any]:
         return {
@@ -46,20 +48,14 @@ class ReminderCommands:
         self,
         parsed: commands.Command,
         command: dict[str, Any],
-        ack: AckFn,
-        respond: RespondFn,
         client: AsyncWebClient,
-    ) -> None:
+    ) -> Message:
         user = command["user_id"]
         if isinstance(parsed, commands.RemindAdd):
-            work = self.add(client, user, parsed)
-        elif isinstance(parsed, commands.RemindOff):
-            work = self.off(client, user, parsed.query)
-        else:
-            work = self.list(user)
-        await answer_command(
-            ack, respond, work, sentence_message("Working on it…", ":hourglass_flowing_sand:"), user
-        )
+            return await self.add(client, user, parsed)
+        if isinstance(parsed, commands.RemindOff):
+            return await self.off(client, user, parsed.query)
+        return await self.list(user)
 
     async def add(self, client: AsyncWebClient, user: str, parsed: commands.RemindAdd) -> Message:
         module = await module_or_message(self._deps, parsed.query)
