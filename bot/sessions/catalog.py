@@ -23,7 +23,7 @@ from bot.config import ConfigError
 from bot.sessions.matching import Found, ModuleRef, NotFound, Resolution, parse_triplet, resolve
 from bot.zoho.budget import Priority
 from bot.zoho.client import Call, ZohoClient
-from bot.zoho.errors import ZohoError
+from bot.zoho.errors import ZohoAuthError, ZohoError, ZohoTokenLimitError
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,8 @@ class Catalog:
             return resolution
         try:
             added = await self._search(query, Call(Priority.INTERACTIVE, deadline))
+        except (ZohoAuthError, ZohoTokenLimitError):
+            raise  # the person must learn the connection needs an admin, not that nothing matched
         except ZohoError as exc:
             log.info("catalog search for %r failed: %s", query, exc)
             return resolution
