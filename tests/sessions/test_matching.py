@@ -1,0 +1,64 @@
+"""What a person typed to one module: pure matching rules, no Zoho involved."""
+
+from __future__ import annotations
+
+from bot.sessions.matching import Ambiguous, Found, ModuleRef, NotFound, normalise, parse_triplet, resolve
+
+SAFETY = ModuleRef("c1", "b1", "m1", "Sécurité au travail", "Onboarding", "Cohort A")
+SECURITY = ModuleRef("c2", "b2", "m2", "Securité réseau", "IT", "All staff")
+INTRO_A = ModuleRef("c1", "b1", "m2", "Introduction", "Onboarding", "Cohort A")
+INTRO_B = ModuleRef("c1", "b2", "m3", "Introduction", "Onboarding", "Cohort B")
+TOOLS = ModuleRef("c1", "b1", "m4", "Tools & Systems", "Onboarding", "Cohort A", aliases=("laptop setup",))
+MODULES = [SAFETY, SECURITY, INTRO_A, INTRO_B, TOOLS]
+
+
+def test_normalise_folds_case_accents_and_spacing() -> None:
+    assert normalise("  SÉCURITÉ   au\tTravail ") == "securite au travail"
+    assert normalise("Straße") == "strasse"
+
+
+def test_exact_name_ignoring_accents_beats_fuzzy_neighbours() -> None:
+    assert resolve("securite au travail", MODULES) == Found(SAFETY)
+    assert resolve("SECURITE RESEAU", MODULES) == Found(SECURITY)
+
+
+def test_alias_and_typo() -> None:
+    assert resolve("Laptop Setup", MODULES) == Found(TOOLS)
+    assert resolve("tools & sytems", MODULES) == Found(TOOLS)
+
+
+def test_same_name_in_two_batches_is_ambiguous_with_paths() -> None:
+    resolution = resolve("introduction", MODULES)
+    assert isinstance(resolution, Ambiguous)
+    assert [m.path for m in resolution.candidates] == [
+        "Onboarding › Cohort A › Introduction",
+        "Onboarding › Cohort B › Introduction",
+    ]
+
+
+def test_course_name_alone_lists_its_modules() -> None:
+    resolution = resolve("onboarding", MODULES)
+    assert isinstance(resolution, Ambiguous)
+    assert {m.key for m in resolution.candidates} == {SAFETY.key, INTRO_A.key, INTRO_B.key, TOOLS.key}
+    assert resolve("IT", MODULES) == Found(SECURITY)
+
+
+def test_nonsense_names_three_nearest() -> None:
+    resolution = resolve("quantum basket weaving", MODULES)
+    assert isinstance(resolution, NotFound)
+    assert len(resolution.nearest) == 3
+    assert resolve("anything", []) == NotFound("anything", ())
+
+
+def test_triplet_is_taken_as_ids() -> None:
+    assert parse_triplet(" 123/b-2/m_3 ") == ModuleRef("123", "b-2", "m_3")
+    assert parse_triplet("not/a triplet/x") is None
+    assert resolve("c1/b1/m1", MODULES) == Found(SAFETY), "a known triplet keeps its names"
+    assert resolve("9/9/9", MODULES) == Found(ModuleRef("9", "9", "9"))
+
+
+def test_titles_and_paths_without_names() -> None:
+    bare = ModuleRef("1", "2", "3")
+    assert bare.key == "1/2/3"
+    assert bare.title == "Module 3"
+    assert bare.path == "Module 3"

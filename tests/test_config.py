@@ -1,0 +1,166 @@
+"""Settings: defaults, every public variable, one-sentence errors naming the variable, `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+CREDENTIALS = {
+    "ZOHO_CLIENT_ID": "1000.CLIENT",
+    "ZOHO_CLIENT_SECRET": "secret",
+    "ZOHO_REFRESH_TOKEN": "1000.refresh",
+}
+
+
+def load(**values: str):
+    return load_settings(environ=values, env_file=None)
+
+
+def test_defaults() -> None:
+    settings = load()
+    assert settings.zoho_dc == "com"
+    assert settings.zoho_accounts_url == "https://accounts.zoho.com"
+    assert settings.zoho_people_url == "https://people.zoho.com"
+    assert settings.zoho_timezone == ZoneInfo("UTC")
+    assert settings.zoho_date_format == "%d-%m-%Y"
+    assert settings.zoho_calls_per_minute == 25
+    assert settings.data_dir == Path("./.sessions-bot")
+    assert settings.modules_file is None
+    assert settings.database_url is None
+    assert settings.database == f"sqlite+aiosqlite:///{Path('./.sessions-bot') / 'bot.sqlite3'}"
+
+
+def test_zoho_credentials_are_read() -> None:
+    credentials = load(**CREDENTIALS).zoho_credentials()
+    assert (credentials.client_id, credentials.client_secret, credentials.refresh_token) == (
+        "1000.CLIENT",
+        "secret",
+        "1000.refresh",
+    )
+
+
+@pytest.mark.parametrize("missing", sorted(CREDENTIALS))
+def test_missing_credential_is_named(missing: str) -> None:
+    settings = load(**{k: v for k, v in CREDENTIALS.items() if k != missing})
+    with pytest.raises(ConfigError, match=missing):
+        settings.zoho_credentials()
+
+
+@pytest.mark.parametrize(
+    ("dc", "accounts", "people"),
+    [
+        ("com", "https://accounts.zoho.com", "https://people.zoho.com"),
+        ("eu", "https://accounts.zoho.eu", "https://people.zoho.eu"),
+        ("in", "https://accounts.zoho.in", "https://people.zoho.in"),
+        ("com.au", "https://accounts.zoho.com.au", "https://people.zoho.com.au"),
+        ("jp", "https://accounts.zoho.jp", "https://people.zoho.jp"),
+        ("ca", "https://accounts.zohocloud.ca", "https://people.zohocloud.ca"),
+        ("sa", "https://accounts.zoho.sa", "https://people.zoho.sa"),
+        ("com.cn", "https://accounts.zoho.com.cn", "https://people.zoho.com.cn"),
+    ],
+)
+def test_data_centre_sets_both_hosts(dc: str, accounts: str, people: str) -> None:
+    settings = load(ZOHO_DC=dc)
+    assert settings.zoho_dc == dc
+    assert (settings.zoho_accounts_url, settings.zoho_people_url) == (accounts, people)
+
+
+def test_data_centre_is_case_insensitive() -> None:
+    assert load(ZOHO_DC="EU").zoho_people_url == "https://people.zoho.eu"
+
+
+def test_base_urls_override_the_data_centre() -> None:
+    settings = load(
+        ZOHO_DC="eu",
+        ZOHO_ACCOUNTS_URL="https://accounts.zoho.uk/",
+        ZOHO_PEOPLE_URL="http://127.0.0.1:9000",
+    )
+    assert settings.zoho_accounts_url == "https://accounts.zoho.uk"
+    assert settings.zoho_people_url == "http://127.0.0.1:9000"
+
+
+def test_timezone_date_format_and_calls() -> None:
+    settings = load(ZOHO_TIMEZONE="Europe/Paris", ZOHO_DATE_FORMAT="%m/%d/%Y", ZOHO_CALLS_PER_MINUTE="30")
+    assert settings.zoho_timezone == ZoneInfo("Europe/Paris")
+    assert settings.zoho_date_format == "%m/%d/%Y"
+    assert settings.zoho_calls_per_minute == 30
+
+
+def test_data_dir_and_modules_file(tmp_path: Path) -> None:
+    modules = tmp_path / "modules.toml"
+    modules.write_text("", encoding="utf-8")
+    settings = load(BOT_DATA_DIR=str(tmp_path / "state"), BOT_MODULES_FILE=str(modules))
+    assert settings.data_dir == tmp_path / "state"
+    assert settings.modules_file == modules
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://bot:pw@db:5432/bot", "postgresql+asyncpg://bot:pw@db:5432/bot"),
+        ("postgresql://bot:pw@db/bot", "postgresql+asyncpg://bot:pw@db/bot"),
+        ("postgresql+asyncpg://bot@db/bot", "postgresql+asyncpg://bot@db/bot"),
+        ("sqlite+aiosqlite:///tmp/x.db", "sqlite+aiosqlite:///tmp/x.db"),
+    ],
+)
+def test_database_url(given: str, expected: str) -> None:
+    settings = load(DATABASE_URL=given)
+    assert settings.database_url == expected
+    assert settings.database == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ZOHO_DC", "uk"),
+        ("ZOHO_ACCOUNTS_URL", "accounts.zoho.eu"),
+        ("ZOHO_PEOPLE_URL", "ftp://people.zoho.eu"),
+        ("ZOHO_TIMEZONE", "Mars/Olympus_Mons"),
+        ("ZOHO_DATE_FORMAT", "%Y"),
+        ("ZOHO_DATE_FORMAT", "%H:%M"),
+        ("ZOHO_CALLS_PER_MINUTE", "31"),
+        ("ZOHO_CALLS_PER_MINUTE", "99"),
+        ("ZOHO_CALLS_PER_MINUTE", "0"),
+        ("ZOHO_CALLS_PER_MINUTE", "many"),
+        ("BOT_MODULES_FILE", "/nonexistent/modules.toml"),
+        ("DATABASE_URL", "mysql://bot:pw@db/bot"),
+    ],
+)
+def test_wrong_value_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load(**{name: value})
+    message = str(error.value)
+    assert name in message
+    assert "\n" not in message
+    assert "pw" not in message, "a password in DATABASE_URL must not be echoed"
+
+
+def test_calls_per_minute_is_capped_below_zohos_threshold() -> None:
+    with pytest.raises(ConfigError, match=r"ZOHO_CALLS_PER_MINUTE must be between 1 and 30, not 31"):
+        load(ZOHO_CALLS_PER_MINUTE="31")
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "ZOHO_CLIENT_ID=from-file\nZOHO_DC=eu\nZOHO_TIMEZONE=Asia/Kolkata\n# a comment\n", encoding="utf-8"
+    )
+    settings = load_settings(environ={"ZOHO_DC": "jp"}, env_file=env_file)
+    assert settings.zoho_client_id == "from-file"
+    assert settings.zoho_timezone == ZoneInfo("Asia/Kolkata")
+    assert settings.zoho_dc == "jp"
+    assert settings.zoho_people_url == "https://people.zoho.jp"
+
+
+def test_missing_env_file_is_fine(tmp_path: Path) -> None:
+    assert load_settings(environ={}, env_file=tmp_path / "absent.env").zoho_dc == "com"
+
+
+def test_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ZOHO_DC", "sa")
+    assert load_settings().zoho_people_url == "https://people.zoho.sa"
