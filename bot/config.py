@@ -146,20 +146,24 @@ class _Reader:
 
 def _parse(env: _Reader) -> Settings:
     dc = env.text("ZOHO_DC", "com").lower()
-    if dc not in DATA_CENTRES:
+    accounts_override, people_override = env.url("ZOHO_ACCOUNTS_URL"), env.url("ZOHO_PEOPLE_URL")
+    if dc in DATA_CENTRES:
+        accounts, people = hosts_for(dc)
+    elif accounts_override and people_override:
+        accounts, people = accounts_override, people_override
+    else:
         raise ConfigError(
             f"ZOHO_DC must be one of {', '.join(DATA_CENTRES)}, not {dc!r}; for another data "
             "centre set ZOHO_ACCOUNTS_URL and ZOHO_PEOPLE_URL instead."
         )
-    accounts, people = hosts_for(dc)
     calls = env.integer("ZOHO_CALLS_PER_MINUTE", 25, 1, MAX_CALLS_PER_MINUTE)
     return Settings(
         zoho_client_id=env.text("ZOHO_CLIENT_ID"),
         zoho_client_secret=env.text("ZOHO_CLIENT_SECRET"),
         zoho_refresh_token=env.text("ZOHO_REFRESH_TOKEN"),
         zoho_dc=dc,
-        zoho_accounts_url=env.url("ZOHO_ACCOUNTS_URL") or accounts,
-        zoho_people_url=env.url("ZOHO_PEOPLE_URL") or people,
+        zoho_accounts_url=accounts_override or accounts,
+        zoho_people_url=people_override or people,
         zoho_timezone=_zone(env.text("ZOHO_TIMEZONE", "UTC")),
         zoho_date_format=_date_format(env.text("ZOHO_DATE_FORMAT", "%d-%m-%Y")),
         zoho_calls_per_minute=calls,

@@ -83,6 +83,16 @@ def test_base_urls_override_the_data_centre() -> None:
     assert settings.zoho_people_url == "http://127.0.0.1:9000"
 
 
+def test_an_unlisted_data_centre_is_accepted_when_both_hosts_are_given() -> None:
+    settings = load(
+        ZOHO_DC="uk", ZOHO_ACCOUNTS_URL="https://accounts.zoho.uk", ZOHO_PEOPLE_URL="https://people.zoho.uk"
+    )
+    assert (settings.zoho_accounts_url, settings.zoho_people_url) == (
+        "https://accounts.zoho.uk",
+        "https://people.zoho.uk",
+    )
+
+
 def test_timezone_date_format_and_calls() -> None:
     settings = load(ZOHO_TIMEZONE="Europe/Paris", ZOHO_DATE_FORMAT="%m/%d/%Y", ZOHO_CALLS_PER_MINUTE="30")
     assert settings.zoho_timezone == ZoneInfo("Europe/Paris")
@@ -116,7 +126,7 @@ def test_database_url(given: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("ZOHO_DC", "uk"),
+        ("ZOHO_DC", "uk"),  # without both hosts given
         ("ZOHO_ACCOUNTS_URL", "accounts.zoho.eu"),
         ("ZOHO_PEOPLE_URL", "ftp://people.zoho.eu"),
         ("ZOHO_TIMEZONE", "Mars/Olympus_Mons"),

@@ -9,6 +9,7 @@ record never breaks a listing.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -116,11 +117,13 @@ def parse_date(text: str, date_format: str) -> date | None:
 
 
 def parse_time(text: str) -> time | None:
+    """12-hour ("11:00 AM", "11:00AM", "11:00 a.m.") or 24-hour wall-clock text."""
     if not text:
         return None
+    cleaned = re.sub(r"\s*([AP])\.?M\.?$", r" \1M", " ".join(text.upper().split()))
     for fmt in ("%I:%M %p", "%H:%M", "%I:%M:%S %p", "%H:%M:%S"):
         try:
-            return datetime.strptime(text.upper(), fmt).time()
+            return datetime.strptime(cleaned, fmt).time()
         except ValueError:
             continue
     return None

@@ -603,14 +603,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="YYYY-MM-DD")
     args = parser.parse_args(argv)
     today = args.today or date.today()
-    with FakeZoho(sample_org(today), port=args.port) as fz:
-        print(f"Fake Zoho People serving sample data around {today} at {fz.url}")
-        print("Use these settings (Ctrl-C stops):")
-        print("\n".join(_env_lines(fz)), flush=True)
-        try:
+    try:  # around everything: Ctrl-C may come as soon as the settings are printed
+        with FakeZoho(sample_org(today), port=args.port) as fz:
+            print(f"Fake Zoho People serving sample data around {today} at {fz.url}")
+            print("Use these settings (Ctrl-C stops):")
+            print("\n".join(_env_lines(fz)), flush=True)
             threading.Event().wait()
-        except KeyboardInterrupt:
-            print("Stopping.", flush=True)
+    except KeyboardInterrupt:
+        print("Stopping.", flush=True)
     return 0
 
 

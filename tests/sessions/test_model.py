@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sessions.model import Session, parse_session
+from bot.sessions.model import Session, parse_session, parse_time
 from tests.fakes.zoho_data import make_session
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -173,3 +173,23 @@ def test_missing_fields_have_safe_defaults() -> None:
     assert session.total_learners == 0
     assert session.completed is False
     assert session.start is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("11:00 AM", time(11, 0)),
+        ("11:00AM", time(11, 0)),
+        ("1:00 pm", time(13, 0)),
+        ("11:30 a.m.", time(11, 30)),
+        ("12:15 AM", time(0, 15)),
+        ("13:30", time(13, 30)),
+        ("9:05:00 PM", time(21, 5)),
+    ],
+)
+def test_wall_clock_spellings(text: str, expected: time) -> None:
+    assert parse_time(text) == expected
+
+
+def test_unreadable_wall_clock_is_none() -> None:
+    assert parse_time("half past ten") is None
