@@ -111,7 +111,12 @@ class Scheduler:
         digests = await self._store.digests()
         reminders = await self._store.reminders()
         due, missed = due_digests(digests, now, self._catch_up)
+        # Settled sends are left out before any write: a digest past its catch-up window or a
+        # reminder already sent stays "due" for hours, and a failing INSERT every tick is costly.
+        settled = await self._store.finished(entry.key for entry in due + missed)
         for entry in missed:
+            if entry.key in settled:
+                continue
             if await self._store.record_skip(
                 entry.key,
                 "digest",
@@ -123,13 +128,15 @@ class Scheduler:
             ):
                 log.warning("digest %s skipped: its time passed more than %s ago", entry.key, self._catch_up)
                 report.skipped.append(entry.key)
-        settled = await self._store.finished(entry.key for entry in due)
         due = [entry for entry in due if entry.key not in settled]
         await self._refresh(due, digests, reminders, now)
         for entry in due:
             await self._send_digest(entry, now, report)
-        for reminder in await self._reminders_due(digests, reminders, now):
-            await self._send_reminder(reminder, now, report)
+        reminders_due = await self._reminders_due(digests, reminders, now)
+        settled = await self._store.finished(entry.key for entry in reminders_due)
+        for reminder in reminders_due:
+            if reminder.key not in settled:
+                await self._send_reminder(reminder, now, report)
         return report
 
     async def _refresh(
