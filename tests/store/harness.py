@@ -1,0 +1,477 @@
+"""What the store, scheduler and digest/reminder/Home tests share: backends, a day of sessions, ticking.
+
+- `database_url`: every test that takes it runs twice, on a SQLite file and on
+  an emptied database of a real PostgreSQL server (skipped, with the reason,
+  only where no server binary exists); `start_bot` builds the bot on it.
+- `terminal`: the environment `python -m bot` operator commands run in.
+- `day_org()`: a small org in Europe/Paris with sessions across 10 March 2026
+  and the next days; `T0` (05:00 UTC, 06:00 in Paris) is where the clock starts.
+- `Ticks`: drive `scheduler.tick()` on a FakeClock and remember which tick sent what.
+
+Test modules outside this folder import the fixtures by name (a conftest
+elsewhere in the tree belongs to other people).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import Bot
+from bot.scheduler import TickReport
+from bot.sessions.matching import ModuleRef
+from bot.store.store import Store
+from tests.clock import FakeClock
+from tests.fakes.slack import FakeSlack
+from tests.fakes.zoho import FakeZoho
+from tests.fakes.zoho_data import Batch, Course, Module, Org, Trainer, make_session, sample_org, zoho_id
+from tests.slack.harness import SlackBot
+from tests.store import postgres
+
+T = TypeVar("T")
+PARIS = ZoneInfo("Europe/Paris")
+T0 = datetime(2026, 3, 10, 5, 0, tzinfo=UTC)
+"""Tuesday 10 March 2026, 06:00 in Paris (CET, UTC+1)."""
+DAY = date(2026, 3, 10)
+TICK = 30.0
+SPARSE = 300.0
+"""Between busy moments, `Ticks.through` and `tick_plan` tick this often."""
+MARGIN = timedelta(minutes=3)
+
+# --------------------------------------------------------------------------- backends
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    reason = postgres.available()
+    if reason is not None:
+        pytest.skip(reason)
+    server = postgres.acquire()
+    try:
+        yield server
+    finally:
+        postgres.release()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL on an empty database: a new SQLite file, or the PostgreSQL test database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}"
+    server: postgres.PostgresServer = request.getfixturevalue("postgres_server")
+    return server.fresh_database()
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+StartBot = Callable[..., Awaitable[SlackBot]]
+
+
+@pytest.fixture
+def start_bot(make_bot: Any, database_url: str) -> StartBot:
+    """`make_bot` (tests/slack/conftest.py, which stops every bot after the test) on the
+    parametrized database."""
+
+    async def start(**overrides: str) -> SlackBot:
+        return await make_bot(**{"DATABASE_URL": database_url, **overrides})
+
+    return start
+
+
+# --------------------------------------------------------------------------- operator commands
+
+OPERATOR_VARIABLES = (
+    "ZOHO_CLIENT_ID",
+    "ZOHO_CLIENT_SECRET",
+    "ZOHO_REFRESH_TOKEN",
+    "ZOHO_DC",
+    "ZOHO_ACCOUNTS_URL",
+    "ZOHO_PEOPLE_URL",
+    "ZOHO_TIMEZONE",
+    "ZOHO_DATE_FORMAT",
+    "ZOHO_CALLS_PER_MINUTE",
+    "BOT_DATA_DIR",
+    "BOT_MODULES_FILE",
+    "BOT_REMIND_TRAINERS",
+    "BOT_DIGEST_CATCH_UP_HOURS",
+    "DATABASE_URL",
+    "DYNO",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "PORT",
+)
+
+
+@pytest.fixture
+def live_zoho() -> Iterator[FakeZoho]:
+    """Operator commands run on the real clock: a fake Zoho on it, sample sessions around today."""
+    with FakeZoho(sample_org(datetime.now(UTC).date())) as fake:
+        yield fake
+
+
+@pytest.fixture
+def terminal(live_zoho: FakeZoho, slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder (no `.env`) and an environment pointing at both fakes, as `python -m bot`
+    sees them; returns the data folder."""
+    for name in OPERATOR_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data"
+    for name, value in {
+        "ZOHO_CLIENT_ID": live_zoho.client_id,
+        "ZOHO_CLIENT_SECRET": live_zoho.client_secret,
+        "ZOHO_REFRESH_TOKEN": live_zoho.refresh_token,
+        "ZOHO_ACCOUNTS_URL": live_zoho.url,
+        "ZOHO_PEOPLE_URL": live_zoho.url,
+        "ZOHO_TIMEZONE": "Europe/Paris",
+        "BOT_DATA_DIR": str(data),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "signing-secret-for-tests",
+        "SLACK_API_URL": slack.api_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return data
+
+
+def run_sync(work: Awaitable[T]) -> T:
+    """Run a coroutine from a sync test (operator commands own their event loop)."""
+
+    async def main() -> T:
+        return await work
+
+    return asyncio.run(main())
+
+
+# --------------------------------------------------------------------------- a day of sessions
+
+TRAINER_HENRY = Trainer(zoho_id(600001), "Henry", "Martin", "henry.martin@example.com")
+TRAINER_NOBODY = Trainer(zoho_id(600002), "Nora", "Ghost", "nora.ghost@example.com")
+"""A trainer with an e-mail no Slack user has."""
+
+
+def module_ref(course: int, batch: int, module: int, name: str) -> ModuleRef:
+    return ModuleRef(zoho_id(100000 + course), zoho_id(200000 + batch), zoho_id(300000 + module), name)
+
+
+INDUCTION = module_ref(1, 1, 1, "Induction")
+SAFETY = module_ref(1, 1, 2, "Site Safety")
+TOOLS = module_ref(2, 2, 3, "Tools & Systems")
+CULTURE = module_ref(3, 3, 4, "Company Culture")
+WEEKEND = module_ref(3, 3, 5, "Weekend Club")
+MODULES = (INDUCTION, SAFETY, TOOLS, CULTURE, WEEKEND)
+
+
+@dataclass(frozen=True)
+class PlannedSession:
+    number: int
+    module: ModuleRef
+    name: str
+    day: date
+    at: str
+    trainer: Trainer | None = None
+    minutes: int = 60
+
+    @property
+    def session_id(self) -> str:
+        return zoho_id(400000 + self.number)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.day, time.fromisoformat(self.at), tzinfo=PARIS).astimezone(UTC)
+
+
+def _d(offset: int) -> date:
+    return DAY + timedelta(days=offset)
+
+
+SESSIONS = (
+    PlannedSession(100, INDUCTION, "Welcome breakfast", _d(-1), "09:00", TRAINER_HENRY),
+    PlannedSession(101, INDUCTION, "Company overview", _d(0), "09:00", TRAINER_HENRY),
+    PlannedSession(102, INDUCTION, "Meet the team", _d(0), "14:00", TRAINER_NOBODY),
+    PlannedSession(103, INDUCTION, "Benefits Q&A", _d(1), "10:00", TRAINER_HENRY),
+    PlannedSession(201, SAFETY, "Fire drill", _d(0), "11:30"),
+    PlannedSession(202, SAFETY, "First aid", _d(0), "18:00"),
+    PlannedSession(203, SAFETY, "Evacuation walk", _d(2), "09:00"),
+    PlannedSession(301, TOOLS, "Laptop setup", _d(0), "16:00"),
+    PlannedSession(302, TOOLS, "Slack etiquette", _d(1), "08:00"),
+    PlannedSession(303, TOOLS, "Expense tool", _d(1), "15:00"),
+    PlannedSession(401, CULTURE, "Our values", _d(0), "15:00"),
+    PlannedSession(402, CULTURE, "Evening stories", _d(0), "20:30"),
+    PlannedSession(403, CULTURE, "Early-bird chat", _d(1), "05:30"),
+    PlannedSession(501, WEEKEND, "Saturday hike", _d(4), "10:00"),
+)
+
+
+def session(number: int) -> PlannedSession:
+    return next(s for s in SESSIONS if s.number == number)
+
+
+def raw_session(planned: PlannedSession) -> dict[str, Any]:
+    """The Zoho record: wall-clock time in the org's zone (Europe/Paris)."""
+    local = planned.start.astimezone(PARIS).replace(tzinfo=None)
+    trainer = planned.trainer
+    return make_session(
+        planned.session_id,
+        planned.module.module_id,
+        planned.name,
+        local,
+        planned.minutes,
+        sessionTrainer=trainer.display_name if trainer else "",
+        trainerErecno=trainer.erecno if trainer else "",
+    )
+
+
+def day_org() -> Org:
+    """Three courses, three batches, five modules; Induction and Site Safety share a batch."""
+    courses: dict[str, Course] = {}
+    batches: dict[str, Batch] = {}
+    for ref in MODULES:
+        course = courses.setdefault(ref.course_id, Course(ref.course_id, f"Course of {ref.name}"))
+        if ref.batch_id not in batches:
+            batches[ref.batch_id] = Batch(ref.batch_id, f"Batch of {ref.name}")
+            course.batches.append(batches[ref.batch_id])
+        module = Module(ref.module_id, ref.name)
+        module.sessions = [raw_session(s) for s in SESSIONS if s.module == ref]
+        batches[ref.batch_id].modules.append(module)
+    return Org(courses=list(courses.values()), trainers=[TRAINER_HENRY, TRAINER_NOBODY])
+
+
+def reminder_key(user: str, planned: PlannedSession, start: datetime | None = None) -> str:
+    return f"remind:{user}:{planned.session_id}:{int((start or planned.start).timestamp())}"
+
+
+def digest_key(channel: str, day: date, at: str) -> str:
+    return f"digest:{channel}:{day.isoformat()}:{at.replace(':', '')}"
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+MINUTE = timedelta(minutes=1)
+EVERY_DAY = frozenset(range(7))
+
+
+@dataclass(frozen=True)
+class Sub:
+    """A person's reminder: a module's sessions, or one session (a Remind me button)."""
+
+    user: str
+    module: ModuleRef
+    lead: timedelta
+    session: int | None = None
+
+    def sessions(self) -> list[PlannedSession]:
+        if self.session is not None:
+            return [session(self.session)]
+        return [s for s in SESSIONS if s.module == self.module]
+
+
+@dataclass(frozen=True)
+class ChannelDigest:
+    channel: str
+    modules: tuple[ModuleRef, ...]
+    at: time
+    weekdays: frozenset[int] = EVERY_DAY
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who follows what; and, from the planned sessions alone, what must go out when."""
+
+    subs: tuple[Sub, ...] = ()
+    digests: tuple[ChannelDigest, ...] = ()
+
+    async def subscribe(self, store: Store, now: datetime = T0, zone: str = "Europe/Paris") -> None:
+        for sub in self.subs:
+            session_id = session(sub.session).session_id if sub.session else ""
+            await store.save_reminder(sub.user, sub.module.key, sub.module.name, sub.lead, now, session_id)
+        for digest in self.digests:
+            for module in digest.modules:
+                await store.save_digest(
+                    digest.channel, module.key, module.name, digest.at, digest.weekdays, zone, "UANA", now
+                )
+
+    def prepare_slack(self, fake: FakeSlack) -> None:
+        for user in sorted({sub.user for sub in self.subs} | {"UANA"}):
+            fake.add_user(user, user.lower(), tz="Europe/Paris")
+        for digest in self.digests:
+            fake.add_channel(digest.channel, digest.channel.lower())
+
+    def expected_digests(self, start: datetime = T0, end: datetime = T0 + timedelta(days=1)) -> Due:
+        """key -> (channel, due) for digests whose Paris wall-clock moment falls in [start, end)."""
+        expected = {}
+        for digest in self.digests:
+            local = start.astimezone(PARIS).date()
+            while (moment := datetime.combine(local, digest.at, tzinfo=PARIS)) < end:
+                if moment >= start and local.weekday() in digest.weekdays:
+                    expected[digest_key(digest.channel, local, f"{digest.at:%H:%M}")] = (
+                        digest.channel,
+                        moment,
+                    )
+                local += timedelta(days=1)
+        return expected
+
+    def expected_reminders(self, start: datetime = T0, end: datetime = T0 + timedelta(days=1)) -> Due:
+        """key -> (user, due): due at `start - lead`, or at `start` of the run when that passed
+        before it; one per person and session (the earliest)."""
+        expected: Due = {}
+        for sub in self.subs:
+            for planned in sub.sessions():
+                if planned.start > start and planned.start - sub.lead < end:
+                    due = max(planned.start - sub.lead, start)
+                    key = reminder_key(sub.user, planned)
+                    if key not in expected or due < expected[key][1]:
+                        expected[key] = (sub.user, due)
+        return expected
+
+
+Due = dict[str, tuple[str, datetime]]
+
+DAY_PLAN = Plan(
+    subs=(
+        Sub("UANA", INDUCTION, 15 * MINUTE),
+        Sub("UBEN", SAFETY, 60 * MINUTE),
+        Sub("UCHLOE", TOOLS, timedelta(days=1)),
+        Sub("UDAN", CULTURE, 15 * MINUTE),
+        Sub("UDAN", CULTURE, 15 * MINUTE, session=401),  # Remind me on a session already followed
+        Sub("UEVE", CULTURE, 15 * MINUTE, session=402),  # Remind me only
+    ),
+    digests=(
+        ChannelDigest("CTRAINING", (INDUCTION, SAFETY), time(8)),  # two modules, one message
+        ChannelDigest("CTOOLS", (TOOLS,), time(12, 30), frozenset(range(5))),
+        ChannelDigest("CCULTURE", (CULTURE,), time(19, 45)),
+        ChannelDigest("CWEEKEND", (WEEKEND,), time(9), frozenset({5, 6})),
+    ),
+)
+"""The simulated day: 3 digests due (the weekend one is not), 11 reminders."""
+
+
+# --------------------------------------------------------------------------- ticking
+
+
+@dataclass
+class Ticks:
+    """Which tick (by fake time) sent, skipped or failed what, across one or several bots."""
+
+    clock: FakeClock
+    sent: defaultdict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    skipped: defaultdict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    failed: defaultdict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    leaders: list[tuple[datetime, list[str]]] = field(default_factory=list)
+    count: int = 0
+
+    def record(self, now: datetime, report: TickReport) -> None:
+        for key in report.sent:
+            self.sent[key].append(now)
+        for key in report.skipped:
+            self.skipped[key].append(now)
+        for key in report.failed:
+            self.failed[key].append(now)
+
+    async def tick(self, *bots: Bot) -> list[TickReport]:
+        """Every bot ticks once at the current fake time; the clock does not move."""
+        now = self.clock.now()
+        reports = []
+        for bot in bots:
+            report = await bot.scheduler.tick()
+            self.record(now, report)
+            reports.append(report)
+        self.leaders.append(
+            (now, [b.scheduler.holder for b, r in zip(bots, reports, strict=True) if r.leader])
+        )
+        self.count += 1
+        return reports
+
+    async def run(self, *bots: Bot, until: datetime, step: float = TICK) -> None:
+        """Tick, then move the clock `step` seconds, while the clock is before `until`."""
+        while self.clock.now() < until:
+            await self.tick(*bots)
+            self.clock.advance(step)
+
+    async def run_at(self, *bots: Bot, moments: Iterable[datetime]) -> None:
+        """Set the clock to each moment in turn (never backwards) and tick there."""
+        for moment in moments:
+            assert moment >= self.clock.now(), "the clock never goes back"
+            self.clock.set(moment)
+            await self.tick(*bots)
+
+    async def through(
+        self, *bots: Bot, until: datetime, busy: Iterable[datetime] = (), sparse: float = SPARSE
+    ) -> None:
+        """Like `run`, but 30 s apart only near `busy` moments and `sparse` seconds apart elsewhere."""
+        start = self.clock.now()
+        if self.leaders and self.leaders[-1][0] >= start:
+            start += timedelta(seconds=TICK)
+        await self.run_at(*bots, moments=tick_plan(start, until, busy, sparse))
+        self.clock.set(until)
+
+    def first_sent(self, key: str) -> datetime | None:
+        times = self.sent.get(key)
+        return times[0] if times else None
+
+
+def within_one_tick(sent_at: datetime | None, due: datetime) -> bool:
+    return sent_at is not None and due <= sent_at < due + timedelta(seconds=TICK)
+
+
+def tick_plan(
+    start: datetime,
+    end: datetime,
+    busy: Iterable[datetime],
+    sparse: float = SPARSE,
+    margin: timedelta = MARGIN,
+) -> list[datetime]:
+    """Tick moments on the 30 s grid from `start`: every 30 s within `margin` of a busy moment,
+    every `sparse` seconds elsewhere. A tick costs a few store round trips; this keeps a day short."""
+    busy = sorted(busy)
+    moments = []
+    step, every = timedelta(seconds=TICK), round(sparse / TICK)
+    moment, index = start, 0
+    while moment < end:
+        near = any(abs(moment - b) <= margin for b in busy)
+        if near or index % every == 0:
+            moments.append(moment)
+        moment += step
+        index += 1
+    return moments
+
+
+@dataclass
+class Tally:
+    due: int
+    sent: int
+    duplicated: int
+    missed: int
+    unexpected: list[str]
+
+    def line(self) -> str:
+        return f"due {self.due}, sent {self.sent}, duplicated {self.duplicated}, missed {self.missed}"
+
+
+def tally(expected: Due, ticks: Ticks, prefix: str, posts: Counter[str]) -> Tally:
+    """Sent = by the first tick at or after its due time. Duplicates are counted twice over: keys
+    reported sent more than once, and posts on the wire beyond what each target should get."""
+    on_time = sum(1 for key, (_, due) in expected.items() if within_one_tick(ticks.first_sent(key), due))
+    wanted = Counter(target for target, _ in expected.values())
+    wire_extra = sum(max(0, posts[target] - wanted[target]) for target in set(posts) | set(wanted))
+    key_extra = sum(len(times) - 1 for key, times in ticks.sent.items() if key.startswith(prefix))
+    unexpected = sorted(key for key in ticks.sent if key.startswith(prefix) and key not in expected)
+    return Tally(len(expected), on_time, max(wire_extra, key_extra), len(expected) - on_time, unexpected)
+
+
+def posts_by_target(fake: FakeSlack) -> tuple[Counter[str], Counter[str]]:
+    """Accepted chat.postMessage calls: (per channel, per person DM'd)."""
+    posts = [c.args["channel"] for c in fake.calls_to("chat.postMessage", ok=True)]
+    return Counter(p for p in posts if p.startswith("C")), Counter(p for p in posts if p.startswith("U"))

@@ -1,0 +1,329 @@
+"""The store's contract, on SQLite and PostgreSQL alike: schema, subscriptions, claims, skips, the lease."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import StatementError
+
+from bot.store.schema import leases, schema_version
+from bot.store.store import Store, StoreError
+
+NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
+TTL = timedelta(seconds=90)
+STALE = timedelta(minutes=10)
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = {"digests", "reminder_subscriptions", "sends", "leases", "schema_version"}
+EVERY_DAY = frozenset(range(7))
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    opened = await Store.open(database_url)
+    yield opened
+    await opened.close()
+
+
+async def _tables(store: Store) -> set[str]:
+    async with store._engine.connect() as connection:
+        return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
+async def _versions(store: Store) -> list[int]:
+    async with store._engine.connect() as connection:
+        return [row[0] for row in await connection.execute(select(schema_version.c.version))]
+
+
+# --------------------------------------------------------------------------- schema
+
+
+async def test_open_creates_the_schema_and_upgrading_again_changes_nothing(
+    store: Store, backend: str
+) -> None:
+    assert store.dialect == backend
+    assert await _tables(store) >= TABLES
+    await store.save_reminder("U1", "c/b/m", "Module", timedelta(minutes=15), NOW)
+
+    await store.upgrade()
+    again = await Store.open(store._engine.url.render_as_string(hide_password=False))
+    try:
+        assert await _versions(again) == [1]
+        assert len(await again.reminders()) == 1, "a second start keeps what is stored"
+    finally:
+        await again.close()
+
+
+async def test_two_instances_opening_a_new_database_at_once_both_succeed(database_url: str) -> None:
+    first, second = await asyncio.gather(Store.open(database_url), Store.open(database_url))
+    try:
+        assert await _versions(first) == [1]
+        await first.save_digest("C1", "c/b/m", "Module", time(8), EVERY_DAY, "UTC", "U1", NOW)
+        assert [d.channel_id for d in await second.digests()] == ["C1"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+def test_two_processes_opening_a_new_sqlite_file_at_once_both_succeed(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.sqlite3'}"
+    script = (
+        "import asyncio, sys\n"
+        "from bot.store.store import Store\n"
+        "async def main():\n"
+        "    store = await Store.open(sys.argv[1])\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, url], env=env, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    errors = [process.communicate(timeout=60)[1].decode() for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], errors
+
+
+async def test_opening_an_unreachable_database_raises_a_store_error() -> None:
+    with pytest.raises(StoreError, match="database"):
+        await Store.open("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
+
+
+# --------------------------------------------------------------------------- digests
+
+
+async def test_digests_are_saved_listed_filtered_and_removed(store: Store) -> None:
+    weekdays = frozenset(range(5))
+    saved = await store.save_digest(
+        "C1", "c/b/m1", "Induction", time(8, 30), weekdays, "Europe/Paris", "U1", NOW
+    )
+    await store.save_digest("C1", "c/b/m2", "Safety", time(8), EVERY_DAY, "Europe/Paris", "U2", NOW)
+    await store.save_digest("C2", "c/b/m1", "Induction", time(9), EVERY_DAY, "UTC", "U1", NOW)
+
+    assert (saved.channel_id, saved.module_key, saved.at, saved.weekdays) == (
+        "C1",
+        "c/b/m1",
+        time(8, 30),
+        weekdays,
+    )
+    assert (saved.zone, saved.created_by, saved.paused_reason) == ("Europe/Paris", "U1", None)
+    assert [(d.channel_id, d.module_name) for d in await store.digests()] == [
+        ("C1", "Safety"),
+        ("C1", "Induction"),
+        ("C2", "Induction"),
+    ], "ordered by channel, then time of day"
+    assert [d.module_name for d in await store.digests(channel_id="C2")] == ["Induction"]
+    assert [d.channel_id for d in await store.digests(created_by="U1")] == ["C1", "C2"]
+
+    assert await store.remove_digest("C1", "c/b/m1") is True
+    assert await store.remove_digest("C1", "c/b/m1") is False
+    assert [d.module_name for d in await store.digests(channel_id="C1")] == ["Safety"]
+
+    other = (await store.digests(channel_id="C2"))[0]
+    assert await store.remove_digest_by_id(other.id, created_by="U2") is False, "only its creator"
+    assert await store.remove_digest_by_id(other.id, created_by="U1") is True
+    assert [d.channel_id for d in await store.digests()] == ["C1"]
+
+
+async def test_saving_a_digest_again_changes_its_time_and_unpauses_it(store: Store) -> None:
+    first = await store.save_digest("C1", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", NOW)
+    await store.pause_channel_digests("C1", "the bot is not in this channel")
+    assert (await store.digests())[0].paused_reason == "the bot is not in this channel"
+
+    later = NOW + timedelta(days=1)
+    again = await store.save_digest(
+        "C1", "c/b/m", "Induction", time(9, 15), frozenset({0}), "Europe/Paris", "U2", later
+    )
+
+    assert again.id == first.id
+    assert (again.at, again.weekdays, again.zone, again.paused_reason) == (
+        time(9, 15),
+        frozenset({0}),
+        "Europe/Paris",
+        None,
+    )
+    assert len(await store.digests()) == 1
+
+
+async def test_pausing_a_channel_pauses_only_that_channel(store: Store) -> None:
+    await store.save_digest("C1", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", NOW)
+    await store.save_digest("C2", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", NOW)
+    await store.pause_channel_digests("C1", "gone")
+    assert {d.channel_id: d.paused_reason for d in await store.digests()} == {"C1": "gone", "C2": None}
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+async def test_reminders_are_saved_listed_and_removed(store: Store) -> None:
+    hour = timedelta(hours=1)
+    module = await store.save_reminder("U1", "c/b/m1", "Induction", hour, NOW)
+    one = await store.save_reminder("U1", "c/b/m1", "Induction", timedelta(minutes=15), NOW, "S1")
+    await store.save_reminder("U1", "c/b/m2", "Safety", timedelta(days=1), NOW)
+    await store.save_reminder("U2", "c/b/m1", "Induction", hour, NOW)
+
+    assert (module.session_id, module.lead, module.paused_reason) == ("", hour, None)
+    assert (one.session_id, one.lead) == ("S1", timedelta(minutes=15))
+    assert [(r.module_name, r.session_id) for r in await store.reminders(user_id="U1")] == [
+        ("Induction", ""),
+        ("Induction", "S1"),
+        ("Safety", ""),
+    ]
+
+    assert await store.remove_reminders("U1", reminder_id=one.id) == 1
+    assert await store.remove_reminders("U1", module_key="c/b/m1") == 1
+    assert [r.module_name for r in await store.reminders(user_id="U1")] == ["Safety"]
+    assert await store.remove_reminders("U1") == 1
+    assert await store.reminders(user_id="U1") == []
+    assert [r.user_id for r in await store.reminders()] == ["U2"], "another person's are kept"
+
+
+async def test_saving_a_reminder_again_changes_its_lead_and_unpauses_it(store: Store) -> None:
+    first = await store.save_reminder("U1", "c/b/m", "Induction", timedelta(minutes=15), NOW)
+    await store.pause_user_reminders("U1", "direct messages are turned off")
+    assert (await store.reminders())[0].paused_reason == "direct messages are turned off"
+
+    again = await store.save_reminder("U1", "c/b/m", "Induction", timedelta(hours=1), NOW)
+
+    assert (again.id, again.lead, again.paused_reason) == (first.id, timedelta(hours=1), None)
+    assert len(await store.reminders()) == 1
+
+
+# --------------------------------------------------------------------------- sends
+
+
+async def _claim(store: Store, key: str, holder: str, now: datetime = NOW) -> bool:
+    return await store.claim(key, "reminder", "U1", NOW, holder, now, STALE)
+
+
+async def test_a_send_is_claimed_once(store: Store) -> None:
+    assert await _claim(store, "k", "a") is True
+    assert await _claim(store, "k", "b") is False
+    assert await _claim(store, "k", "a") is False, "not even by the same holder"
+
+
+async def test_two_stores_claiming_at_once_give_exactly_one_winner(database_url: str, store: Store) -> None:
+    other = await Store.open(database_url)
+    try:
+        for n in range(10):
+            wins = await asyncio.gather(_claim(store, f"k{n}", "a"), _claim(other, f"k{n}", "b"))
+            assert sorted(wins) == [False, True]
+    finally:
+        await other.close()
+
+
+async def test_a_send_left_for_retry_is_claimed_again_once(store: Store) -> None:
+    await _claim(store, "k", "a")
+    await store.finish("k", "retry", "internal_error")
+    assert await store.finished(["k"]) == set()
+
+    assert await _claim(store, "k", "b") is True
+    assert await _claim(store, "k", "a") is False
+    assert await store.attempts("k") == 2
+
+
+async def test_a_lapsed_claim_is_taken_over_but_a_live_one_is_not(store: Store) -> None:
+    await _claim(store, "k", "crashed")
+    assert await _claim(store, "k", "b", NOW + STALE) is False, "not yet lapsed"
+    assert await _claim(store, "k", "b", NOW + STALE + timedelta(seconds=1)) is True
+
+
+async def test_sent_and_failed_sends_are_never_claimed_again(store: Store) -> None:
+    for key, state in (("sent", "sent"), ("failed", "failed")):
+        await _claim(store, key, "a")
+        await store.finish(key, state)
+        assert await _claim(store, key, "b", NOW + timedelta(days=1)) is False
+    assert await store.finished(["sent", "failed", "unknown"]) == {"sent", "failed"}
+    assert await store.finished([]) == set()
+
+
+async def test_a_skip_is_recorded_once_and_settles_the_send(store: Store) -> None:
+    args = ("digest:C1:2026-03-10:0800", "digest", "C1", NOW, "a", NOW, "missed: bot was down")
+    assert await store.record_skip(*args) is True
+    assert await store.record_skip(*args) is False
+    assert await store.finished([args[0]]) == {args[0]}
+    assert await store.claim(args[0], "digest", "C1", NOW, "b", NOW, STALE) is False
+    (record,) = await store.send_records("digest")
+    assert (record.state, record.last_error, record.attempts) == ("skipped", "missed: bot was down", 0)
+
+
+async def test_send_records_keep_aware_utc_times_and_old_ones_can_be_forgotten(store: Store) -> None:
+    paris = datetime(2026, 3, 10, 8, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    await store.claim("old", "digest", "C1", paris - timedelta(days=30), "a", NOW, STALE)
+    await store.claim("new", "reminder", "U1", paris, "a", NOW, STALE)
+    await store.finish("new", "sent")
+
+    records = {r.key: r for r in await store.send_records()}
+    assert records["new"].due_at == paris
+    assert records["new"].due_at.tzinfo == UTC
+    assert records["new"].due_at.hour == 7
+    assert (records["new"].state, records["new"].attempts) == ("sent", 1)
+    assert [r.key for r in await store.send_records("reminder")] == ["new"]
+
+    assert await store.forget_sends_before(NOW - timedelta(days=7)) == 1
+    assert [r.key for r in await store.send_records()] == ["new"]
+
+
+async def test_created_at_round_trips_as_aware_utc(store: Store) -> None:
+    tokyo = datetime(2026, 3, 10, 16, 0, 0, 123000, tzinfo=ZoneInfo("Asia/Tokyo"))
+    saved = await store.save_digest("C1", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", tokyo)
+    assert saved.created_at == tokyo
+    assert saved.created_at is not None
+    assert saved.created_at.utcoffset() == timedelta(0)
+
+
+async def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(StatementError, match="aware"):
+        await store.save_digest(
+            "C1", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", datetime(2026, 3, 10, 7)
+        )
+
+
+# --------------------------------------------------------------------------- lease
+
+
+async def test_the_lease_has_one_holder_renewed_by_it_and_taken_over_after_its_ttl(store: Store) -> None:
+    assert await store.hold_lease("scheduler", "a", NOW, TTL) is True
+    assert await store.hold_lease("scheduler", "b", NOW, TTL) is False
+
+    renewed = NOW + timedelta(seconds=60)
+    assert await store.hold_lease("scheduler", "a", renewed, TTL) is True
+    assert await store.hold_lease("scheduler", "b", NOW + TTL + timedelta(seconds=1), TTL) is False, (
+        "a renewed lease runs from the renewal"
+    )
+    assert await store.hold_lease("scheduler", "b", renewed + TTL, TTL) is False, "not before it lapses"
+
+    lapsed = renewed + TTL + timedelta(seconds=1)
+    assert await store.hold_lease("scheduler", "b", lapsed, TTL) is True
+    assert await store.hold_lease("scheduler", "a", lapsed, TTL) is False
+
+
+async def test_a_released_lease_is_free_at_once_and_only_its_holder_releases_it(store: Store) -> None:
+    await store.hold_lease("scheduler", "a", NOW, TTL)
+    await store.release_lease("scheduler", "b")
+    assert await store.hold_lease("scheduler", "b", NOW, TTL) is False
+    await store.release_lease("scheduler", "a")
+    assert await store.hold_lease("scheduler", "b", NOW, TTL) is True
+
+
+async def test_two_stores_taking_a_new_lease_at_once_give_one_holder(database_url: str, store: Store) -> None:
+    other = await Store.open(database_url)
+    try:
+        for n in range(10):
+            wins = await asyncio.gather(
+                store.hold_lease(f"lease{n}", "a", NOW, TTL), other.hold_lease(f"lease{n}", "b", NOW, TTL)
+            )
+            assert sorted(wins) == [False, True]
+        async with store._engine.connect() as connection:
+            count = (await connection.execute(select(func.count()).select_from(leases))).scalar_one()
+        assert count == 10
+    finally:
+        await other.close()

@@ -1,0 +1,466 @@
+"""The scheduler against both fakes, on SQLite and PostgreSQL: restarts, two instances, moved and
+cancelled sessions, downtime and catch-up, and each kind of answer Slack gives.
+
+The clock starts at 05:00 UTC on Tuesday 10 March 2026 (06:00 in Paris, the org's
+zone); sessions are those of `tests/store/harness.py::SESSIONS`. Time moves only
+through the FakeClock; `scheduler.tick()` is called directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import Bot
+from bot.scheduler import LEASE_TTL, MAX_ATTEMPTS
+from tests.clock import FakeClock
+from tests.fakes.slack import FakeSlack
+from tests.fakes.zoho import FakeZoho
+from tests.fakes.zoho_data import Org
+from tests.slack.conftest import bot_env, make_bot, slack
+from tests.slack.harness import SlackBot
+from tests.store.harness import (
+    DAY,
+    DAY_PLAN,
+    INDUCTION,
+    MINUTE,
+    PARIS,
+    SAFETY,
+    T0,
+    TICK,
+    TOOLS,
+    WEEKEND,
+    ChannelDigest,
+    Plan,
+    StartBot,
+    Sub,
+    Ticks,
+    backend,
+    database_url,
+    day_org,
+    digest_key,
+    postgres_server,
+    posts_by_target,
+    reminder_key,
+    session,
+    start_bot,
+    tally,
+    tick_plan,
+    within_one_tick,
+)
+
+__all__ = ["backend", "bot_env", "database_url", "make_bot", "postgres_server", "slack", "start_bot"]
+
+END = T0 + timedelta(hours=24)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def org() -> Org:
+    return day_org()
+
+
+def paris(hhmm: str, day: int = 0) -> datetime:
+    """A Paris wall-clock moment on 10 March 2026 (+ `day` days)."""
+    return datetime.combine(DAY + timedelta(days=day), time.fromisoformat(hhmm), tzinfo=PARIS)
+
+
+async def started(start_bot: StartBot, slack: FakeSlack, plan: Plan, **env: str) -> SlackBot:
+    plan.prepare_slack(slack)
+    harness = await start_bot(**env)
+    await plan.subscribe(harness.bot.store)
+    return harness
+
+
+async def stop_gracefully(bot: Bot) -> None:
+    """What `serve` does on SIGTERM: the scheduler loop ends (releasing its lease), then everything closes."""
+    stop = asyncio.Event()
+    stop.set()
+    await bot.scheduler.run(stop)
+    await bot.aclose()
+
+
+def dms(fake: FakeSlack, user: str) -> list[str]:
+    return [c.args["text"] for c in fake.calls_to("chat.postMessage", ok=True) if c.args["channel"] == user]
+
+
+def channel_calls(fake: FakeSlack, channel: str) -> list[str | None]:
+    """Every chat.postMessage to the channel: None when accepted, else Slack's error."""
+    return [c.error for c in fake.calls_to("chat.postMessage") if c.args["channel"] == channel]
+
+
+# --------------------------------------------------------------------------- restarts and leaders
+
+
+@pytest.mark.parametrize("graceful", [True, False], ids=["stopped", "killed"])
+async def test_a_restart_mid_day_sends_nothing_twice(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock, graceful: bool
+) -> None:
+    first = await started(start_bot, slack, DAY_PLAN)
+    digests, reminders = DAY_PLAN.expected_digests(T0, END), DAY_PLAN.expected_reminders(T0, END)
+    restart = T0 + timedelta(hours=7)  # 13:00 in Paris, after four sends and before the rest
+    plan = tick_plan(T0, END, [restart] + [due for _, due in [*digests.values(), *reminders.values()]])
+    ticks = Ticks(clock)
+
+    await ticks.run_at(first.bot, moments=[m for m in plan if m < restart])
+    if graceful:
+        await stop_gracefully(first.bot)
+    else:
+        await first.bot.aclose()  # killed: its lease stays until it lapses
+    second = await start_bot()  # same data folder, same database
+    await ticks.run_at(second.bot, moments=[m for m in plan if m >= restart])
+
+    channel_posts, dm_posts = posts_by_target(slack)
+    digest_tally = tally(digests, ticks, "digest:", channel_posts)
+    reminder_tally = tally(reminders, ticks, "remind:", dm_posts)
+    assert (digest_tally.sent, digest_tally.duplicated, digest_tally.missed) == (3, 0, 0)
+    assert (reminder_tally.sent, reminder_tally.duplicated, reminder_tally.missed) == (11, 0, 0)
+    assert len([key for key, times in ticks.sent.items() if times[0] < restart]) >= 4
+    assert len([key for key, times in ticks.sent.items() if times[0] >= restart]) >= 4
+    first_led = next(moment for moment, leaders in ticks.leaders if leaders == [second.bot.scheduler.holder])
+    if graceful:
+        assert first_led == restart, "the stopped bot released its lease: the new one leads at once"
+    else:
+        last_led = restart - timedelta(seconds=TICK)
+        assert LEASE_TTL < first_led - last_led <= LEASE_TTL + timedelta(seconds=TICK)
+
+
+async def test_two_schedulers_have_one_leader_per_tick_and_the_survivor_takes_over_a_crash(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock, tmp_path: Path
+) -> None:
+    a = (await started(start_bot, slack, DAY_PLAN)).bot
+    b = (await start_bot(BOT_DATA_DIR=str(tmp_path / "data-b"))).bot  # another machine, same database
+    assert a.scheduler.holder != b.scheduler.holder
+    digests, reminders = DAY_PLAN.expected_digests(T0, END), DAY_PLAN.expected_reminders(T0, END)
+    crash = T0 + timedelta(hours=7)
+    dues = [crash] + [due for _, due in [*digests.values(), *reminders.values()]]
+    ticks = Ticks(clock)
+
+    leader_at_crash = None
+    for n, moment in enumerate(tick_plan(T0, END, dues)):
+        if moment >= crash and leader_at_crash is None:
+            leader_at_crash = next(bot for bot in (a, b) if [bot.scheduler.holder] == ticks.leaders[-1][1])
+        alive = [a, b] if leader_at_crash is None else [bot for bot in (a, b) if bot is not leader_at_crash]
+        await ticks.run_at(*(alive if n % 2 == 0 else alive[::-1]), moments=[moment])
+
+    assert leader_at_crash is not None
+    survivor = b if leader_at_crash is a else a
+    crashed_last = max(m for m, led in ticks.leaders if led == [leader_at_crash.scheduler.holder])
+    took_over = min(m for m, led in ticks.leaders if led == [survivor.scheduler.holder] and m > crashed_last)
+    assert LEASE_TTL < took_over - crashed_last <= LEASE_TTL + timedelta(seconds=TICK)
+    assert all(led == [] for m, led in ticks.leaders if crashed_last < m < took_over), (
+        "the lease waits its TTL"
+    )
+    assert all(len(led) == 1 for m, led in ticks.leaders if m <= crashed_last or m >= took_over), (
+        "exactly one leader in every other tick"
+    )
+    last_led: dict[str, datetime] = {}
+    for (before, was), (moment, now) in zip(ticks.leaders, ticks.leaders[1:], strict=False):
+        last_led.update(dict.fromkeys(was, before))
+        for holder in set(now) - set(was):
+            others = [t for h, t in last_led.items() if h != holder]
+            assert all(moment - t > LEASE_TTL for t in others), f"{holder} led at {moment} over a live lease"
+    channel_posts, dm_posts = posts_by_target(slack)
+    for expected, prefix, posts in ((digests, "digest:", channel_posts), (reminders, "remind:", dm_posts)):
+        result = tally(expected, ticks, prefix, posts)
+        assert (result.duplicated, result.missed, result.unexpected) == (0, 0, []), prefix
+
+
+# --------------------------------------------------------------------------- sessions that change
+
+
+REMIND_INDUCTION = Plan(subs=(Sub("UANA", INDUCTION, 15 * MINUTE),))
+
+
+async def test_a_moved_session_is_reminded_at_its_new_time_only(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
+) -> None:
+    bot = (await started(start_bot, slack, REMIND_INDUCTION)).bot
+    ticks = Ticks(clock)
+    await ticks.tick(bot)  # reads Zoho at T0
+    meet = session(102)  # 14:00 in Paris; moved to 16:00 an hour later
+    clock.advance(3600)
+    fz.update_session(meet.session_id, sessionStartTime="4:00 PM", sessionEndTime="5:00 PM")
+    moved = paris("16:00")
+    old_due, new_due = meet.start - 15 * MINUTE, moved - 15 * MINUTE
+
+    await ticks.run_at(bot, moments=tick_plan(clock.now(), END, [old_due, new_due]))
+
+    assert ticks.first_sent(reminder_key("UANA", meet)) is None
+    assert within_one_tick(ticks.first_sent(reminder_key("UANA", meet, moved)), new_due)
+    texts = dms(slack, "UANA")
+    assert texts == [
+        "Reminder: Company overview starts at 09:00 CET.",
+        "Reminder: Meet the team starts at 16:00 CET.",
+    ], "nothing at 13:45 for the old time"
+
+
+async def test_a_cancelled_session_is_not_reminded(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
+) -> None:
+    bot = (await started(start_bot, slack, REMIND_INDUCTION)).bot
+    ticks = Ticks(clock)
+    await ticks.tick(bot)
+    fz.remove_session(session(101).session_id)  # 09:00 in Paris, cancelled at 06:00
+    dues = [session(101).start - 15 * MINUTE, session(102).start - 15 * MINUTE]
+
+    await ticks.run_at(bot, moments=tick_plan(clock.now() + timedelta(seconds=TICK), END, dues))
+
+    assert ticks.first_sent(reminder_key("UANA", session(101))) is None
+    assert within_one_tick(ticks.first_sent(reminder_key("UANA", session(102))), dues[1])
+    assert dms(slack, "UANA") == ["Reminder: Meet the team starts at 14:00 CET."]
+
+
+@pytest.mark.parametrize(
+    ("back", "reminded"),
+    [
+        pytest.param("08:50", True, id="back-after-due-before-start"),
+        pytest.param("09:10", False, id="back-after-start"),
+    ],
+)
+async def test_a_bot_down_at_reminder_time_reminds_only_if_the_session_has_not_started(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock, back: str, reminded: bool
+) -> None:
+    bot = (await started(start_bot, slack, REMIND_INDUCTION)).bot
+    overview = session(101)  # 09:00 in Paris, reminder due at 08:45
+    ticks = Ticks(clock)
+    await ticks.through(bot, until=paris("08:30"))
+
+    clock.set(paris(back))  # down in between: no tick
+    await ticks.run(bot, until=paris(back) + timedelta(minutes=15))
+
+    sent = ticks.first_sent(reminder_key("UANA", overview))
+    assert (sent == paris(back)) if reminded else sent is None
+    assert len(dms(slack, "UANA")) == (1 if reminded else 0)
+
+
+@pytest.mark.parametrize(
+    ("back", "late"),
+    [
+        pytest.param("10:00", False, id="2h-late-sent"),
+        pytest.param("11:00", False, id="3h-late-sent"),
+        pytest.param("12:00", True, id="4h-late-skipped"),
+    ],
+)
+async def test_a_digest_missed_while_down_is_caught_up_within_three_hours_else_skipped_once(
+    start_bot: StartBot,
+    slack: FakeSlack,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    back: str,
+    late: bool,
+) -> None:
+    plan = Plan(digests=(ChannelDigest("CTRAINING", (INDUCTION,), time(8)),))
+    bot = (await started(start_bot, slack, plan)).bot
+    key = digest_key("CTRAINING", DAY, "08:00")
+    ticks = Ticks(clock)
+    await ticks.through(bot, until=paris("07:55"))  # down from 07:55 (Paris)
+
+    clock.set(paris(back))
+    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+        await ticks.run(bot, until=paris(back) + timedelta(minutes=10))
+        await ticks.through(bot, until=paris("07:00", day=1))
+
+    skips = [r for r in caplog.records if "skipped" in r.getMessage() and key in r.getMessage()]
+    records = {r.key: r for r in await bot.store.send_records("digest")}
+    if late:
+        assert ticks.first_sent(key) is None
+        assert channel_calls(slack, "CTRAINING") == []
+        assert len(skips) == 1, "logged once, not every tick"
+        assert ticks.skipped[key] == [paris(back)]
+        assert (records[key].state, records[key].last_error) == ("skipped", "missed: bot was down")
+    else:
+        assert ticks.first_sent(key) == paris(back)
+        assert channel_calls(slack, "CTRAINING") == [None]
+        assert skips == []
+        assert records[key].state == "sent"
+
+
+# --------------------------------------------------------------------------- what Slack answers
+
+
+DIGEST_08 = Plan(
+    digests=(
+        ChannelDigest("CTRAINING", (INDUCTION,), time(8)),
+        ChannelDigest("CTOOLS", (TOOLS,), time(8, 30)),
+        ChannelDigest("CSAFETY", (SAFETY,), time(12, 30)),
+    )
+)
+
+
+async def test_a_rate_limited_post_waits_for_retry_after_and_goes_out_once(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock
+) -> None:
+    bot = (await started(start_bot, slack, Plan(digests=DIGEST_08.digests[:1]))).bot
+    ticks = Ticks(clock)
+    await ticks.through(bot, until=paris("08:00"))
+    slack.rate_limit_next("chat.postMessage", 1, retry_after=1)
+
+    await ticks.run(bot, until=paris("08:05"))
+
+    calls = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "CTRAINING"]
+    assert [(c.status, c.ok) for c in calls] == [(429, False), (200, True)]
+    assert ticks.sent == {digest_key("CTRAINING", DAY, "08:00"): [paris("08:00")]}
+
+
+async def test_a_channel_without_the_bot_pauses_its_digests_with_the_reason_and_others_go_on(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock
+) -> None:
+    harness = await started(start_bot, slack, DIGEST_08)
+    bot = harness.bot
+    ticks = Ticks(clock)
+    end = paris("13:00", day=1)
+    dues = [due for _, due in DIGEST_08.expected_digests(T0, end).values()]
+    await ticks.through(bot, until=paris("08:00"), busy=dues)
+    slack.error_next("chat.postMessage", "not_in_channel")  # the bot was removed from #training
+
+    await ticks.through(bot, until=end, busy=dues)
+
+    assert channel_calls(slack, "CTRAINING") == ["not_in_channel"], "never tried again, not even tomorrow"
+    assert ticks.failed == {digest_key("CTRAINING", DAY, "08:00"): [paris("08:00")]}
+    assert channel_calls(slack, "CTOOLS") == [None, None], "today and tomorrow"
+    assert channel_calls(slack, "CSAFETY") == [None, None]
+    (paused,) = await bot.store.digests(channel_id="CTRAINING")
+    assert paused.paused_reason == "the bot is not in this channel; invite it with /invite @Sessions"
+    listed = await harness.command("digest list", channel="CTRAINING")
+    assert "paused: the bot is not in this channel; invite it with /invite @Sessions" in listed.body["text"]
+
+
+async def test_a_private_channel_that_removed_the_bot_is_paused_the_same_way(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock
+) -> None:
+    bot = (await started(start_bot, slack, DIGEST_08)).bot
+    slack.add_channel("CTRAINING", "training", is_private=True, is_member=False)
+    ticks = Ticks(clock)
+
+    await ticks.through(bot, until=paris("09:00", day=1), busy=[paris("08:00"), paris("08:00", day=1)])
+
+    assert channel_calls(slack, "CTRAINING") == ["not_in_channel"]
+    assert channel_calls(slack, "CTOOLS") == [None, None]
+
+
+async def test_a_person_with_direct_messages_off_has_their_reminders_paused_and_others_still_get_theirs(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock
+) -> None:
+    plan = Plan(subs=(Sub("UANA", INDUCTION, 15 * MINUTE), Sub("UBEN", SAFETY, 60 * MINUTE)))
+    harness = await started(start_bot, slack, plan)
+    slack.disable_messages_tab("UANA")
+    expected = plan.expected_reminders(T0, END)
+    ticks = Ticks(clock)
+
+    await ticks.run_at(harness.bot, moments=tick_plan(T0, END, [due for _, due in expected.values()]))
+
+    ana = [c.error for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "UANA"]
+    assert ana == ["messages_tab_disabled"], "09:00's reminder tried once; 14:00's never"
+    assert len(dms(slack, "UBEN")) == 2
+    (reminder,) = await harness.bot.store.reminders(user_id="UANA")
+    assert reminder.paused_reason == "direct messages to the bot are turned off in its App Home settings"
+    listed = await harness.command("remind list", user="UANA")
+    assert "paused: direct messages to the bot are turned off" in listed.body["text"]
+
+
+async def test_a_passing_failure_is_retried_on_the_next_tick_and_sent_once(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock
+) -> None:
+    plan = Plan(subs=REMIND_INDUCTION.subs, digests=DIGEST_08.digests[:1])
+    bot = (await started(start_bot, slack, plan)).bot
+    ticks = Ticks(clock)
+    digest, reminder = digest_key("CTRAINING", DAY, "08:00"), reminder_key("UANA", session(101))
+    await ticks.through(bot, until=paris("08:00"))
+    slack.error_next("chat.postMessage", "internal_error")
+    await ticks.through(bot, until=paris("08:45"), busy=[paris("08:00")])
+    slack.error_next("chat.postMessage", "internal_error")
+
+    await ticks.through(bot, until=paris("09:30"), busy=[paris("08:45")])
+
+    assert ticks.failed == {digest: [paris("08:00")], reminder: [paris("08:45")]}
+    assert ticks.sent == {digest: [paris("08:00:30")], reminder: [paris("08:45:30")]}
+    assert channel_calls(slack, "CTRAINING") == ["internal_error", None]
+    assert len(dms(slack, "UANA")) == 1
+    records = {r.key: r for r in await bot.store.send_records()}
+    assert [(records[k].state, records[k].attempts) for k in (digest, reminder)] == [("sent", 2), ("sent", 2)]
+
+
+async def test_a_send_that_keeps_failing_is_given_up_after_the_last_attempt(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock
+) -> None:
+    bot = (await started(start_bot, slack, REMIND_INDUCTION)).bot
+    ticks = Ticks(clock)
+    key = reminder_key("UANA", session(101))
+    await ticks.through(bot, until=paris("08:45"))
+    slack.error_next("chat.postMessage", "internal_error", n=MAX_ATTEMPTS + 5)
+
+    await ticks.run(bot, until=paris("08:59:30"))
+
+    assert len(ticks.failed[key]) == MAX_ATTEMPTS
+    assert len(slack.calls_to("chat.postMessage")) == MAX_ATTEMPTS
+    (record,) = await bot.store.send_records("reminder")
+    assert (record.state, record.attempts, record.last_error) == ("failed", MAX_ATTEMPTS, "internal_error")
+
+
+# --------------------------------------------------------------------------- data from Zoho, the loop
+
+
+async def test_a_digest_with_nothing_upcoming_is_settled_without_a_post(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
+) -> None:
+    plan = Plan(digests=(ChannelDigest("CWEEKEND", (WEEKEND,), time(8)),))
+    bot = (await started(start_bot, slack, plan)).bot
+    fz.remove_session(session(501).session_id)  # the club's only session
+    ticks = Ticks(clock)
+
+    await ticks.through(bot, until=paris("09:00"), busy=[paris("08:00")])
+
+    key = digest_key("CWEEKEND", DAY, "08:00")
+    assert ticks.skipped == {key: [paris("08:00")]}
+    assert channel_calls(slack, "CWEEKEND") == []
+    (record,) = await bot.store.send_records("digest")
+    assert (record.key, record.state, record.last_error) == (key, "skipped", "nothing upcoming")
+
+
+async def test_a_digest_waits_while_zoho_fails_and_goes_out_when_it_answers(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = (await started(start_bot, slack, Plan(digests=DIGEST_08.digests[:1]))).bot
+    ticks = Ticks(clock)
+    await ticks.through(bot, until=paris("08:00"))
+    fz.fail_next(3, status=503)  # every attempt of the 08:00 tick's read
+
+    with caplog.at_level(logging.INFO, logger="bot.scheduler"):
+        await ticks.run(bot, until=paris("08:05"))
+
+    key = digest_key("CTRAINING", DAY, "08:00")
+    assert ticks.sent == {key: [paris("08:00:30")]}, "the next tick, once Zoho answers"
+    assert channel_calls(slack, "CTRAINING") == [None]
+    assert f"digest {key} waits: no data from Zoho yet" in caplog.messages
+    assert [r.status for r in fz.calls() if r.path.endswith("/sessions")] == [503, 503, 503, 200]
+
+
+async def test_the_loop_ticks_every_thirty_seconds_until_stopped_then_releases_its_lease(
+    start_bot: StartBot, slack: FakeSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = (await started(start_bot, slack, Plan(digests=DIGEST_08.digests[:1]))).bot
+    clock.set(paris("07:58"))
+    stop = asyncio.Event()
+    fake_sleep = clock.sleep
+
+    async def sleep_then_stop_at_0802(seconds: float) -> None:
+        await fake_sleep(seconds)
+        if clock.now() >= paris("08:02"):
+            stop.set()
+
+    monkeypatch.setattr(clock, "sleep", sleep_then_stop_at_0802)
+
+    await asyncio.wait_for(bot.scheduler.run(stop), timeout=30)
+
+    assert clock.slept == [30.0] * 8, "07:58 to 08:02"
+    assert channel_calls(slack, "CTRAINING") == [None]
+    assert await bot.store.hold_lease("scheduler", "someone-else", clock.now(), LEASE_TTL), "released"

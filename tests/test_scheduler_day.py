@@ -1,0 +1,99 @@
+"""A whole day of the scheduler on a FakeClock, on SQLite and PostgreSQL: everything once, on time.
+
+The clock starts at 05:00 UTC on Tuesday 10 March 2026 (06:00 in Paris, the
+org's zone) and the scheduler ticks on the 30 s grid of fake time for 24 hours,
+with no sleeping. Three channels get digests (one follows two modules and must
+get ONE message; a fourth is on weekends only), five people have reminders
+(15 min, 1 h, 1 day, and Remind me buttons, one on a session the person also
+follows through its module). Each send must go out exactly once, from the tick
+at or just after its due time; the summary line gives the figures (run with -s).
+
+A tick costs a handful of store round trips (about 5 ms), so 2,880 of them take
+~15 s per backend: by default the test ticks every 30 s within 3 minutes of
+each due moment and every 5 minutes elsewhere (~430 ticks);
+SCHEDULER_DAY_EVERY_TICK=1 runs all 2,880.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+
+from tests.clock import FakeClock
+from tests.fakes.slack import FakeSlack
+from tests.fakes.zoho import FakeZoho
+from tests.fakes.zoho_data import Org
+from tests.slack.conftest import bot_env, make_bot, slack
+from tests.store.harness import (
+    DAY_PLAN,
+    T0,
+    StartBot,
+    Ticks,
+    backend,
+    database_url,
+    day_org,
+    postgres_server,
+    posts_by_target,
+    start_bot,
+    tally,
+    tick_plan,
+)
+
+__all__ = ["backend", "bot_env", "database_url", "make_bot", "postgres_server", "slack", "start_bot"]
+
+END = T0 + timedelta(hours=24)
+EVERY_TICK = os.environ.get("SCHEDULER_DAY_EVERY_TICK") == "1"
+PLAN = "every 30 s near due times, every 5 min elsewhere"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def org() -> Org:
+    return day_org()
+
+
+async def test_a_simulated_day_sends_every_digest_and_reminder_once_on_time(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock, backend: str
+) -> None:
+    DAY_PLAN.prepare_slack(slack)
+    harness = await start_bot()
+    bot = harness.bot
+    await DAY_PLAN.subscribe(bot.store)
+    expected_digests = DAY_PLAN.expected_digests(T0, END)
+    expected_reminders = DAY_PLAN.expected_reminders(T0, END)
+
+    ticks = Ticks(clock)
+    if EVERY_TICK:
+        await ticks.run(bot, until=END)
+    else:
+        dues = [due for _, due in [*expected_digests.values(), *expected_reminders.values()]]
+        await ticks.run_at(bot, moments=tick_plan(T0, END, dues))
+
+    channel_posts, dm_posts = posts_by_target(slack)
+    digests = tally(expected_digests, ticks, "digest:", channel_posts)
+    reminders = tally(expected_reminders, ticks, "remind:", dm_posts)
+    zoho_calls = len(fz.calls())
+    print(
+        f"\nsimulated day [{backend}], {ticks.count} ticks ({'every 30 s' if EVERY_TICK else PLAN}): "
+        f"digests {digests.line()}; reminders {reminders.line()}; Zoho calls {zoho_calls}"
+    )
+
+    assert ticks.count == 2880 if EVERY_TICK else 300 < ticks.count < 600
+    assert (digests.due, digests.sent, digests.duplicated, digests.missed) == (3, 3, 0, 0)
+    assert (reminders.due, reminders.sent, reminders.duplicated, reminders.missed) == (11, 11, 0, 0)
+    assert digests.unexpected == reminders.unexpected == []
+    assert all(leaders for _, leaders in ticks.leaders), "the one bot leads every tick"
+    assert not ticks.failed
+    assert not ticks.skipped
+
+    (training,) = [c.args for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "CTRAINING"]
+    assert "(Induction, Site Safety)" in training["text"], "two modules, one message"
+    assert "CWEEKEND" not in channel_posts
+    assert dm_posts["UDAN"] == 3, "the session followed twice is reminded once"
+    assert zoho_calls < 400, "refreshes stay far inside Zoho's limits"
