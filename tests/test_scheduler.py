@@ -260,7 +260,7 @@ async def test_a_digest_missed_while_down_is_caught_up_within_three_hours_else_s
 ) -> None:
     plan = Plan(digests=(ChannelDigest("CTRAINING", (INDUCTION,), time(8)),))
     bot = (await started(start_bot, slack, plan)).bot
-    key = digest_key("CTRAINING", DAY, "08:00")
+    key = digest_key("CTRAINING", DAY)
     ticks = Ticks(clock)
     await ticks.through(bot, until=paris("07:55"))  # down from 07:55 (Paris)
 
@@ -308,7 +308,7 @@ async def test_a_rate_limited_post_waits_for_retry_after_and_goes_out_once(
 
     calls = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "CTRAINING"]
     assert [(c.status, c.ok) for c in calls] == [(429, False), (200, True)]
-    assert ticks.sent == {digest_key("CTRAINING", DAY, "08:00"): [paris("08:00")]}
+    assert ticks.sent == {digest_key("CTRAINING", DAY): [paris("08:00")]}
 
 
 async def test_a_channel_without_the_bot_pauses_its_digests_with_the_reason_and_others_go_on(
@@ -325,7 +325,7 @@ async def test_a_channel_without_the_bot_pauses_its_digests_with_the_reason_and_
     await ticks.through(bot, until=end, busy=dues)
 
     assert channel_calls(slack, "CTRAINING") == ["not_in_channel"], "never tried again, not even tomorrow"
-    assert ticks.failed == {digest_key("CTRAINING", DAY, "08:00"): [paris("08:00")]}
+    assert ticks.failed == {digest_key("CTRAINING", DAY): [paris("08:00")]}
     assert channel_calls(slack, "CTOOLS") == [None, None], "today and tomorrow"
     assert channel_calls(slack, "CSAFETY") == [None, None]
     (paused,) = await bot.store.digests(channel_id="CTRAINING")
@@ -373,7 +373,7 @@ async def test_a_passing_failure_is_retried_on_the_next_tick_and_sent_once(
     plan = Plan(subs=REMIND_INDUCTION.subs, digests=DIGEST_08.digests[:1])
     bot = (await started(start_bot, slack, plan)).bot
     ticks = Ticks(clock)
-    digest, reminder = digest_key("CTRAINING", DAY, "08:00"), reminder_key("UANA", session(101))
+    digest, reminder = digest_key("CTRAINING", DAY), reminder_key("UANA", session(101))
     await ticks.through(bot, until=paris("08:00"))
     slack.error_next("chat.postMessage", "internal_error")
     await ticks.through(bot, until=paris("08:45"), busy=[paris("08:00")])
@@ -419,7 +419,7 @@ async def test_a_digest_with_nothing_upcoming_is_settled_without_a_post(
 
     await ticks.through(bot, until=paris("09:00"), busy=[paris("08:00")])
 
-    key = digest_key("CWEEKEND", DAY, "08:00")
+    key = digest_key("CWEEKEND", DAY)
     assert ticks.skipped == {key: [paris("08:00")]}
     assert channel_calls(slack, "CWEEKEND") == []
     (record,) = await bot.store.send_records("digest")
@@ -437,7 +437,7 @@ async def test_a_digest_waits_while_zoho_fails_and_goes_out_when_it_answers(
     with caplog.at_level(logging.INFO, logger="bot.scheduler"):
         await ticks.run(bot, until=paris("08:05"))
 
-    key = digest_key("CTRAINING", DAY, "08:00")
+    key = digest_key("CTRAINING", DAY)
     assert ticks.sent == {key: [paris("08:00:30")]}, "the next tick, once Zoho answers"
     assert channel_calls(slack, "CTRAINING") == [None]
     assert f"digest {key} waits: no data from Zoho yet" in caplog.messages
@@ -464,3 +464,27 @@ async def test_the_loop_ticks_every_thirty_seconds_until_stopped_then_releases_i
     assert clock.slept == [30.0] * 8, "07:58 to 08:02"
     assert channel_calls(slack, "CTRAINING") == [None]
     assert await bot.store.hold_lease("scheduler", "someone-else", clock.now(), LEASE_TTL), "released"
+
+
+# --------------------------------------------------------------------------- Zoho calls
+
+
+async def test_a_day_ahead_reminder_does_not_keep_zoho_busy_all_day(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
+) -> None:
+    """With a 1-day lead every session is "soon", yet the module is re-read hourly when
+    no reminder falls due within half an hour, not at every cache expiry (10 minutes)."""
+    plan = Plan(subs=(Sub("UANA", TOOLS, timedelta(days=1)),))
+    harness = await started(start_bot, slack, plan)
+    quiet_from, quiet_until = paris("09:00"), paris("13:00")  # no Tools reminder falls due in between
+    clock.set(quiet_from)
+    await Ticks(clock).tick(harness.bot)  # sends what fell due before 09:00 (its sessions not started)
+    clock.advance(5 * 60)
+    fz.clear()
+    ticks = Ticks(clock)
+
+    await ticks.run(harness.bot, until=quiet_until, step=5 * 60)
+
+    session_reads = [r for r in fz.calls() if r.path.endswith("/sessions")]
+    assert len(session_reads) <= 4, f"{len(session_reads)} reads in four quiet hours"
+    assert ticks.sent == {}

@@ -253,8 +253,9 @@ def reminder_key(user: str, planned: PlannedSession, start: datetime | None = No
     return f"remind:{user}:{planned.session_id}:{int((start or planned.start).timestamp())}"
 
 
-def digest_key(channel: str, day: date, at: str) -> str:
-    return f"digest:{channel}:{day.isoformat()}:{at.replace(':', '')}"
+def digest_key(channel: str, day: date) -> str:
+    """One digest per channel per day, whatever the times of its subscriptions."""
+    return f"digest:{channel}:{day.isoformat()}"
 
 
 # --------------------------------------------------------------------------- subscriptions
@@ -315,11 +316,10 @@ class Plan:
         for digest in self.digests:
             local = start.astimezone(PARIS).date()
             while (moment := datetime.combine(local, digest.at, tzinfo=PARIS)) < end:
-                if moment >= start and local.weekday() in digest.weekdays:
-                    expected[digest_key(digest.channel, local, f"{digest.at:%H:%M}")] = (
-                        digest.channel,
-                        moment,
-                    )
+                key = digest_key(digest.channel, local)
+                earlier = key in expected and expected[key][1] <= moment
+                if moment >= start and local.weekday() in digest.weekdays and not earlier:
+                    expected[key] = (digest.channel, moment)
                 local += timedelta(days=1)
         return expected
 

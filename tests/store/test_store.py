@@ -246,7 +246,7 @@ async def test_sent_and_failed_sends_are_never_claimed_again(store: Store) -> No
 
 
 async def test_a_skip_is_recorded_once_and_settles_the_send(store: Store) -> None:
-    args = ("digest:C1:2026-03-10:0800", "digest", "C1", NOW, "a", NOW, "missed: bot was down")
+    args = ("digest:C1:2026-03-10", "digest", "C1", NOW, "a", NOW, "missed: bot was down")
     assert await store.record_skip(*args) is True
     assert await store.record_skip(*args) is False
     assert await store.finished([args[0]]) == {args[0]}

@@ -1,8 +1,10 @@
 """Which digests are due at `now`: a pure function, so a late or doubled tick is easy to reason about.
 
-A digest is due from its local wall-clock time (in the subscriber's zone, right
-across daylight-saving changes) until `catch_up` later; past that it is missed.
-A channel's digests due at the same moment go out as one message, under one key.
+A channel gets one digest a day, covering every module it follows that day: it
+is due from the earliest of its subscriptions' local wall-clock times (each in
+its subscriber's zone, right across daylight-saving changes) until `catch_up`
+later; past that it is missed. Its key names the channel and the day, so a
+second subscription or a changed time never sends a second digest that day.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ class DueDigest:
 
     @property
     def key(self) -> str:
-        local = self.scheduled.astimezone(self.zone)
-        return f"digest:{self.channel_id}:{self.local_date.isoformat()}:{local:%H%M}"
+        return f"digest:{self.channel_id}:{self.local_date.isoformat()}"
 
     def days(self) -> list[date]:
         return [self.local_date + timedelta(days=offset) for offset in range(DIGEST_DAYS)]
@@ -43,25 +44,37 @@ def scheduled_at(digest: Digest, local_date: date, zone: ZoneInfo) -> datetime:
 def due_digests(
     digests: Iterable[Digest], now: datetime, catch_up: timedelta
 ) -> tuple[list[DueDigest], list[DueDigest]]:
-    """(due now, missed beyond the catch-up window) among the active digests."""
-    groups: dict[tuple[str, date, datetime], list[Digest]] = {}
-    zones: dict[tuple[str, date, datetime], ZoneInfo] = {}
+    """(due now, missed beyond the catch-up window): at most one per channel and day."""
+    by_channel: dict[str, list[Digest]] = {}
     for digest in digests:
-        if digest.paused_reason:
-            continue
+        if not digest.paused_reason:
+            by_channel.setdefault(digest.channel_id, []).append(digest)
+    due, missed = [], []
+    for channel, members in by_channel.items():
+        for entry in _channel_days(channel, members, now):
+            (due if now - entry.scheduled <= catch_up else missed).append(entry)
+    return sorted(due, key=_order), sorted(missed, key=_order)
+
+
+def _order(entry: DueDigest) -> tuple[datetime, str]:
+    return entry.scheduled, entry.channel_id
+
+
+def _channel_days(channel: str, digests: list[Digest], now: datetime) -> list[DueDigest]:
+    """The channel's digest of yesterday and today, where its first time has come."""
+    days: dict[date, list[tuple[datetime, ZoneInfo, Digest]]] = {}
+    for digest in digests:
         zone = ZoneInfo(digest.zone)
         today = now.astimezone(zone).date()
         for local_date in (today - timedelta(days=1), today):
-            if local_date.weekday() not in digest.weekdays:
-                continue
             moment = scheduled_at(digest, local_date, zone)
             subscribed_after = digest.created_at is not None and moment < digest.created_at
-            if moment <= now and not subscribed_after:
-                group = (digest.channel_id, local_date, moment)
-                groups.setdefault(group, []).append(digest)
-                zones[group] = zone
-    due, missed = [], []
-    for (channel, local_date, moment), members in sorted(groups.items(), key=lambda item: item[0][2]):
-        entry = DueDigest(channel, local_date, moment, zones[(channel, local_date, moment)], tuple(members))
-        (due if now - moment <= catch_up else missed).append(entry)
-    return due, missed
+            if local_date.weekday() in digest.weekdays and not subscribed_after:
+                days.setdefault(local_date, []).append((moment, zone, digest))
+    entries = []
+    for local_date, members in days.items():
+        members.sort(key=lambda member: (member[0], member[2].module_name))
+        first, zone, _ = members[0]
+        if first <= now:
+            entries.append(DueDigest(channel, local_date, first, zone, tuple(d for _, _, d in members)))
+    return entries

@@ -78,6 +78,7 @@ class DigestCommands:
             user,
             self._deps.clock.now(),
         )
+        await self._deps.store.pause_channel_digests(channel, None)  # the bot can post here again
         log.info("digest of %s subscribed in %s by %s", module.key, channel, user)
         await self._on_change(client, user)
         return sentence_message(

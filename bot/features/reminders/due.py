@@ -35,7 +35,7 @@ class DueReminder:
     @property
     def due_at(self) -> datetime:
         assert self.session.start is not None, "only sessions with a start are ever due"
-        return _due_at(self.session.start, self.lead)
+        return reminder_due_at(self.session.start, self.lead)
 
 
 def due_reminders(
@@ -89,10 +89,10 @@ def trainers_soon(
 
 
 def _is_due(session: Session, lead: timedelta, now: datetime) -> bool:
-    return session.start is not None and _due_at(session.start, lead) <= now < session.start
+    return session.start is not None and reminder_due_at(session.start, lead) <= now < session.start
 
 
-def _due_at(start: datetime, lead: timedelta) -> datetime:
+def reminder_due_at(start: datetime, lead: timedelta) -> datetime:
     """`lead` of elapsed time before `start`. Subtracting from a datetime in the org's zone would
     count wall-clock time instead: across a daylight-saving change a 1 h reminder would land
     on a missing hour (never due) or an hour early."""

@@ -67,7 +67,7 @@ async def test_a_daily_digest_goes_out_at_eight_local_time_every_day_across_the_
     await ticks.through(harness.bot, until=eights[-1] + timedelta(hours=2), busy=eights, sparse=3600)
 
     sent = dict(ticks.sent)
-    assert sorted(sent) == [f"digest:CDST:{day.isoformat()}:0800" for day in days]
+    assert sorted(sent) == [f"digest:CDST:{day.isoformat()}" for day in days]
     assert list(sent.values()) == [[e.astimezone(UTC)] for e in eights], "once each"
     assert [times[0].astimezone(UTC).hour for times in sent.values()] == utc_hours
     posts = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "CDST"]

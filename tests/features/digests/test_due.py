@@ -70,7 +70,7 @@ def test_eight_in_paris_is_due_at_eight_local_on_each_day_around_the_changes(
     assert at == datetime.combine(day, time(utc_hour), tzinfo=UTC)
     assert at.astimezone(PARIS).time() == time(8)
     (entry,) = [e for e in due_now([digest()], at) if e.local_date == day]
-    assert entry.key == f"digest:C1:{day.isoformat()}:0800"
+    assert entry.key == f"digest:C1:{day.isoformat()}"
     assert entry.scheduled.astimezone(UTC) == at
 
 
@@ -80,19 +80,19 @@ def test_due_until_the_catch_up_window_ends_then_missed() -> None:
 
     due, missed = due_digests([one], eight - SECOND, CATCH_UP)
     assert due == []
-    assert [e.key for e in missed] == ["digest:C1:2026-03-09:0800"], "yesterday's, long settled"
+    assert [e.key for e in missed] == ["digest:C1:2026-03-09"], "yesterday's, long settled"
     assert [e.scheduled for e in due_now([one], eight)] == [eight]
     assert [e.scheduled for e in due_now([one], eight + CATCH_UP)] == [eight]
     due, missed = due_digests([one], eight + CATCH_UP + SECOND, CATCH_UP)
     assert due == []
-    assert [e.key for e in missed] == ["digest:C1:2026-03-09:0800", "digest:C1:2026-03-10:0800"]
+    assert [e.key for e in missed] == ["digest:C1:2026-03-09", "digest:C1:2026-03-10"]
 
 
 def test_yesterdays_late_digest_is_still_due_after_midnight() -> None:
     late = digest(at=time(23, 30))
     now = datetime(2026, 3, 11, 0, 15, tzinfo=PARIS)
     (entry,) = due_now([late], now)
-    assert entry.key == "digest:C1:2026-03-10:2330"
+    assert entry.key == "digest:C1:2026-03-10"
     assert entry.days()[0] == date(2026, 3, 10)
     assert len(entry.days()) == DIGEST_DAYS
 
@@ -104,7 +104,7 @@ def test_a_time_skipped_by_the_spring_change_goes_out_once_just_after_it() -> No
     assert at == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     assert at.astimezone(PARIS).time() == time(3, 30)
     keys = {e.key for e in due_now([night], at + timedelta(hours=2)) if e.local_date == date(2026, 3, 29)}
-    assert keys == {"digest:C1:2026-03-29:0230"}, "one send that day, keyed by its configured time"
+    assert keys == {"digest:C1:2026-03-29"}, "one send that day"
 
 
 def test_a_time_repeated_by_the_autumn_change_goes_out_once_at_its_first_occurrence() -> None:
@@ -115,7 +115,7 @@ def test_a_time_repeated_by_the_autumn_change_goes_out_once_at_its_first_occurre
     (entry,) = [e for e in due_now([night], second_occurrence) if e.local_date == date(2026, 10, 25)]
     # (an ambiguous local time never compares equal across zones, hence the conversion)
     assert entry.scheduled.astimezone(UTC) == first, "the same key and moment: one send"
-    assert entry.key == "digest:C1:2026-10-25:0230"
+    assert entry.key == "digest:C1:2026-10-25"
 
 
 def test_weekdays_other_zones_and_paused_digests() -> None:
@@ -126,10 +126,10 @@ def test_weekdays_other_zones_and_paused_digests() -> None:
     paused = digest(channel="C4", paused="the bot is not in this channel")
 
     assert [e.key for e in due_now([weekdays, weekend, new_york, paused], saturday)] == [
-        "digest:C2:2026-03-14:0800"
+        "digest:C2:2026-03-14"
     ]
     (entry,) = due_now([new_york], datetime(2026, 3, 14, 12, tzinfo=UTC))
-    assert entry.key == "digest:C3:2026-03-14:0800"
+    assert entry.key == "digest:C3:2026-03-14"
     assert entry.scheduled.astimezone(UTC) == datetime(2026, 3, 14, 12, tzinfo=UTC), "08:00 EDT"
 
 
@@ -138,10 +138,10 @@ def test_a_digest_subscribed_after_todays_time_starts_tomorrow() -> None:
     fresh = digest(created_at=subscribed)
     assert due_digests([fresh], subscribed + timedelta(minutes=5), CATCH_UP) == ([], [])
     tomorrow = datetime(2026, 3, 11, 8, tzinfo=PARIS)
-    assert [e.key for e in due_now([fresh], tomorrow)] == ["digest:C1:2026-03-11:0800"]
+    assert [e.key for e in due_now([fresh], tomorrow)] == ["digest:C1:2026-03-11"]
 
 
-def test_a_channels_digests_at_the_same_moment_are_one_entry() -> None:
+def test_a_channel_gets_one_digest_a_day_at_its_earliest_time_with_all_its_modules() -> None:
     now = datetime(2026, 3, 10, 8, 1, tzinfo=PARIS)
     subscriptions = [
         digest(channel="C1", module="c/b/m1", ident=1),
@@ -153,7 +153,18 @@ def test_a_channels_digests_at_the_same_moment_are_one_entry() -> None:
     due = due_now(subscriptions, now)
 
     assert [(e.key, [d.module_key for d in e.digests]) for e in due] == [
-        ("digest:C1:2026-03-10:0700", ["c/b/m3"]),
-        ("digest:C1:2026-03-10:0800", ["c/b/m1", "c/b/m2"]),
-        ("digest:C2:2026-03-10:0800", ["c/b/m1"]),
+        ("digest:C1:2026-03-10", ["c/b/m3", "c/b/m1", "c/b/m2"]),
+        ("digest:C2:2026-03-10", ["c/b/m1"]),
     ]
+    assert due[0].scheduled == datetime(2026, 3, 10, 7, tzinfo=PARIS)
+
+
+def test_a_later_time_the_same_day_is_the_same_digest() -> None:
+    """Changing a digest's time after today's went out must not send a second one today."""
+    moved = digest(at=time(10), created_at=datetime(2026, 3, 1, tzinfo=UTC))
+    (entry,) = [
+        e
+        for e in due_now([moved], datetime(2026, 3, 10, 10, 5, tzinfo=PARIS))
+        if e.local_date == date(2026, 3, 10)
+    ]
+    assert entry.key == "digest:C1:2026-03-10"

@@ -149,3 +149,14 @@ async def test_an_unknown_module_is_named_back_and_nothing_stored(bot: SlackBot)
     assert sent.body["text"].startswith("I couldn't find a module called “underwater basket weaving”.")
     assert await bot.bot.store.digests() == []
     assert bot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_subscribing_again_in_a_paused_channel_resumes_all_its_digests(bot: SlackBot) -> None:
+    """A pause means the bot could not post; the confirmation just posted proves it can again."""
+    await bot.command("digest GDPR Basics")
+    await bot.command("digest Tools & Systems")
+    await bot.bot.store.pause_channel_digests(CHANNEL, "the bot is not in this channel")
+
+    await bot.command("digest GDPR Basics at 09:00")
+
+    assert [d.paused_reason for d in await bot.bot.store.digests(channel_id=CHANNEL)] == [None, None]
