@@ -28,6 +28,7 @@ from bot.features.reminders.due import (
     DueReminder,
     due_reminders,
     due_trainer_reminders,
+    reminder_due_at,
     trainers_soon,
 )
 from bot.features.reminders.render import reminder_message
@@ -54,6 +55,10 @@ SOON = timedelta(minutes=30)
 """Data is kept within the cache TTL from this long before a reminder is due."""
 MAX_ATTEMPTS = 5
 REFRESH_SECONDS = 60.0
+
+
+Followed = tuple[str, set[timedelta]]
+"""A followed module's name, and the lead times of its reminders."""
 
 
 @dataclass
@@ -150,36 +155,42 @@ class Scheduler:
                 module = _module(digest.module_key, digest.module_name)
                 if not self._sessions.is_fresh(module):
                     wanted[module.key] = module
-        for key, (name, lead) in self._followed(digests, reminders).items():
+        for key, (name, leads) in self._followed(digests, reminders).items():
             module = _module(key, name)
             age = self._sessions.age(module)
             stale = age is not None and age >= self._sessions.ttl
             if (
                 age is None
                 or age >= IDLE_REFRESH_SECONDS
-                or (stale and self._starts_within(module, now, lead + SOON))
+                or (stale and self._reminder_soon(module, now, leads))
             ):
                 wanted[module.key] = module
         if wanted:
             call = Call(Priority.BACKGROUND, self._clock.time() + REFRESH_SECONDS)
             await self._sessions.refresh(list(wanted.values()), call)
 
-    def _followed(self, digests: list[Digest], reminders: list[Reminder]) -> dict[str, tuple[str, timedelta]]:
-        """Modules whose sessions may need a reminder, with the longest lead asked for each."""
-        followed: dict[str, tuple[str, timedelta]] = {}
+    def _followed(
+        self, digests: list[Digest], reminders: list[Reminder]
+    ) -> dict[str, tuple[str, set[timedelta]]]:
+        """Modules whose sessions may need a reminder, with every lead time asked for each."""
+        followed: dict[str, Followed] = {}
         for reminder in reminders:
             if not reminder.paused_reason:
-                _, lead = followed.get(reminder.module_key, ("", timedelta(0)))
-                followed[reminder.module_key] = (reminder.module_name, max(lead, reminder.lead))
+                followed.setdefault(reminder.module_key, (reminder.module_name, set()))[1].add(reminder.lead)
         if self._trainers is not None:
             for digest in digests:
-                _, lead = followed.get(digest.module_key, ("", timedelta(0)))
-                followed[digest.module_key] = (digest.module_name, max(lead, TRAINER_LEAD))
+                followed.setdefault(digest.module_key, (digest.module_name, set()))[1].add(TRAINER_LEAD)
         return followed
 
-    def _starts_within(self, module: ModuleRef, now: datetime, span: timedelta) -> bool:
-        listing = self._sessions.cached_listing(module, now, Window("soon", now, now + span))
-        return bool(listing and any(session.start for session in listing.sessions))
+    def _reminder_soon(self, module: ModuleRef, now: datetime, leads: set[timedelta]) -> bool:
+        """Whether a reminder of this module falls due within SOON, so its data should be fresh."""
+        horizon = now + SOON
+        listing = self._sessions.cached_listing(module, now, Window("soon", now, horizon + max(leads)))
+        return bool(listing) and any(
+            session.start is not None and now <= reminder_due_at(session.start, lead) <= horizon
+            for session in listing.sessions
+            for lead in leads
+        )
 
     async def digest_now(self, channel_id: str) -> list[dict[str, object]]:
         """The channel's digest as it would be posted now (operator's `python -m bot digest`)."""

@@ -158,7 +158,8 @@ class Store:
             )
         return result.rowcount > 0
 
-    async def pause_channel_digests(self, channel_id: str, reason: str) -> None:
+    async def pause_channel_digests(self, channel_id: str, reason: str | None) -> None:
+        """Pause every digest of a channel with the reason, or resume them all with None."""
         async with self._engine.begin() as connection:
             await connection.execute(
                 update(digests).where(digests.c.channel_id == channel_id).values(paused_reason=reason)
