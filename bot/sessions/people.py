@@ -8,7 +8,7 @@ import diskcache
 
 from bot.zoho.budget import Priority
 from bot.zoho.client import Call, ZohoClient
-from bot.zoho.errors import ZohoError, ZohoRequestError
+from bot.zoho.errors import ZohoRequestError
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,11 @@ class TrainerEmails:
         self._cache = cache
 
     async def email(self, erecno: str) -> str | None:
-        """The employee's e-mail, or None when Zoho has none (remembered for a day)."""
+        """The employee's e-mail, or None when Zoho has none (remembered for a day).
+
+        Raises ZohoError when Zoho cannot be asked now, so a passing failure is not
+        mistaken for a trainer without an e-mail.
+        """
         key = f"trainer-email:{erecno}"
         cached = self._cache.get(key)
         if cached is not None:
@@ -31,9 +35,6 @@ class TrainerEmails:
             record = await self._zoho.employee(erecno, Call(Priority.BACKGROUND, deadline=None))
         except ZohoRequestError:
             record = None
-        except ZohoError as exc:
-            log.info("trainer %s: e-mail lookup failed for now: %s", erecno, exc)
-            return None
         email = str((record or {}).get("EmailID") or "").strip()
         self._cache.set(key, email, expire=EMAIL_TTL if email else MISSING_TTL)
         return email or None

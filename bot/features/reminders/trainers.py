@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sessions.people import TrainerEmails
+from bot.zoho.errors import ZohoError
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +22,25 @@ class TrainerDirectory:
         self._emails = emails
         self._slack = slack
         self._users: dict[str, str] = {}
-        self._reported: dict[str, date] = {}
+        self._unmatched: dict[str, date] = {}
+        """Trainers no one could match today: not asked about again until tomorrow."""
 
     async def slack_users(self, erecnos: Iterable[str], today: date) -> dict[str, str]:
         found = {}
         for erecno in erecnos:
+            if self._unmatched.get(erecno) == today:
+                continue
             user = self._users.get(erecno) or await self._match(erecno, today)
             if user:
                 found[erecno] = user
         return found
 
     async def _match(self, erecno: str, today: date) -> str | None:
-        email = await self._emails.email(erecno)
+        try:
+            email = await self._emails.email(erecno)
+        except ZohoError as exc:
+            log.info("trainer %s: e-mail lookup failed for now, next tick tries again: %s", erecno, exc)
+            return None
         if email is None:
             self._report(erecno, today, "Zoho has no e-mail for this trainer")
             return None
@@ -47,6 +55,5 @@ class TrainerDirectory:
         return user or None
 
     def _report(self, erecno: str, today: date, why: str) -> None:
-        if self._reported.get(erecno) != today:
-            self._reported[erecno] = today
-            log.warning("trainer %s gets no reminders: %s", erecno, why)
+        self._unmatched[erecno] = today
+        log.warning("trainer %s gets no reminders today: %s", erecno, why)
