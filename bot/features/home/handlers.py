@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -41,21 +42,30 @@ class Home:
     async def on_stop_reminder(
         self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
-        await ack()
-        user = body["user"]["id"]
-        ident = _ident(body)
-        if ident is not None:
-            await self._deps.store.remove_reminders(user, reminder_id=ident)
-        await self.publish(client, user)
+        await self._stop(
+            ack, body, client, lambda user, ident: self._deps.store.remove_reminders(user, reminder_id=ident)
+        )
 
     async def on_stop_digest(
         self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
+        await self._stop(
+            ack, body, client, lambda user, ident: self._deps.store.remove_digest_by_id(ident, user)
+        )
+
+    async def _stop(
+        self,
+        ack: Any,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        remove: Callable[[str, int], Awaitable[object]],
+    ) -> None:
+        """A Stop button: remove what it names (only the person's own), then show the new Home."""
         await ack()
         user = body["user"]["id"]
         ident = _ident(body)
         if ident is not None:
-            await self._deps.store.remove_digest_by_id(ident, created_by=user)
+            await remove(user, ident)
         await self.publish(client, user)
 
     async def publish(self, client: AsyncWebClient, user: str) -> None:
