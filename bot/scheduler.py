@@ -35,7 +35,7 @@ from bot.features.reminders.render import reminder_message
 from bot.features.reminders.trainers import TrainerDirectory
 from bot.sessions.matching import ModuleRef, parse_triplet
 from bot.sessions.model import Session
-from bot.sessions.service import SessionService
+from bot.sessions.service import Listing, SessionService
 from bot.sessions.windows import Window
 from bot.slack import delivery
 from bot.store.store import Digest, Reminder, Store
@@ -49,6 +49,10 @@ LEASE_NAME = "scheduler"
 LEASE_TTL = timedelta(seconds=90)
 """A crashed leader's lease lapses after this; another instance takes over."""
 ABANDONED_CLAIM = timedelta(minutes=10)
+PARTIAL_AFTER = timedelta(minutes=30)
+"""A digest waits this long for a module Zoho has no data for, then goes out without it."""
+KEEP_SENDS = timedelta(days=14)
+"""Send records older than this can never be claimed again; housekeeping deletes them daily."""
 IDLE_REFRESH_SECONDS = 3600.0
 """Reminder modules with nothing starting soon are re-read hourly, to see new or moved sessions."""
 SOON = timedelta(minutes=30)
@@ -89,16 +93,19 @@ class Scheduler:
         self._catch_up = catch_up
         self._trainers = trainers
         self.holder = holder or f"scheduler-{uuid.uuid4().hex[:12]}"
+        self._swept_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until `stop` is set; one failed tick never stops the loop."""
         try:
             while not stop.is_set():
+                started = self._clock.time()
                 try:
                     await self.tick()
                 except Exception:
                     log.exception("scheduler tick failed")
-                sleeper = asyncio.ensure_future(self._clock.sleep(TICK_SECONDS))
+                pause = max(1.0, TICK_SECONDS - (self._clock.time() - started))
+                sleeper = asyncio.ensure_future(self._clock.sleep(pause))
                 stopper = asyncio.ensure_future(stop.wait())
                 await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 for task in (sleeper, stopper):
@@ -113,6 +120,7 @@ class Scheduler:
         if not await self._store.hold_lease(LEASE_NAME, self.holder, now, LEASE_TTL):
             return report
         report.leader = True
+        await self._housekeeping(now)
         digests = await self._store.digests()
         reminders = await self._store.reminders()
         due, missed = due_digests(digests, now, self._catch_up)
@@ -143,6 +151,15 @@ class Scheduler:
             if reminder.key not in settled:
                 await self._send_reminder(reminder, now, report)
         return report
+
+    async def _housekeeping(self, now: datetime) -> None:
+        """Once a day, forget sends too old to matter, so the table does not grow forever."""
+        if self._swept_at is not None and now - self._swept_at < timedelta(days=1):
+            return
+        removed = await self._store.forget_sends_before(now - KEEP_SENDS)
+        self._swept_at = now
+        if removed:
+            log.info("forgot %d sends older than %s", removed, KEEP_SENDS)
 
     async def _refresh(
         self, due: list[DueDigest], digests: list[Digest], reminders: list[Reminder], now: datetime
@@ -204,8 +221,7 @@ class Scheduler:
         await self._sessions.refresh(
             modules, Call(Priority.INTERACTIVE, self._clock.time() + REFRESH_SECONDS)
         )
-        listings = [self._sessions.cached_listing(m, now, self._digest_window(entry, now)) for m in modules]
-        return digest_messages([listing for listing in listings if listing], entry.days(), zone)
+        return digest_messages(self._digest_listings(entry, now), entry.days(), zone)
 
     def _digest_window(self, entry: DueDigest, now: datetime) -> Window:
         end = datetime.combine(
@@ -214,18 +230,13 @@ class Scheduler:
         return Window("this week", now, end)
 
     async def _send_digest(self, entry: DueDigest, now: datetime, report: TickReport) -> None:
-        end = datetime.combine(
-            entry.local_date + timedelta(days=DIGEST_DAYS), datetime.min.time(), tzinfo=entry.zone
-        )
-        window = Window("this week", now, end)
-        listings = [
-            self._sessions.cached_listing(_module(d.module_key, d.module_name), now, window)
-            for d in entry.digests
-        ]
-        if any(listing is None for listing in listings):
-            log.info("digest %s waits: no data from Zoho yet", entry.key)
+        listings = self._digest_listings(entry, now)
+        if not listings or (len(listings) < len(entry.digests) and now - entry.scheduled < PARTIAL_AFTER):
+            log.info(
+                "digest %s waits for Zoho data of %d module(s)", entry.key, len(entry.digests) - len(listings)
+            )
             return
-        messages = digest_messages([listing for listing in listings if listing], entry.days(), entry.zone)
+        messages = digest_messages(listings, entry.days(), entry.zone)
         if not messages:
             await self._store.record_skip(
                 entry.key, "digest", entry.channel_id, entry.scheduled, self.holder, now, "nothing upcoming"
@@ -237,8 +248,8 @@ class Scheduler:
         ):
             return
         try:
-            for message in messages:
-                await delivery.post(self._slack, entry.channel_id, message)
+            for number, message in enumerate(messages, start=1):
+                await self._post_part(entry, number, message, now)
         except delivery.DeliveryError as exc:
             await self._failed(entry.key, exc, report)
             if exc.permanent:
@@ -247,6 +258,31 @@ class Scheduler:
         await self._store.finish(entry.key, "sent")
         report.sent.append(entry.key)
         log.info("digest %s sent (%d message(s))", entry.key, len(messages))
+
+    async def _post_part(
+        self, entry: DueDigest, number: int, message: dict[str, object], now: datetime
+    ) -> None:
+        """Each part of a long digest is claimed on its own, so a retry never repeats a posted part."""
+        key = f"{entry.key}#part{number}"
+        if not await self._store.claim(
+            key, "digest-part", entry.channel_id, entry.scheduled, self.holder, now, ABANDONED_CLAIM
+        ):
+            return
+        try:
+            await delivery.post(self._slack, entry.channel_id, message)
+        except delivery.DeliveryError as exc:
+            await self._store.finish(key, "retry", exc.reason)
+            raise
+        await self._store.finish(key, "sent")
+
+    def _digest_listings(self, entry: DueDigest, now: datetime) -> list[Listing]:
+        """The cached listings of the digest's modules that Zoho has given data for."""
+        window = self._digest_window(entry, now)
+        listings = [
+            self._sessions.cached_listing(_module(d.module_key, d.module_name), now, window)
+            for d in entry.digests
+        ]
+        return [listing for listing in listings if listing is not None]
 
     async def _reminders_due(
         self, digests: list[Digest], reminders: list[Reminder], now: datetime

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import Bot
-from bot.scheduler import LEASE_TTL, MAX_ATTEMPTS
+from bot.scheduler import LEASE_TTL, MAX_ATTEMPTS, PARTIAL_AFTER
 from tests.clock import FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho
-from tests.fakes.zoho_data import Org
+from tests.fakes.zoho_data import Org, make_session, zoho_id
 from tests.slack.conftest import bot_env, make_bot, slack
 from tests.slack.harness import SlackBot
 from tests.store.harness import (
@@ -43,6 +43,7 @@ from tests.store.harness import (
     database_url,
     day_org,
     digest_key,
+    module_ref,
     postgres_server,
     posts_by_target,
     reminder_key,
@@ -440,7 +441,7 @@ async def test_a_digest_waits_while_zoho_fails_and_goes_out_when_it_answers(
     key = digest_key("CTRAINING", DAY)
     assert ticks.sent == {key: [paris("08:00:30")]}, "the next tick, once Zoho answers"
     assert channel_calls(slack, "CTRAINING") == [None]
-    assert f"digest {key} waits: no data from Zoho yet" in caplog.messages
+    assert f"digest {key} waits for Zoho data of 1 module(s)" in caplog.messages
     assert [r.status for r in fz.calls() if r.path.endswith("/sessions")] == [503, 503, 503, 200]
 
 
@@ -488,3 +489,51 @@ async def test_a_day_ahead_reminder_does_not_keep_zoho_busy_all_day(
     session_reads = [r for r in fz.calls() if r.path.endswith("/sessions")]
     assert len(session_reads) <= 4, f"{len(session_reads)} reads in four quiet hours"
     assert ticks.sent == {}
+
+
+# --------------------------------------------------------------------------- partial and long digests
+
+
+async def test_a_module_zoho_no_longer_knows_does_not_silence_the_channels_digest(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
+) -> None:
+    """A subscription to a module Zoho answers 404 for waits PARTIAL_AFTER, then the
+    channel's other modules go out without it, once."""
+    gone = module_ref(9, 9, 9, "Retired module")
+    plan = Plan(digests=(ChannelDigest("CTRAINING", (INDUCTION, gone), time(8)),))
+    bot = (await started(start_bot, slack, plan)).bot
+    ticks = Ticks(clock)
+
+    await ticks.through(bot, until=paris("10:00"), busy=[paris("08:00"), paris("08:30")])
+
+    key = digest_key("CTRAINING", DAY)
+    assert ticks.sent == {key: [paris("08:00") + PARTIAL_AFTER]}
+    (post,) = [c.args for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "CTRAINING"]
+    assert "Induction" in post["text"]
+    assert "Retired module" not in post["text"]
+
+
+async def test_a_long_digest_that_fails_midway_never_reposts_its_first_part(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
+) -> None:
+    for number in range(60):  # enough sessions for two messages
+        start = datetime.combine(DAY + timedelta(days=1 + number % 5), time(9 + number % 8), tzinfo=PARIS)
+        raw = make_session(
+            zoho_id(700000 + number), INDUCTION.module_id, f"Extra {number}", start.replace(tzinfo=None)
+        )
+        fz.add_session(INDUCTION.course_id, INDUCTION.batch_id, INDUCTION.module_id, raw)
+    bot = (await started(start_bot, slack, Plan(digests=DIGEST_08.digests[:1]))).bot
+    slack.error_next("chat.postMessage", "internal_error", after=1)  # part 1 goes, part 2 fails once
+    ticks = Ticks(clock)
+
+    await ticks.through(bot, until=paris("09:00"), busy=[paris("08:00")])
+
+    key = digest_key("CTRAINING", DAY)
+    posts = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "CTRAINING"]
+    texts = [c.args["text"] for c in posts if c.ok]
+    assert len(texts) == 2
+    assert "(part 1 of 2)" in texts[0]
+    assert "(part 2 of 2)" in texts[1]
+    assert [c.error for c in posts] == [None, "internal_error", None]
+    assert ticks.failed == {key: [paris("08:00")]}
+    assert ticks.sent == {key: [paris("08:00:30")]}

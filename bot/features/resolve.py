@@ -6,13 +6,13 @@ from bot.features.deps import Deps
 from bot.sessions.matching import Ambiguous, Found, ModuleRef
 from bot.slack.errors import sentence_for
 from bot.slack.messages import Message, sentence_message
-from bot.slack.text import clip, escape
+from bot.slack.text import escape, escape_clip
 from bot.zoho.errors import ZohoError
 
 
 async def module_or_message(deps: Deps, query: str) -> ModuleRef | Message:
     """The module meant, or the message that says why there is not exactly one."""
-    shown = escape(clip(query, 100))
+    shown = escape_clip(query, 100)
     try:
         resolution = await deps.catalog.lookup(query, deps.deadline())
     except ZohoError as exc:

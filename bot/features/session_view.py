@@ -8,7 +8,7 @@ from typing import Any
 from bot.features.listing.ids import Action, SessionRef, encode_session
 from bot.sessions.matching import ModuleRef
 from bot.sessions.model import Session
-from bot.slack.text import calendar_link, clip, escape, mrkdwn, plain, time_range
+from bot.slack.text import calendar_link, escape_clip, mrkdwn, plain, time_range
 
 Block = dict[str, Any]
 DESCRIPTION_CHARS = 200
@@ -19,7 +19,7 @@ DETAIL_CHARS = 80
 def when(session: Session, zone: tzinfo) -> str:
     """The time range as date tokens, or Zoho's raw words when they would not parse."""
     if session.start is None:
-        return f"{escape(clip(session.when_text, DETAIL_CHARS))} (date as Zoho gave it)"
+        return f"{escape_clip(session.when_text, DETAIL_CHARS)} (date as Zoho gave it)"
     return time_range(session.start, session.end, zone)
 
 
@@ -33,11 +33,11 @@ def session_text(session: Session, zone: tzinfo, with_description: bool = True) 
         )
         if on
     ]
-    title = f"*{escape(clip(session.name, NAME_CHARS))}*"
+    title = f"*{escape_clip(session.name, NAME_CHARS)}*"
     if flags:
         title += "  " + "  ".join(flags)
     details = [
-        f"{label}: {escape(clip(value, DETAIL_CHARS))}"
+        f"{label}: {escape_clip(value, DETAIL_CHARS)}"
         for label, value in (
             ("Trainer", session.trainer),
             ("Room", session.room),
@@ -48,7 +48,7 @@ def session_text(session: Session, zone: tzinfo, with_description: bool = True) 
     details.append(f"Learners: {session.total_learners}")
     lines = [title, when(session, zone), " · ".join(details)]
     if with_description and session.description:
-        lines.append(f"_{escape(clip(session.description, DESCRIPTION_CHARS))}_")
+        lines.append(f"_{escape_clip(session.description, DESCRIPTION_CHARS)}_")
     return "\n".join(lines)
 
 

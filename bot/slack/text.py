@@ -16,6 +16,7 @@ ZERO_WIDTH_SPACE = "\u200b"
 URL_LIMIT = 3000
 """Slack refuses a whole message whose button `url` is longer than this."""
 _BROADCAST = re.compile(r"@(channel|here|everyone)", re.IGNORECASE)
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):(//)", re.IGNORECASE)
 
 
 def escape(text: str) -> str:
@@ -25,7 +26,31 @@ def escape(text: str) -> str:
 
 def defang(text: str) -> str:
     """Escape, and break broadcast words, for places that cannot be `verbatim` (top-level text)."""
-    return _BROADCAST.sub(lambda match: "@" + ZERO_WIDTH_SPACE + match.group(1), escape(text))
+    return neutralise(escape(text))
+
+
+def neutralise(mrkdwn_text: str) -> str:
+    """Break `@channel`-like words and URL schemes in already escaped text with an invisible
+    space, so Slack's parsing of a top-level `text` can neither ping nor link."""
+    unpinged = _BROADCAST.sub(lambda match: "@" + ZERO_WIDTH_SPACE + match.group(1), mrkdwn_text)
+    return _SCHEME.sub(lambda match: f"{match.group(1)}:{ZERO_WIDTH_SPACE}{match.group(2)}", unpinged)
+
+
+def escape_clip(text: str, limit: int) -> str:
+    """Escaped text of at most `limit` characters: clipping before escaping would let `&` grow
+    it five-fold, clipping after could cut an entity such as `&amp;` in half."""
+    text = " ".join(text.split())
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    pieces, size = [], 0
+    for char in text:
+        piece = escape(char)
+        if size + len(piece) > limit - 1:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces).rstrip(" ,.:") + "…"  # never ";": it ends an entity
 
 
 def mrkdwn(text: str) -> dict[str, Any]:

@@ -60,7 +60,3 @@ class CallBudget:
             if deadline is not None and now + wait > deadline:
                 raise ZohoBusyError(wait)
             await self._clock.sleep(wait)
-
-    def used(self) -> int:
-        """Requests made in the last minute, by every process on the data folder."""
-        return self._state.count_in_window(self._name, self._clock.time(), WINDOW_SECONDS)

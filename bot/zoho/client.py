@@ -35,7 +35,6 @@ LOCK_CODE = "7209"
 EXPIRED_TOKEN_CODES = frozenset({"7213"})
 SCOPE_CODES = frozenset({"7103", "7218"})
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
-PAGE_SIZE = 25
 
 Record = dict[str, Any]
 
@@ -102,9 +101,6 @@ class ZohoClient:
 
     async def modules(self, course: str, batch: str, call: Call) -> list[Record]:
         return await self.get_all(f"/api/v1/courses/{course}/batches/{batch}/modules", "modules", call)
-
-    async def trainers(self, call: Call) -> list[Record]:
-        return await self.get_all("/api/v1/trainers", "trainers", call, {"employeeStatus": "active"})
 
     async def employee(self, erecno: str, call: Call) -> Record | None:
         """One employee record (for a trainer's e-mail), or None when Zoho has none."""

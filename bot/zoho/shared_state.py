@@ -69,9 +69,6 @@ class SharedState:
             self._cache.set(key, recent)
             return 0.0
 
-    def count_in_window(self, name: str, now: float, window: float) -> int:
-        return sum(1 for t in self._cache.get(f"window:{name}", []) if t > now - window)
-
     def try_refresh_mutex(self, owner: str, hold_seconds: float) -> bool:
         """Claim the right to refresh the token; the claim expires by itself if its owner dies."""
         return bool(self._cache.add(_REFRESH_MUTEX, owner, expire=hold_seconds))

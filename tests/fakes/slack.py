@@ -153,6 +153,8 @@ class _Fault:
     body: JSON
     headers: dict[str, str]
     remaining: int
+    passes: int = 0
+    """Calls that go through untouched before this fault starts answering."""
 
 
 @dataclass(frozen=True)
@@ -339,9 +341,9 @@ class FakeSlack:
         fault = _Fault(429, _err("ratelimited"), {"Retry-After": str(retry_after)}, n)
         self._add_fault(method, fault)
 
-    def error_next(self, method: str, error: str, n: int = 1) -> None:
-        """The next n calls of `method` answer {"ok": false, "error": error}."""
-        self._add_fault(method, _Fault(200, _err(error), {}, n))
+    def error_next(self, method: str, error: str, n: int = 1, after: int = 0) -> None:
+        """The next n calls of `method`, once `after` calls went through, answer an error."""
+        self._add_fault(method, _Fault(200, _err(error), {}, n, after))
 
     def clear_records(self) -> None:
         """Forget recorded calls, responses and acks; keep users, channels and faults."""
@@ -609,6 +611,9 @@ class FakeSlack:
         if not queue:
             return None
         fault = queue[0]
+        if fault.passes > 0:
+            fault.passes -= 1
+            return None
         fault.remaining -= 1
         if fault.remaining <= 0:
             queue.popleft()

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import time
 
-from bot.slack.respond import ACK_BUDGET_SECONDS
 from tests.slack.harness import SlackBot, all_text, assert_within_slack_limits, session_names
 
 TOOLS = ["Laptop & accounts setup", "Slack and e-mail etiquette", "Expense tool walkthrough"]
 SLOW_ZOHO_SECONDS = 3.0
 """Past the 2-second ack budget, short enough to keep the test quick."""
+HANGING_ZOHO_SECONDS = 10.0
+
+
+async def test_zoho_taking_ten_seconds_still_gets_an_ack_within_slacks_three(walked: SlackBot) -> None:
+    """Slack's 3 s is a protocol rule, not a speed target: past it the person sees an error."""
+    walked.zoho.delay = HANGING_ZOHO_SECONDS
+
+    sent = await walked.command("Tools & Systems")
+    walked.zoho.delay = 0.0  # Zoho recovers: the bot's retry after its request timeout gets through
+
+    assert sent.status == 200
+    assert sent.seconds < 3.0, f"ack took {sent.seconds:.2f} s"
+    assert sent.body["text"] == "Looking up sessions of Tools &amp; Systems…"
+    answer = await walked.followup(sent, wait=30)
+    assert answer["replace_original"] is True
+    assert session_names(answer) == TOOLS
 
 
 async def test_slow_zoho_gets_a_placeholder_ack_then_the_answer_replaces_it(walked: SlackBot) -> None:
@@ -20,7 +35,6 @@ async def test_slow_zoho_gets_a_placeholder_ack_then_the_answer_replaces_it(walk
 
     assert sent.status == 200
     assert sent.seconds < 3.0, f"ack took {sent.seconds:.2f} s"
-    assert sent.seconds >= ACK_BUDGET_SECONDS * 0.9
     assert sent.body["response_type"] == "ephemeral"
     assert sent.body["text"] == "Looking up sessions of Tools &amp; Systems…"
     assert ":hourglass_flowing_sand: Tools &amp; Systems…" in all_text(sent.body)
@@ -28,7 +42,6 @@ async def test_slow_zoho_gets_a_placeholder_ack_then_the_answer_replaces_it(walk
 
     answer = await walked.followup(sent, wait=15)
     answered = time.perf_counter() - started
-    assert answered >= SLOW_ZOHO_SECONDS
     assert answer["replace_original"] is True
     assert answer["response_type"] == "ephemeral"
     assert session_names(answer) == TOOLS
@@ -43,8 +56,7 @@ async def test_slow_zoho_with_a_warm_cache_answers_in_the_ack(walked: SlackBot) 
 
     sent = await walked.command("Tools & Systems")
 
-    assert sent.seconds < 1.0
-    assert session_names(sent.body) == TOOLS
+    assert session_names(sent.body) == TOOLS, "the answer travels in the ack itself"
     assert walked.slack.responses == []
     print(f"\nslow Zoho, warm: ack with the answer {sent.seconds:.3f} s")
 
@@ -55,8 +67,6 @@ async def test_timings_cold_and_warm(walked: SlackBot) -> None:
     warm = await walked.command("Tools & Systems")
 
     assert session_names(cold.body) == session_names(warm.body) == TOOLS
-    assert cold.seconds < ACK_BUDGET_SECONDS
-    assert warm.seconds < ACK_BUDGET_SECONDS
     assert walked.slack.responses == []
     print(f"\nfast Zoho: cold ack+answer {cold.seconds * 1000:.1f} ms, warm {warm.seconds * 1000:.1f} ms")
 

@@ -14,7 +14,7 @@ from bot.features.resolve import module_or_message
 from bot.sessions.matching import normalise
 from bot.slack import delivery
 from bot.slack.messages import Message, sentence_message
-from bot.slack.text import clip, escape
+from bot.slack.text import escape, escape_clip
 from bot.slack.users import user_zone
 from bot.store.store import Digest
 
@@ -82,7 +82,7 @@ class DigestCommands:
         log.info("digest of %s subscribed in %s by %s", module.key, channel, user)
         await self._on_change(client, user)
         return sentence_message(
-            f"Done. This channel gets a digest of *{escape(clip(module.title, 100))}* at {parsed.at:%H:%M} "
+            f"Done. This channel gets a digest of *{escape_clip(module.title, 100)}* at {parsed.at:%H:%M} "
             f"({escape(zone.key)}), {commands.describe_weekdays(parsed.weekdays)}.",
             ":white_check_mark:",
         )
@@ -99,11 +99,11 @@ class DigestCommands:
             matches = [d for d in existing if not isinstance(module, dict) and d.module_key == module.key]
         if not matches:
             return sentence_message(
-                f"This channel has no digest of “{escape(clip(query, 100))}”. {list_text(existing)}",
+                f"This channel has no digest of “{escape_clip(query, 100)}”. {list_text(existing)}",
                 ":thinking_face:",
             )
         for digest in matches:
             await self._deps.store.remove_digest(channel, digest.module_key)
         await self._on_change(client, user)
-        names = ", ".join(f"*{escape(clip(d.module_name, 100))}*" for d in matches)
+        names = ", ".join(f"*{escape_clip(d.module_name, 100)}*" for d in matches)
         return sentence_message(f"Stopped the digest of {names} in this channel.", ":white_check_mark:")

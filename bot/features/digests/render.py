@@ -9,7 +9,7 @@ from bot.features.commands import describe_weekdays
 from bot.features.session_view import Block, session_text
 from bot.sessions.service import Listing
 from bot.slack.messages import Message
-from bot.slack.text import clip, defang, escape, mrkdwn, plain, user_mention
+from bot.slack.text import clip, defang, escape, escape_clip, mrkdwn, plain, user_mention
 from bot.store.store import Digest
 
 MAX_BLOCKS = 45
@@ -21,7 +21,7 @@ def digest_messages(listings: Sequence[Listing], days: Sequence[date], zone: tzi
     by_day: dict[date, list[tuple[datetime, Block]]] = {day: [] for day in days}
     total = 0
     for listing in listings:
-        module = escape(clip(listing.module.title, 100))
+        module = escape_clip(listing.module.title, 100)
         for session in listing.sessions:
             if session.start is None:
                 continue
@@ -64,7 +64,7 @@ def _split(header: Block, blocks: list[Block], text: str) -> list[Message]:
 def digest_line(digest: Digest) -> str:
     """How a digest is described in lists and confirmations (mrkdwn, escaped)."""
     line = (
-        f"*{escape(clip(digest.module_name, 100))}* at {digest.at:%H:%M} ({escape(digest.zone)}), "
+        f"*{escape_clip(digest.module_name, 100)}* at {digest.at:%H:%M} ({escape(digest.zone)}), "
         f"{describe_weekdays(digest.weekdays)}"
     )
     if digest.paused_reason:

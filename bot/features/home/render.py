@@ -11,7 +11,7 @@ from bot.features.digests.render import digest_line
 from bot.features.reminders.render import reminder_line
 from bot.features.session_view import Block, session_text
 from bot.sessions.model import Session
-from bot.slack.text import clip, escape, mrkdwn, plain
+from bot.slack.text import escape_clip, mrkdwn, plain
 from bot.store.store import Digest, Reminder
 
 MAX_SESSIONS = 15
@@ -34,7 +34,7 @@ def home_view(
     blocks.append(_title("Coming up, with a reminder"))
     if upcoming:
         for module_name, session in upcoming[:MAX_SESSIONS]:
-            text = f"{escape(clip(module_name, 100))} · {session_text(session, zone, with_description=False)}"
+            text = f"{escape_clip(module_name, 100)} · {session_text(session, zone, with_description=False)}"
             blocks.append({"type": "section", "text": mrkdwn(text)})
     else:
         blocks.append(_note("Nothing in the next 14 days."))

@@ -11,7 +11,7 @@ from bot.features.session_view import Block, session_actions, session_section
 from bot.sessions.matching import ModuleRef
 from bot.sessions.service import Listing
 from bot.sessions.windows import WINDOW_NAMES
-from bot.slack.text import clip, date_token, defang, escape, mrkdwn, plain, user_mention
+from bot.slack.text import clip, date_token, defang, escape, escape_clip, mrkdwn, plain, user_mention
 
 PAGE_SIZE = 10
 """Sessions per message: 2 blocks each keeps a page near 25 blocks and 9,000 characters."""
@@ -49,13 +49,13 @@ def looking_up_message(query: str) -> Message:
     return {
         "text": text,
         "blocks": [
-            {"type": "context", "elements": [mrkdwn(f":hourglass_flowing_sand: {escape(clip(query, 100))}…")]}
+            {"type": "context", "elements": [mrkdwn(f":hourglass_flowing_sand: {escape_clip(query, 100)}…")]}
         ],
     }
 
 
 def not_found_message(query: str, nearest: Sequence[ModuleRef], window_word: str) -> Message:
-    shown = escape(clip(query, 100))
+    shown = escape_clip(query, 100)
     if nearest:
         intro = f"I couldn't find a module called “{shown}”. Did you mean one of these?"
     else:
@@ -67,7 +67,7 @@ def not_found_message(query: str, nearest: Sequence[ModuleRef], window_word: str
 
 
 def ambiguous_message(query: str, candidates: Sequence[ModuleRef], window_word: str) -> Message:
-    intro = f"“{escape(clip(query, 100))}” matches several modules. Which one?"
+    intro = f"“{escape_clip(query, 100)}” matches several modules. Which one?"
     return _choices_message(
         intro, f"{defang(clip(query, 100))} matches several modules.", candidates, window_word
     )
@@ -99,7 +99,7 @@ def help_message(modules: Sequence[ModuleRef]) -> Message:
 
 
 def _heading(module: ModuleRef, window_label: str, shared_by: str | None) -> list[Block]:
-    where = " › ".join(escape(clip(part, 100)) for part in (module.course_name, module.batch_name) if part)
+    where = " › ".join(escape_clip(part, 100) for part in (module.course_name, module.batch_name) if part)
     context = f"{where} · upcoming, {escape(window_label)}" if where else f"Upcoming, {escape(window_label)}"
     if shared_by:
         context += f" · shared by {user_mention(shared_by)}"
@@ -111,16 +111,16 @@ def _heading(module: ModuleRef, window_label: str, shared_by: str | None) -> lis
 
 def _stale_notice(listing: Listing, zone: tzinfo) -> Block:
     since = date_token(listing.fetched_at, "{date_short_pretty} at {time}", zone)
-    reason = escape(clip(listing.problem or "", 200))
+    reason = escape_clip(listing.problem or "", 200)
     return {"type": "context", "elements": [mrkdwn(f":warning: {reason} Showing data from {since}.")]}
 
 
 def _nothing_text(listing: Listing, window_label: str, zone: tzinfo) -> str:
-    text = f"No upcoming sessions of *{escape(clip(listing.module.title, 150))}* in {escape(window_label)}."
+    text = f"No upcoming sessions of *{escape_clip(listing.module.title, 150)}* in {escape(window_label)}."
     following = listing.next_after
     if following is not None and following.start is not None:
         text += (
-            f"\nThe next one is *{escape(clip(following.name, 150))}* on "
+            f"\nThe next one is *{escape_clip(following.name, 150)}* on "
             f"{date_token(following.start, '{date_long_pretty} at {time}', zone)}."
         )
     return text

@@ -19,7 +19,7 @@ from bot.sessions.windows import next_days
 from bot.slack.errors import after_ack_errors, sentence_for
 from bot.slack.messages import Message, sentence_message
 from bot.slack.respond import AckFn, RespondFn
-from bot.slack.text import clip, date_token, escape
+from bot.slack.text import date_token, escape_clip
 from bot.zoho.errors import ZohoError
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class ReminderCommands:
         log.info("reminders of %s for %s, %s before", module.key, user, parsed.lead)
         return sentence_message(
             f"I'll send you a direct message {commands.describe_lead(parsed.lead)} before each session "
-            f"of *{escape(clip(module.title, 100))}*.",
+            f"of *{escape_clip(module.title, 100)}*.",
             ":white_check_mark:",
         )
 
@@ -90,14 +90,14 @@ class ReminderCommands:
             keys = {r.module_key for r in mine if not isinstance(module, dict) and r.module_key == module.key}
         if not keys:
             return sentence_message(
-                f"You have no reminders for “{escape(clip(query, 100))}”. {list_text(mine)}",
+                f"You have no reminders for “{escape_clip(query, 100)}”. {list_text(mine)}",
                 ":thinking_face:",
             )
         for key in keys:
             await self._deps.store.remove_reminders(user, module_key=key)
         await self._on_change(client, user)
         names = ", ".join(
-            sorted(f"*{escape(clip(r.module_name, 100))}*" for r in mine if r.module_key in keys)
+            sorted(f"*{escape_clip(r.module_name, 100)}*" for r in mine if r.module_key in keys)
         )
         return sentence_message(f"Stopped your reminders for {names}.", ":white_check_mark:")
 
@@ -135,6 +135,6 @@ class ReminderCommands:
         when = date_token(session.start, "{date_short_pretty} at {time}", self._deps.zoho_zone)
         return sentence_message(
             f"I'll send you a direct message {commands.describe_lead(lead)} before "
-            f"*{escape(clip(session.name, 150))}* ({when}).",
+            f"*{escape_clip(session.name, 150)}* ({when}).",
             ":bell:",
         )

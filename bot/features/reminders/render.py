@@ -10,7 +10,7 @@ from bot.features.reminders.due import DueReminder
 from bot.features.session_view import Block, calendar_button, session_section
 from bot.sessions.matching import parse_triplet
 from bot.slack.messages import Message
-from bot.slack.text import clip, date_token, defang, escape, mrkdwn
+from bot.slack.text import clip, date_token, defang, escape, escape_clip, mrkdwn
 from bot.store.store import Reminder
 
 
@@ -19,9 +19,9 @@ def reminder_message(due: DueReminder, zone: tzinfo) -> Message:
     assert session.start is not None, "reminders are only due for sessions with a start"
     starts = date_token(session.start, "{time}", zone, "%H:%M")
     who = "You're training" if due.for_trainer else "Reminder"
-    intro = f":bell: {who}: *{escape(clip(session.name, 150))}* starts at {starts}"
+    intro = f":bell: {who}: *{escape_clip(session.name, 150)}* starts at {starts}"
     if due.module_name:
-        intro += f" ({escape(clip(due.module_name, 100))})"
+        intro += f" ({escape_clip(due.module_name, 100)})"
     blocks: list[Block] = [{"type": "section", "text": mrkdwn(intro)}, session_section(session, zone)]
     module = parse_triplet(due.module_key)
     button = calendar_button(session, module) if module else None
@@ -34,7 +34,7 @@ def reminder_message(due: DueReminder, zone: tzinfo) -> Message:
 
 def reminder_line(reminder: Reminder) -> str:
     what = "one session" if reminder.session_id else "every session"
-    line = f"*{escape(clip(reminder.module_name, 100))}*: {what}, {describe_lead(reminder.lead)} before"
+    line = f"*{escape_clip(reminder.module_name, 100)}*: {what}, {describe_lead(reminder.lead)} before"
     if reminder.paused_reason:
         line += f"  :double_vertical_bar: paused: {escape(reminder.paused_reason)}"
     return line
