@@ -48,11 +48,19 @@ async def start_http(app: web.Application, port: int, host: str = "0.0.0.0") -> 
 
 
 async def run_socket_mode(bolt: AsyncApp, app_token: str, stop: asyncio.Event) -> None:
-    """Hold a Socket Mode connection until `stop` is set."""
+    """Hold a Socket Mode connection until `stop` is set, even while Slack cannot be reached
+    (slack_sdk keeps retrying the connection; a platform's SIGTERM must still end us)."""
     handler = AsyncSocketModeHandler(bolt, app_token)
-    await handler.connect_async()
-    log.info("connected to Slack in Socket Mode")
+    connecting = asyncio.ensure_future(handler.connect_async())
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await stop.wait()
+        done, _ = await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting in done:
+            connecting.result()
+            log.info("connected to Slack in Socket Mode")
+            await stopping
     finally:
+        for task in (connecting, stopping):
+            task.cancel()
+        await asyncio.gather(connecting, stopping, return_exceptions=True)
         await handler.close_async()

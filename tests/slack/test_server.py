@@ -113,3 +113,18 @@ async def test_socket_mode_acks_a_command_with_the_listing(make_bot: MakeBot) ->
         await asyncio.wait_for(task, timeout=10)
     assert task.exception() is None
     await sb.slack.wait_for_async(lambda: not sb.slack.socket_connected, 5, "the socket to close")
+
+
+async def test_socket_mode_stops_on_request_while_slack_cannot_be_reached(make_bot: MakeBot) -> None:
+    """slack_sdk retries a refused connection forever; a platform's SIGTERM must still end the bot."""
+    sb = await make_bot(SLACK_APP_TOKEN="xapp-test", SLACK_SIGNING_SECRET="")
+    sb.slack.error_next("apps.connections.open", "internal_error", n=1000)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_socket_mode(sb.bot.bolt, "xapp-test", stop))
+    await sb.slack.wait_for_calls_async("apps.connections.open", 1, timeout=10)
+
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
+
+    assert task.exception() is None
+    assert not sb.slack.socket_connected
