@@ -93,7 +93,7 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
 def build_scheduler(settings: Settings, core: Core, store: Store, slack: AsyncWebClient) -> Scheduler:
     trainers = None
     if settings.remind_trainers:
-        trainers = TrainerDirectory(TrainerEmails(core.zoho, core.people_cache), slack)
+        trainers = TrainerDirectory(TrainerEmails(core.zoho, core.people_cache, core.clock), slack)
     return Scheduler(
         store,
         core.sessions,

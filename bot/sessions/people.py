@@ -6,6 +6,7 @@ import logging
 
 import diskcache
 
+from bot.clock import Clock
 from bot.zoho.budget import Priority
 from bot.zoho.client import Call, ZohoClient
 from bot.zoho.errors import ZohoRequestError
@@ -14,12 +15,15 @@ log = logging.getLogger(__name__)
 
 EMAIL_TTL = 7 * 24 * 3600
 MISSING_TTL = 24 * 3600
+LOOKUP_SECONDS = 20.0
+"""A scheduler tick must not wait long on an e-mail: the reminder can be matched next tick."""
 
 
 class TrainerEmails:
-    def __init__(self, zoho: ZohoClient, cache: diskcache.Cache) -> None:
+    def __init__(self, zoho: ZohoClient, cache: diskcache.Cache, clock: Clock) -> None:
         self._zoho = zoho
         self._cache = cache
+        self._clock = clock
 
     async def email(self, erecno: str) -> str | None:
         """The employee's e-mail, or None when Zoho has none (remembered for a day).
@@ -32,7 +36,8 @@ class TrainerEmails:
         if cached is not None:
             return cached or None
         try:
-            record = await self._zoho.employee(erecno, Call(Priority.BACKGROUND, deadline=None))
+            deadline = self._clock.time() + LOOKUP_SECONDS
+            record = await self._zoho.employee(erecno, Call(Priority.BACKGROUND, deadline))
         except ZohoRequestError:
             record = None
         email = str((record or {}).get("EmailID") or "").strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
@@ -17,6 +17,9 @@ async def user_zone(client: AsyncWebClient, user_id: str, fallback: ZoneInfo) ->
         response = await client.users_info(user=user_id)
     except SlackApiError as exc:
         log.info("users.info for %s failed (%s); using %s", user_id, exc.response.get("error"), fallback)
+        return fallback
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        log.info("users.info for %s unreachable (%s); using %s", user_id, exc, fallback)
         return fallback
     name = (response.get("user") or {}).get("tz") or ""
     try:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from datetime import date
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sessions.people import TrainerEmails
@@ -47,7 +47,14 @@ class TrainerDirectory:
         try:
             response = await self._slack.users_lookupByEmail(email=email)
         except SlackApiError as exc:
-            self._report(erecno, today, f"no Slack user with their e-mail ({exc.response.get('error')})")
+            error = exc.response.get("error")
+            if error == "users_not_found":
+                self._report(erecno, today, f"no Slack user with their e-mail ({error})")
+            else:
+                log.info("trainer %s: Slack lookup failed for now (%s), next tick tries again", erecno, error)
+            return None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            log.info("trainer %s: Slack unreachable for now (%s), next tick tries again", erecno, exc)
             return None
         user = str((response.get("user") or {}).get("id") or "")
         if user:
