@@ -20,7 +20,15 @@ import diskcache
 
 from bot.clock import Clock
 from bot.config import ConfigError
-from bot.sessions.matching import Found, ModuleRef, NotFound, Resolution, parse_triplet, resolve
+from bot.sessions.matching import (
+    Found,
+    ModuleRef,
+    NotFound,
+    Resolution,
+    normalise,
+    parse_triplet,
+    resolve,
+)
 from bot.zoho.budget import Priority
 from bot.zoho.client import Call, ZohoClient
 from bot.zoho.errors import ZohoAuthError, ZohoError, ZohoTokenLimitError
@@ -30,6 +38,8 @@ log = logging.getLogger(__name__)
 _DISCOVERED = "discovered"
 _SEARCHED = "searched"
 _WALK_CLAIM = "walk-claim"
+_MISS = "miss:"
+MISS_SECONDS = 600
 SEARCH_COURSE_LIMIT = 3
 WALK_RETRY_SECONDS = 300
 
@@ -114,9 +124,13 @@ class Catalog:
         return discovered.walked_at if isinstance(discovered, Discovered) else None
 
     async def lookup(self, query: str, deadline: float | None) -> Resolution:
-        """Resolve what a person typed; a miss is tried once with Zoho's course search."""
+        """Resolve what a person typed; a miss is tried with Zoho's course search, and a name
+        that search did not find is not searched again for a while (each search costs calls)."""
         resolution = resolve(query, self.modules())
         if not isinstance(resolution, NotFound) or parse_triplet(query) is not None:
+            return resolution
+        miss = f"{_MISS}{normalise(query)}"
+        if self._cache.get(miss, 0.0) > self._clock.time():
             return resolution
         try:
             added = await self._search(query, Call(Priority.INTERACTIVE, deadline))
@@ -125,7 +139,10 @@ class Catalog:
         except ZohoError as exc:
             log.info("catalog search for %r failed: %s", query, exc)
             return resolution
-        return resolve(query, self.modules()) if added else resolution
+        resolution = resolve(query, self.modules()) if added else resolution
+        if isinstance(resolution, NotFound):
+            self._cache.set(miss, self._clock.time() + MISS_SECONDS, expire=MISS_SECONDS)
+        return resolution
 
     def module(self, key: str) -> ModuleRef | None:
         """A known module by its `course/batch/module` key."""

@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import ConfigError
 from bot.core import Core
-from bot.sessions.catalog import load_aliases
+from bot.sessions.catalog import MISS_SECONDS, load_aliases
 from bot.sessions.matching import Ambiguous, Found, NotFound
 from tests.clock import FakeClock
 from tests.conftest import TODAY, MakeCore
@@ -159,6 +159,20 @@ async def test_nonsense_is_not_found_with_the_three_nearest(core: Core, fz: Fake
     assert isinstance(resolution, NotFound)
     assert len(resolution.nearest) == 3
     assert [r.query for r in fz.calls()] == [{"search": "xyzzy plugh", "startIndex": "0"}]
+
+
+async def test_a_name_search_did_not_find_is_not_searched_again_for_a_while(
+    core: Core, fz: FakeZoho, clock: FakeClock
+) -> None:
+    await core.catalog.walk()
+    fz.clear()
+    for _ in range(3):
+        assert isinstance(await core.catalog.lookup("Xyzzy  PLUGH", deadline=None), NotFound)
+    assert len(fz.calls()) == 1, "one search, then the miss is remembered"
+
+    clock.advance(MISS_SECONDS + 1)
+    await core.catalog.lookup("xyzzy plugh", deadline=None)
+    assert len(fz.calls()) == 2
 
 
 async def test_an_unknown_name_is_tried_with_zohos_course_search(make_core: MakeCore, fz: FakeZoho) -> None:
