@@ -15,3 +15,15 @@ def sentence_message(sentence: str, emoji: str = ":warning:") -> Message:
         "text": neutralise(sentence),
         "blocks": [{"type": "section", "text": mrkdwn(f"{emoji} {sentence}".strip())}],
     }
+
+
+MAX_BULLETS = 10
+"""Lines in a list answer: each line is at most ~250 characters, a section holds 3,000."""
+
+
+def bullets(lines: list[str]) -> str:
+    """A bulleted list that stays inside one section, saying how many were left out."""
+    shown = [f"• {line}" for line in lines[:MAX_BULLETS]]
+    if len(lines) > MAX_BULLETS:
+        shown.append(f"…and {len(lines) - MAX_BULLETS} more.")
+    return "\n".join(shown)

@@ -63,7 +63,7 @@ class DigestCommands:
         planned = Digest(0, channel, module.key, module.title, parsed.at, parsed.weekdays, zone.key, user)
 
         try:
-            await delivery.post(client, channel, {"text": confirmation_text(user, planned)})
+            await delivery.post(client, channel, sentence_message(confirmation_text(user, planned), ""))
         except delivery.DeliveryError as exc:
             if exc.permanent:
                 return sentence_message(INVITE)

@@ -8,7 +8,7 @@ from datetime import date, datetime, tzinfo
 from bot.features.commands import describe_weekdays
 from bot.features.session_view import Block, session_text
 from bot.sessions.service import Listing
-from bot.slack.messages import Message
+from bot.slack.messages import Message, bullets
 from bot.slack.text import clip, defang, escape, escape_clip, mrkdwn, plain, user_mention
 from bot.store.store import Digest
 
@@ -68,7 +68,7 @@ def digest_line(digest: Digest) -> str:
         f"{describe_weekdays(digest.weekdays)}"
     )
     if digest.paused_reason:
-        line += f"  :double_vertical_bar: paused: {escape(digest.paused_reason)}"
+        line += f"  :double_vertical_bar: paused: {escape_clip(digest.paused_reason, 100)}"
     return line
 
 
@@ -79,4 +79,4 @@ def confirmation_text(user_id: str, digest: Digest) -> str:
 def list_text(digests: Sequence[Digest]) -> str:
     if not digests:
         return "This channel has no digests. Add one with `/sessions digest <module> [at HH:MM] [mon-fri]`."
-    return "This channel's digests:\n" + "\n".join(f"• {digest_line(d)}" for d in digests)
+    return "This channel's digests:\n" + bullets([digest_line(d) for d in digests])

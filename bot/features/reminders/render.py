@@ -9,8 +9,8 @@ from bot.features.commands import describe_lead
 from bot.features.reminders.due import DueReminder
 from bot.features.session_view import Block, calendar_button, session_section
 from bot.sessions.matching import parse_triplet
-from bot.slack.messages import Message
-from bot.slack.text import clip, date_token, defang, escape, escape_clip, mrkdwn
+from bot.slack.messages import Message, bullets
+from bot.slack.text import clip, date_token, defang, escape_clip, mrkdwn
 from bot.store.store import Reminder
 
 
@@ -36,11 +36,11 @@ def reminder_line(reminder: Reminder) -> str:
     what = "one session" if reminder.session_id else "every session"
     line = f"*{escape_clip(reminder.module_name, 100)}*: {what}, {describe_lead(reminder.lead)} before"
     if reminder.paused_reason:
-        line += f"  :double_vertical_bar: paused: {escape(reminder.paused_reason)}"
+        line += f"  :double_vertical_bar: paused: {escape_clip(reminder.paused_reason, 100)}"
     return line
 
 
 def list_text(reminders: Sequence[Reminder]) -> str:
     if not reminders:
         return "You have no reminders. Add one with `/sessions remind <module> [15m|1h|1d]`."
-    return "Your reminders:\n" + "\n".join(f"• {reminder_line(r)}" for r in reminders)
+    return "Your reminders:\n" + bullets([reminder_line(r) for r in reminders])
