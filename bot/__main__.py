@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ZohoError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # an unwritable BOT_DATA_DIR, a full disk
+        print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -55,6 +55,8 @@ class Settings:
     database_url: str | None
     remind_trainers: bool
     digest_catch_up_hours: float
+    disk_is_ephemeral: bool
+    """Running on a platform that wipes the disk on restart (a Procfile platform's dyno)."""
 
     def zoho_credentials(self) -> ZohoCredentials:
         """The three Zoho secrets; raises if any is missing, since nothing works without them."""
@@ -176,7 +178,8 @@ def _parse(env: _Reader) -> Settings:
         port=env.integer("PORT", 0, 1, 65535) or None,
         database_url=_database_url(env.text("DATABASE_URL")),
         remind_trainers=env.flag("BOT_REMIND_TRAINERS"),
-        digest_catch_up_hours=env.number("BOT_DIGEST_CATCH_UP_HOURS", 3.0, 0.0, 23.0),
+        digest_catch_up_hours=env.number("BOT_DIGEST_CATCH_UP_HOURS", 3.0, 0.1, 23.0),
+        disk_is_ephemeral=bool(env.text("DYNO")),
     )
 
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import Bot
 from bot.config import Settings
 from bot.slack import delivery
-
-EPHEMERAL_DISK_MARKERS = ("DYNO",)
-"""Environment variables set by platforms whose disk is wiped on restart (Heroku-style dynos)."""
 
 
 async def digest(bot: Bot, channel: str, dry_run: bool) -> int:
@@ -38,7 +34,7 @@ async def check_slack_and_store(bot: Bot, settings: Settings) -> tuple[list[str]
     good, warnings = [], []
     await bot.start()
     good.append(f"Store: ok ({bot.store.dialect})")
-    if bot.store.dialect == "sqlite" and any(os.environ.get(marker) for marker in EPHEMERAL_DISK_MARKERS):
+    if bot.store.dialect == "sqlite" and settings.disk_is_ephemeral:
         warnings.append(
             "This platform wipes the disk on restart: subscriptions in SQLite would be lost. "
             "Set DATABASE_URL to a PostgreSQL database."
@@ -49,6 +45,10 @@ async def check_slack_and_store(bot: Bot, settings: Settings) -> tuple[list[str]
     except SlackApiError as exc:
         warnings.append(
             f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}): copy it again from the app."
+        )
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        warnings.append(
+            f"Slack could not be reached ({type(exc).__name__}); check the network or SLACK_API_URL."
         )
     if not settings.slack_app_token and not settings.slack_signing_secret:
         warnings.append("Neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode) is set.")

@@ -8,6 +8,7 @@ record never breaks a listing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -18,7 +19,6 @@ from zoneinfo import ZoneInfo
 from dateutil import parser as dateparser
 
 log = logging.getLogger(__name__)
-_reported_unparseable: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -147,15 +147,17 @@ def _moments(
 
 
 def _report_once(raw: dict[str, Any]) -> None:
-    key = f"{raw.get('sessionId')}|{raw.get('sessionStartDate')}|{raw.get('sessionStartTime')}"
-    if key in _reported_unparseable:
-        return
-    _reported_unparseable.add(key)
+    _report(str(raw.get("sessionId")), str(raw.get("sessionStartDate")), str(raw.get("sessionStartTime")))
+
+
+@functools.lru_cache(maxsize=4096)
+def _report(session_id: str, raw_date: str, raw_time: str) -> None:
+    """Logs once per session and text (the cache remembers, boundedly, what was logged)."""
     log.warning(
         "session %s: could not read its date %r / time %r; shown as Zoho wrote it",
-        raw.get("sessionId"),
-        raw.get("sessionStartDate"),
-        raw.get("sessionStartTime"),
+        session_id,
+        raw_date,
+        raw_time,
     )
 
 
