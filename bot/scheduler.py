@@ -296,10 +296,11 @@ class Scheduler:
                 trainers_soon(sessions, now), now.astimezone(self._zone).date()
             )
             due += due_trainer_reminders(sessions, names, users, now)
-        unique: dict[str, DueReminder] = {}
+        earliest: dict[str, DueReminder] = {}
         for entry in due:
-            unique.setdefault(entry.key, entry)
-        return list(unique.values())
+            if entry.key not in earliest or entry.due_at < earliest[entry.key].due_at:
+                earliest[entry.key] = entry
+        return list(earliest.values())
 
     def _sessions_of(self, modules: dict[str, str], now: datetime) -> dict[str, list[Session]]:
         window = Window("reminders", now, now + timedelta(days=8))

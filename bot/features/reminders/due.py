@@ -53,7 +53,8 @@ def due_reminders(
                 entry = DueReminder(
                     reminder.user_id, reminder.module_key, reminder.module_name, session, reminder.lead
                 )
-                due.setdefault(entry.key, entry)
+                if entry.key not in due or entry.due_at < due[entry.key].due_at:
+                    due[entry.key] = entry
     return list(due.values())
 
 

@@ -89,9 +89,10 @@ def test_the_key_changes_when_a_session_moves() -> None:
     )
 
 
-def test_a_person_following_the_module_and_the_session_is_reminded_once_the_earliest() -> None:
+@pytest.mark.parametrize("reverse", [False, True], ids=["module first", "session first"])
+def test_a_person_following_the_module_and_the_session_is_reminded_once_the_earliest(reverse: bool) -> None:
     both = [reminder(lead=timedelta(hours=1)), reminder(session_id="S1")]
-    (entry,) = due_reminders(both, {"c/b/m": [make()]}, START - MINUTES_15)
+    (entry,) = due_reminders(both[::-1] if reverse else both, {"c/b/m": [make()]}, START - MINUTES_15)
     assert entry.lead == timedelta(hours=1)
 
 
