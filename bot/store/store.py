@@ -74,7 +74,9 @@ class Store:
     def __init__(self, url: str) -> None:
         """Create the engine; nothing is connected until `upgrade` or the first query."""
         sqlite = url.startswith("sqlite")
-        connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {}
+        # Every database call is bounded: SQLite waits at most 30 s for a writer's lock;
+        # PostgreSQL gets 10 s to connect and 30 s per statement.
+        connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {"timeout": 10, "command_timeout": 30}
         self._engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
         if sqlite:
             event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
