@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -84,27 +84,41 @@ def parse_triplet(query: str) -> ModuleRef | None:
 
 
 def resolve(query: str, modules: Sequence[ModuleRef], limit: int = 3) -> Resolution:
-    """Which of `modules` the person meant by `query`."""
+    """Which of `modules` the person meant by `query`.
+
+    Tiers, first hit wins: exact module name or alias; exact course name; a close
+    module name or alias; a close course name (every module of the course). Only
+    then is it not found, with the nearest names.
+    """
     triplet = parse_triplet(query)
     if triplet is not None:
         known = next((m for m in modules if m.key == triplet.key), None)
         return Found(known or triplet)
     wanted = normalise(query)
     unique = _unique(modules)
-    exact = [m for m in unique if wanted in _exact_names(m)]
-    if exact:
-        return Found(exact[0]) if len(exact) == 1 else Ambiguous(query, tuple(exact[:10]))
-    course_wide = [m for m in unique if normalise(m.course_name) == wanted]
-    if course_wide:
-        return Found(course_wide[0]) if len(course_wide) == 1 else Ambiguous(query, tuple(course_wide[:10]))
-    scored = sorted(((_score(wanted, m), m) for m in unique), key=lambda pair: -pair[0])
-    if not scored:
+    if not unique:
         return NotFound(query, ())
+    for matches in (
+        lambda m: 100.0 if wanted in _exact_names(m) else 0.0,
+        lambda m: 100.0 if normalise(m.course_name) == wanted else 0.0,
+        lambda m: _own_score(wanted, m),
+        lambda m: _course_score(wanted, m),
+    ):
+        found = _best(query, unique, matches)
+        if found is not None:
+            return found
+    nearest = sorted(unique, key=lambda m: -max(_own_score(wanted, m), _course_score(wanted, m)))
+    return NotFound(query, tuple(nearest[:limit]))
+
+
+def _best(query: str, modules: list[ModuleRef], score: Callable[[ModuleRef], float]) -> Resolution | None:
+    """The modules scoring within FUZZY_TIE of the best, if the best is good enough."""
+    scored = sorted(((score(m), m) for m in modules), key=lambda pair: -pair[0])
     best = scored[0][0]
-    if best >= FUZZY_ACCEPT:
-        close = [m for score, m in scored if score >= best - FUZZY_TIE]
-        return Found(close[0]) if len(close) == 1 else Ambiguous(query, tuple(close[:10]))
-    return NotFound(query, tuple(m for _, m in scored[:limit]))
+    if best < FUZZY_ACCEPT:
+        return None
+    close = [m for value, m in scored if value >= best - FUZZY_TIE]
+    return Found(close[0]) if len(close) == 1 else Ambiguous(query, tuple(close[:10]))
 
 
 def _unique(modules: Sequence[ModuleRef]) -> list[ModuleRef]:
@@ -118,6 +132,11 @@ def _exact_names(module: ModuleRef) -> set[str]:
     return {normalise(name) for name in (module.name, *module.aliases) if name}
 
 
-def _score(wanted: str, module: ModuleRef) -> float:
+def _own_score(wanted: str, module: ModuleRef) -> float:
     names = [*_exact_names(module), normalise(f"{module.course_name} {module.name}")]
     return max(fuzz.WRatio(wanted, name) for name in names if name)
+
+
+def _course_score(wanted: str, module: ModuleRef) -> float:
+    course = normalise(module.course_name)
+    return fuzz.WRatio(wanted, course) if course else 0.0

@@ -62,3 +62,16 @@ def test_titles_and_paths_without_names() -> None:
     assert bare.key == "1/2/3"
     assert bare.title == "Module 3"
     assert bare.path == "Module 3"
+
+
+def test_a_typo_in_a_course_name_lists_its_modules() -> None:
+    resolution = resolve("onbaording", MODULES)
+    assert isinstance(resolution, Ambiguous)
+    assert {m.key for m in resolution.candidates} == {m.key for m in (SAFETY, INTRO_A, INTRO_B, TOOLS)}
+
+
+def test_a_close_module_name_or_alias_wins_over_a_close_course_name() -> None:
+    welcome = ModuleRef(
+        "c1", "b1", "m9", "Welcome day", "Onboarding", "Cohort A", aliases=("onboarding day",)
+    )
+    assert resolve("onbaording day", [*MODULES, welcome]) == Found(welcome)
