@@ -38,7 +38,8 @@ from bot.sessions.model import Session
 from bot.sessions.service import Listing, SessionService
 from bot.sessions.windows import Window
 from bot.slack import delivery
-from bot.store.store import Digest, Reminder, Store
+from bot.store.records import Digest, Reminder
+from bot.store.store import Store
 from bot.zoho.budget import Priority
 from bot.zoho.client import Call
 

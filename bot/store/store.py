@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -19,6 +18,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store import schema
+from bot.store.records import (
+    Digest,
+    Reminder,
+    SendRecord,
+    digest_from_row,
+    reminder_from_row,
+    weekday_mask,
+)
 from bot.store.schema import digests, leases, reminder_subscriptions, sends
 
 log = logging.getLogger(__name__)
@@ -28,44 +35,6 @@ UPGRADE_ATTEMPTS = 5
 
 class StoreError(Exception):
     """The database could not be reached or refused a statement."""
-
-
-@dataclass(frozen=True)
-class Digest:
-    id: int
-    channel_id: str
-    module_key: str
-    module_name: str
-    at: time
-    weekdays: frozenset[int]
-    zone: str
-    created_by: str
-    created_at: datetime | None = None
-    paused_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Reminder:
-    """A person's reminder: every session of a module, or one session when `session_id` is set."""
-
-    id: int
-    user_id: str
-    module_key: str
-    module_name: str
-    session_id: str
-    lead: timedelta
-    paused_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class SendRecord:
-    key: str
-    kind: str
-    target: str
-    due_at: datetime
-    state: str
-    attempts: int
-    last_error: str | None
 
 
 class Store:
@@ -125,7 +94,7 @@ class Store:
         values = {
             "module_name": module_name,
             "minute_of_day": at.hour * 60 + at.minute,
-            "weekdays": _mask(weekdays),
+            "weekdays": weekday_mask(weekdays),
             "zone": zone,
             "created_by": created_by,
             "paused_reason": None,
@@ -151,7 +120,7 @@ class Store:
                 query = query.where(column == value)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
-        return [_digest(row) for row in rows]
+        return [digest_from_row(row) for row in rows]
 
     async def remove_digest(self, channel_id: str, module_key: str) -> bool:
         async with self._engine.begin() as connection:
@@ -196,7 +165,7 @@ class Store:
         )
         async with self._engine.connect() as connection:
             row = (await connection.execute(select(reminder_subscriptions).where(where))).mappings().one()
-        return _reminder(row)
+        return reminder_from_row(row)
 
     async def reminders(self, user_id: str | None = None) -> list[Reminder]:
         query = select(reminder_subscriptions).order_by(
@@ -208,7 +177,7 @@ class Store:
             query = query.where(reminder_subscriptions.c.user_id == user_id)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
-        return [_reminder(row) for row in rows]
+        return [reminder_from_row(row) for row in rows]
 
     async def remove_reminders(
         self, user_id: str, module_key: str | None = None, reminder_id: int | None = None
@@ -394,39 +363,3 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def _mask(days: Iterable[int]) -> int:
-    return sum(1 << day for day in set(days))
-
-
-def _days(mask: int) -> frozenset[int]:
-    return frozenset(day for day in range(7) if mask & (1 << day))
-
-
-def _digest(row: Any) -> Digest:
-    minutes = row["minute_of_day"]
-    return Digest(
-        id=row["id"],
-        channel_id=row["channel_id"],
-        module_key=row["module_key"],
-        module_name=row["module_name"],
-        at=time(minutes // 60, minutes % 60),
-        weekdays=_days(row["weekdays"]),
-        zone=row["zone"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        paused_reason=row["paused_reason"],
-    )
-
-
-def _reminder(row: Any) -> Reminder:
-    return Reminder(
-        id=row["id"],
-        user_id=row["user_id"],
-        module_key=row["module_key"],
-        module_name=row["module_name"],
-        session_id=row["session_id"],
-        lead=timedelta(minutes=row["lead_minutes"]),
-        paused_reason=row["paused_reason"],
-    )

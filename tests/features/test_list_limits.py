@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from bot.features.digests.render import list_text as digest_list
 from bot.features.reminders.render import list_text as reminder_list
 from bot.slack.messages import sentence_message
-from bot.store.store import Digest, Reminder
+from bot.store.records import Digest, Reminder
 
 SECTION_LIMIT = 3000
 LONG = "Ærø & <Module> " * 20

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.store.store import Digest
+from bot.store.records import Digest
 
 DIGEST_DAYS = 7
 """Today and the next six days."""

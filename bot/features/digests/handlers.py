@@ -16,7 +16,7 @@ from bot.slack import delivery
 from bot.slack.messages import Message, sentence_message
 from bot.slack.text import escape, escape_clip
 from bot.slack.users import user_zone
-from bot.store.store import Digest
+from bot.store.records import Digest
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from bot.features.session_view import Block, session_text
 from bot.sessions.service import Listing
 from bot.slack.messages import Message, bullets
 from bot.slack.text import clip, defang, escape, escape_clip, mrkdwn, plain, user_mention
-from bot.store.store import Digest
+from bot.store.records import Digest
 
 MAX_BLOCKS = 45
 MAX_CHARS = 10_000

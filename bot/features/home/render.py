@@ -12,7 +12,7 @@ from bot.features.reminders.render import reminder_line
 from bot.features.session_view import Block, session_text
 from bot.sessions.model import Session
 from bot.slack.text import escape_clip, mrkdwn, plain
-from bot.store.store import Digest, Reminder
+from bot.store.records import Digest, Reminder
 
 MAX_SESSIONS = 15
 MAX_ROWS = 20

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.sessions.model import Session
-from bot.store.store import Reminder
+from bot.store.records import Reminder
 
 TRAINER_LEAD = timedelta(minutes=15)
 

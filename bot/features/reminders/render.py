@@ -11,7 +11,7 @@ from bot.features.session_view import Block, calendar_button, session_section
 from bot.sessions.matching import parse_triplet
 from bot.slack.messages import Message, bullets
 from bot.slack.text import clip, date_token, defang, escape_clip, mrkdwn
-from bot.store.store import Reminder
+from bot.store.records import Reminder
 
 
 def reminder_message(due: DueReminder, zone: tzinfo) -> Message:

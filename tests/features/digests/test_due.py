@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.features.digests.due import DIGEST_DAYS, DueDigest, due_digests
-from bot.store.store import Digest
+from bot.store.records import Digest
 
 PARIS = ZoneInfo("Europe/Paris")
 CATCH_UP = timedelta(hours=3)

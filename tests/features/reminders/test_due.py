@@ -10,7 +10,7 @@ import pytest
 
 from bot.features.reminders.due import TRAINER_LEAD, due_reminders, due_trainer_reminders, trainers_soon
 from bot.sessions.model import Session
-from bot.store.store import Reminder
+from bot.store.records import Reminder
 
 PARIS = ZoneInfo("Europe/Paris")
 START = datetime(2026, 3, 10, 14, tzinfo=PARIS)

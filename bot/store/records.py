@@ -1,0 +1,82 @@
+"""What the store hands out: plain records, and how table rows become them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Digest:
+    id: int
+    channel_id: str
+    module_key: str
+    module_name: str
+    at: time
+    weekdays: frozenset[int]
+    zone: str
+    created_by: str
+    created_at: datetime | None = None
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A person's reminder: every session of a module, or one session when `session_id` is set."""
+
+    id: int
+    user_id: str
+    module_key: str
+    module_name: str
+    session_id: str
+    lead: timedelta
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    key: str
+    kind: str
+    target: str
+    due_at: datetime
+    state: str
+    attempts: int
+    last_error: str | None
+
+
+def weekday_mask(days: Iterable[int]) -> int:
+    return sum(1 << day for day in set(days))
+
+
+def weekdays_of(mask: int) -> frozenset[int]:
+    return frozenset(day for day in range(7) if mask & (1 << day))
+
+
+def digest_from_row(row: Any) -> Digest:
+    minutes = row["minute_of_day"]
+    return Digest(
+        id=row["id"],
+        channel_id=row["channel_id"],
+        module_key=row["module_key"],
+        module_name=row["module_name"],
+        at=time(minutes // 60, minutes % 60),
+        weekdays=weekdays_of(row["weekdays"]),
+        zone=row["zone"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        paused_reason=row["paused_reason"],
+    )
+
+
+def reminder_from_row(row: Any) -> Reminder:
+    return Reminder(
+        id=row["id"],
+        user_id=row["user_id"],
+        module_key=row["module_key"],
+        module_name=row["module_name"],
+        session_id=row["session_id"],
+        lead=timedelta(minutes=row["lead_minutes"]),
+        paused_reason=row["paused_reason"],
+    )
