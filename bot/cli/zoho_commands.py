@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import httpx
 
 from bot.cli.table import listing_table, table
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core import Core
-from bot.sessions.matching import Ambiguous, Found
+from bot.sessions.matching import Ambiguous, Found, NotFound, resolve
 from bot.sessions.windows import Window
 from bot.zoho.auth import exchange_grant_code
 from bot.zoho.budget import Priority
@@ -18,8 +20,14 @@ LOOKUP_SECONDS = 60.0
 
 
 async def preview(core: Core, query: str, window: Window) -> int:
+    """On a new install with no catalog yet, a name not found is looked for again after one
+    discovery walk, rather than answered "no module" while Zoho knows it."""
     deadline = core.clock.time() + LOOKUP_SECONDS
     resolution = await core.catalog.lookup(query, deadline)
+    if isinstance(resolution, NotFound) and core.catalog.walked_at() is None:
+        print("Discovering modules in Zoho (once; kept in BOT_DATA_DIR)…", file=sys.stderr)
+        await core.catalog.walk()
+        resolution = resolve(query, core.catalog.modules())
     if isinstance(resolution, Ambiguous):
         print(f"{query!r} could mean several modules; name one of these:")
         print("\n".join(f"  {m.path}  ({m.key})" for m in resolution.candidates))

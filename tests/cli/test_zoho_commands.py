@@ -110,14 +110,21 @@ batch_name = "Paged Batch"
     assert len(live_fz.calls()) == 3
 
 
-def test_preview_of_an_unknown_module_suggests_discovery(
+def test_preview_on_a_new_install_discovers_the_catalog_once_for_a_name_it_does_not_know(
     terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["preview", "Introduction"]) == 2
     out = capsys.readouterr().out
-    assert out.startswith("No module called 'Introduction'.")
-    assert "python -m bot modules --refresh" in out
-    assert [r.query.get("search") for r in live_fz.calls()] == ["Introduction"]
+    assert out.startswith("'Introduction' could mean several modules")
+    assert "Onboarding › Cohort A › Introduction" in out
+    assert "Onboarding › Cohort B › Introduction" in out
+    searches = [r.query.get("search") for r in live_fz.calls() if r.path == "/api/v1/courses"]
+    assert searches == ["Introduction", None], "the course search, then one walk"
+
+    live_fz.clear()
+    assert main(["preview", "xyzzy"]) == 2
+    assert capsys.readouterr().out.startswith("No module called 'xyzzy'. Nearest:")
+    assert all(r.path == "/api/v1/courses" for r in live_fz.calls()), "no second walk"
 
 
 def test_modules_walks_then_preview_lists_the_ambiguity(
