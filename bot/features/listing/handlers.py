@@ -78,7 +78,8 @@ async def listing_answer(
         if isinstance(resolution, Ambiguous):
             return ambiguous_message(query, resolution.candidates, window_word)
         if not isinstance(resolution, Found):
-            return not_found_message(query, resolution.nearest, window_word)
+            discovering = deps.catalog.walked_at() is None
+            return not_found_message(query, resolution.nearest, window_word, discovering)
         return await _render_listing(deps, client, user_id, resolution.module, window_word, offset)
     except ZohoError as exc:
         log.info("listing %r for %s: %s", query, user_id, exc)

@@ -54,9 +54,17 @@ def looking_up_message(query: str) -> Message:
     }
 
 
-def not_found_message(query: str, nearest: Sequence[ModuleRef], window_word: str) -> Message:
+def not_found_message(
+    query: str, nearest: Sequence[ModuleRef], window_word: str, discovering: bool = False
+) -> Message:
+    """`discovering`: the first walk of Zoho's courses has not finished (a new install)."""
     shown = escape_clip(query, 100)
-    if nearest:
+    if discovering:
+        intro = (
+            f"I couldn't find a module called “{shown}” yet: I'm still discovering the modules in Zoho. "
+            "Try again in a few minutes, or use the ids as `/sessions course/batch/module`."
+        )
+    elif nearest:
         intro = f"I couldn't find a module called “{shown}”. Did you mean one of these?"
     else:
         intro = (

@@ -153,6 +153,14 @@ async def test_unknown_module_offers_the_nearest_as_buttons(walked: SlackBot) ->
     assert "upcoming, the next 7 days" in all_text(listing)
 
 
+async def test_before_the_first_discovery_an_unknown_name_says_to_try_again_soon(sb: SlackBot) -> None:
+    sent = await sb.command("toolz and sistems")
+
+    assert "I'm still discovering the modules in Zoho" in all_text(sent.body)
+    assert "/sessions course/batch/module" in all_text(sent.body)
+    assert [r.query.get("search") for r in sb.zoho.calls()] == ["toolz and sistems"]
+
+
 async def test_ambiguous_name_offers_each_candidate_by_its_path(walked: SlackBot) -> None:
     sent = await walked.command("introduction")
 
