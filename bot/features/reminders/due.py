@@ -24,18 +24,18 @@ class DueReminder:
     module_key: str
     module_name: str
     session: Session
+    start: datetime
+    """The session's start: only sessions whose start could be read are ever due."""
     lead: timedelta
     for_trainer: bool = False
 
     @property
     def key(self) -> str:
-        start = int(self.session.start.timestamp()) if self.session.start else 0
-        return f"remind:{self.user_id}:{self.session.session_id}:{start}"
+        return f"remind:{self.user_id}:{self.session.session_id}:{int(self.start.timestamp())}"
 
     @property
     def due_at(self) -> datetime:
-        assert self.session.start is not None, "only sessions with a start are ever due"
-        return reminder_due_at(self.session.start, self.lead)
+        return reminder_due_at(self.start, self.lead)
 
 
 def due_reminders(
@@ -49,9 +49,14 @@ def due_reminders(
         for session in sessions.get(reminder.module_key, ()):
             if reminder.session_id and session.session_id != reminder.session_id:
                 continue
-            if _is_due(session, reminder.lead, now):
+            if session.start is not None and _is_due(session, reminder.lead, now):
                 entry = DueReminder(
-                    reminder.user_id, reminder.module_key, reminder.module_name, session, reminder.lead
+                    reminder.user_id,
+                    reminder.module_key,
+                    reminder.module_name,
+                    session,
+                    session.start,
+                    reminder.lead,
                 )
                 if entry.key not in due or entry.due_at < due[entry.key].due_at:
                     due[entry.key] = entry
@@ -70,9 +75,10 @@ def due_trainer_reminders(
     for module_key, module_sessions in sessions.items():
         for session in module_sessions:
             user = trainer_users.get(session.trainer_erecno)
-            if user and _is_due(session, lead, now):
+            if user and session.start is not None and _is_due(session, lead, now):
+                name = module_names.get(module_key, "")
                 due.append(
-                    DueReminder(user, module_key, module_names.get(module_key, ""), session, lead, True)
+                    DueReminder(user, module_key, name, session, session.start, lead, for_trainer=True)
                 )
     return due
 

@@ -16,8 +16,7 @@ from bot.store.records import Reminder
 
 def reminder_message(due: DueReminder, zone: tzinfo) -> Message:
     session = due.session
-    assert session.start is not None, "reminders are only due for sessions with a start"
-    starts = date_token(session.start, "{time}", zone, "%H:%M")
+    starts = date_token(due.start, "{time}", zone, "%H:%M")
     who = "You're training" if due.for_trainer else "Reminder"
     intro = f":bell: {who}: *{escape_clip(session.name, 150)}* starts at {starts}"
     if due.module_name:
@@ -27,7 +26,7 @@ def reminder_message(due: DueReminder, zone: tzinfo) -> Message:
     button = calendar_button(session, module) if module else None
     if button is not None:
         blocks.append({"type": "actions", "elements": [button]})
-    local = session.start.astimezone(zone)
+    local = due.start.astimezone(zone)
     text = f"{who}: {defang(clip(session.name, 150))} starts at {local:%H:%M} {local.tzname()}."
     return {"text": text, "blocks": blocks}
 
