@@ -40,11 +40,7 @@ async def one_round(zoho: FakeZoho, slack: FakeSlack, delay: float, round_no: in
     with tempfile.TemporaryDirectory() as folder:
         settings = load_settings(
             environ={
-                "ZOHO_ACCOUNTS_URL": zoho.url,
-                "ZOHO_PEOPLE_URL": zoho.url,
-                "ZOHO_CLIENT_ID": "client-id",
-                "ZOHO_CLIENT_SECRET": "client-secret",
-                "ZOHO_REFRESH_TOKEN": "1000.refresh.token",
+                **zoho.bot_environment(),
                 "BOT_DATA_DIR": str(Path(folder)),
                 "SLACK_BOT_TOKEN": "xoxb-test",
                 "SLACK_SIGNING_SECRET": SECRET,

@@ -30,14 +30,7 @@ MODULE = ModuleRef(zoho_id(190001), zoho_id(290001), zoho_id(390001), "Bench mod
 
 def core_for(fake: FakeZoho, data_dir: Path, clock: FakeClock | None = None) -> Core:
     settings = load_settings(
-        environ={
-            "ZOHO_ACCOUNTS_URL": fake.url,
-            "ZOHO_PEOPLE_URL": fake.url,
-            "ZOHO_CLIENT_ID": "client-id",
-            "ZOHO_CLIENT_SECRET": "client-secret",
-            "ZOHO_REFRESH_TOKEN": "1000.refresh.token",
-            "BOT_DATA_DIR": str(data_dir),
-        },
+        environ={**fake.bot_environment(), "BOT_DATA_DIR": str(data_dir)},
         env_file=None,
     )
     return build_core(settings, clock=clock)

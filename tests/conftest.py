@@ -59,14 +59,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def env(fz: FakeZoho, data_dir: Path) -> dict[str, str]:
     """The environment of a bot pointed at the fake."""
-    return {
-        "ZOHO_CLIENT_ID": fz.client_id,
-        "ZOHO_CLIENT_SECRET": fz.client_secret,
-        "ZOHO_REFRESH_TOKEN": fz.refresh_token,
-        "ZOHO_ACCOUNTS_URL": fz.url,
-        "ZOHO_PEOPLE_URL": fz.url,
-        "BOT_DATA_DIR": str(data_dir),
-    }
+    return {**fz.bot_environment(), "BOT_DATA_DIR": str(data_dir)}
 
 
 @pytest.fixture

@@ -190,6 +190,16 @@ class FakeZoho:
         """Base URL for both ZOHO_ACCOUNTS_URL and ZOHO_PEOPLE_URL."""
         return f"http://{self._host}:{self._port}"
 
+    def bot_environment(self) -> dict[str, str]:
+        """The settings that point the bot at this fake: both hosts and the credentials."""
+        return {
+            "ZOHO_ACCOUNTS_URL": self.url,
+            "ZOHO_PEOPLE_URL": self.url,
+            "ZOHO_CLIENT_ID": self.client_id,
+            "ZOHO_CLIENT_SECRET": self.client_secret,
+            "ZOHO_REFRESH_TOKEN": self.refresh_token,
+        }
+
     async def _open(self) -> web.AppRunner:
         runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -587,13 +597,7 @@ class FakeZoho:
 
 def _env_lines(fz: FakeZoho) -> list[str]:
     """What to put in `.env` to point the bot at this fake."""
-    return [
-        f"ZOHO_ACCOUNTS_URL={fz.url}",
-        f"ZOHO_PEOPLE_URL={fz.url}",
-        f"ZOHO_CLIENT_ID={fz.client_id}",
-        f"ZOHO_CLIENT_SECRET={fz.client_secret}",
-        f"ZOHO_REFRESH_TOKEN={fz.refresh_token}",
-    ]
+    return [f"{name}={value}" for name, value in fz.bot_environment().items()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,11 +70,7 @@ def test_python_m_bot_serves_http_mode_end_to_end(
     env = {
         **_base_env(tmp_path),
         "PORT": str(port),
-        "ZOHO_CLIENT_ID": live_zoho.client_id,
-        "ZOHO_CLIENT_SECRET": live_zoho.client_secret,
-        "ZOHO_REFRESH_TOKEN": live_zoho.refresh_token,
-        "ZOHO_ACCOUNTS_URL": live_zoho.url,
-        "ZOHO_PEOPLE_URL": live_zoho.url,
+        **live_zoho.bot_environment(),
         "ZOHO_TIMEZONE": "UTC",
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": SECRET,
@@ -136,11 +132,7 @@ def test_python_m_bot_without_signing_secret_or_app_token_says_which_and_exits_1
 ) -> None:
     env = {
         **_base_env(tmp_path),
-        "ZOHO_CLIENT_ID": live_zoho.client_id,
-        "ZOHO_CLIENT_SECRET": live_zoho.client_secret,
-        "ZOHO_REFRESH_TOKEN": live_zoho.refresh_token,
-        "ZOHO_ACCOUNTS_URL": live_zoho.url,
-        "ZOHO_PEOPLE_URL": live_zoho.url,
+        **live_zoho.bot_environment(),
         "SLACK_BOT_TOKEN": "xoxb-test",
     }
     done = subprocess.run(
