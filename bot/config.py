@@ -21,6 +21,31 @@ MAX_CALLS_PER_MINUTE = 30
 """Zoho locks the LMS API for five minutes past 30 calls a minute."""
 
 
+VARIABLES = (
+    "ZOHO_CLIENT_ID",
+    "ZOHO_CLIENT_SECRET",
+    "ZOHO_REFRESH_TOKEN",
+    "ZOHO_DC",
+    "ZOHO_ACCOUNTS_URL",
+    "ZOHO_PEOPLE_URL",
+    "ZOHO_TIMEZONE",
+    "ZOHO_DATE_FORMAT",
+    "ZOHO_CALLS_PER_MINUTE",
+    "BOT_DATA_DIR",
+    "BOT_MODULES_FILE",
+    "BOT_REMIND_TRAINERS",
+    "BOT_DIGEST_CATCH_UP_HOURS",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "PORT",
+    "DATABASE_URL",
+    "DYNO",
+)
+"""Every environment variable the bot reads: its public interface (DYNO is set by platforms)."""
+
+
 class ConfigError(Exception):
     """A setting is missing or wrong; the message says which and what to do."""
 

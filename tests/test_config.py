@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot import config
+from bot.config import VARIABLES, ConfigError, load_settings
 
 CREDENTIALS = {
     "ZOHO_CLIENT_ID": "1000.CLIENT",
@@ -174,3 +176,10 @@ def test_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ZOHO_DC", "sa")
     assert load_settings().zoho_people_url == "https://people.zoho.sa"
+
+
+def test_variables_lists_exactly_what_the_settings_read() -> None:
+    """VARIABLES is the public interface (tests clear the environment with it): no name missing."""
+    source = Path(config.__file__).read_text(encoding="utf-8")
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z_]+)"', source))
+    assert read == set(VARIABLES)

@@ -16,30 +16,12 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.config import VARIABLES
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import Org, module_with_sessions, sample_org, zoho_id
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGED = f"{zoho_id(190001)}/{zoho_id(290001)}/{zoho_id(390001)}"
-PUBLIC_VARIABLES = (
-    "ZOHO_CLIENT_ID",
-    "ZOHO_CLIENT_SECRET",
-    "ZOHO_REFRESH_TOKEN",
-    "ZOHO_DC",
-    "ZOHO_ACCOUNTS_URL",
-    "ZOHO_PEOPLE_URL",
-    "ZOHO_TIMEZONE",
-    "ZOHO_DATE_FORMAT",
-    "ZOHO_CALLS_PER_MINUTE",
-    "BOT_DATA_DIR",
-    "BOT_MODULES_FILE",
-    "DATABASE_URL",
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_APP_TOKEN",
-    "SLACK_API_URL",
-    "PORT",
-)
 
 
 @pytest.fixture
@@ -54,14 +36,11 @@ def live_fz() -> Iterator[FakeZoho]:
 @pytest.fixture
 def terminal(live_fz: FakeZoho, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working folder and an environment pointing at the fake; returns the working folder."""
-    for name in PUBLIC_VARIABLES:
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ZOHO_CLIENT_ID", live_fz.client_id)
-    monkeypatch.setenv("ZOHO_CLIENT_SECRET", live_fz.client_secret)
-    monkeypatch.setenv("ZOHO_REFRESH_TOKEN", live_fz.refresh_token)
-    monkeypatch.setenv("ZOHO_ACCOUNTS_URL", live_fz.url)
-    monkeypatch.setenv("ZOHO_PEOPLE_URL", live_fz.url)
+    for name, value in live_fz.bot_environment().items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
     return tmp_path
 
@@ -227,7 +206,7 @@ def test_zoho_token_exchanges_a_grant_code(
 
 
 def test_help_lists_the_commands() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in PUBLIC_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--help"],
         cwd=ROOT,

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import Bot
+from bot.config import VARIABLES
 from bot.scheduler import TickReport
 from bot.sessions.matching import ModuleRef
 from bot.store.store import Store
@@ -91,29 +92,6 @@ def start_bot(make_bot: Any, database_url: str) -> StartBot:
 
 # --------------------------------------------------------------------------- operator commands
 
-OPERATOR_VARIABLES = (
-    "ZOHO_CLIENT_ID",
-    "ZOHO_CLIENT_SECRET",
-    "ZOHO_REFRESH_TOKEN",
-    "ZOHO_DC",
-    "ZOHO_ACCOUNTS_URL",
-    "ZOHO_PEOPLE_URL",
-    "ZOHO_TIMEZONE",
-    "ZOHO_DATE_FORMAT",
-    "ZOHO_CALLS_PER_MINUTE",
-    "BOT_DATA_DIR",
-    "BOT_MODULES_FILE",
-    "BOT_REMIND_TRAINERS",
-    "BOT_DIGEST_CATCH_UP_HOURS",
-    "DATABASE_URL",
-    "DYNO",
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_APP_TOKEN",
-    "SLACK_API_URL",
-    "PORT",
-)
-
 
 @pytest.fixture
 def live_zoho() -> Iterator[FakeZoho]:
@@ -126,16 +104,12 @@ def live_zoho() -> Iterator[FakeZoho]:
 def terminal(live_zoho: FakeZoho, slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working folder (no `.env`) and an environment pointing at both fakes, as `python -m bot`
     sees them; returns the data folder."""
-    for name in OPERATOR_VARIABLES:
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     data = tmp_path / "data"
     for name, value in {
-        "ZOHO_CLIENT_ID": live_zoho.client_id,
-        "ZOHO_CLIENT_SECRET": live_zoho.client_secret,
-        "ZOHO_REFRESH_TOKEN": live_zoho.refresh_token,
-        "ZOHO_ACCOUNTS_URL": live_zoho.url,
-        "ZOHO_PEOPLE_URL": live_zoho.url,
+        **live_zoho.bot_environment(),
         "ZOHO_TIMEZONE": "Europe/Paris",
         "BOT_DATA_DIR": str(data),
         "SLACK_BOT_TOKEN": "xoxb-test",
