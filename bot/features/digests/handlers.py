@@ -34,11 +34,8 @@ class DigestCommands:
         self._on_change = on_change
 
     def handlers(self) -> dict[type, Any]:
-        return {
-            commands.DigestAdd: self.on_command,
-            commands.DigestList: self.on_command,
-            commands.DigestOff: self.on_command,
-        }
+        """The parsed commands this feature answers, for the router."""
+        return dict.fromkeys((commands.DigestAdd, commands.DigestList, commands.DigestOff), self.on_command)
 
     async def on_command(
         self,

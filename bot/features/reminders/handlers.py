@@ -38,11 +38,8 @@ class ReminderCommands:
         )
 
     def handlers(self) -> dict[type, Any]:
-        return {
-            commands.RemindAdd: self.on_command,
-            commands.RemindList: self.on_command,
-            commands.RemindOff: self.on_command,
-        }
+        """The parsed commands this feature answers, for the router."""
+        return dict.fromkeys((commands.RemindAdd, commands.RemindList, commands.RemindOff), self.on_command)
 
     async def on_command(
         self,
