@@ -38,7 +38,8 @@ class StoreError(Exception):
 
 
 class Store:
-    """Subscriptions, reminders, sends and leases. Open with `await Store.open(url)`."""
+    """Subscriptions, reminders, sends and leases: `Store(url)`, then `await upgrade()` at start-up
+    (`await Store.open(url)` does both)."""
 
     def __init__(self, url: str) -> None:
         """Create the engine; nothing is connected until `upgrade` or the first query."""
