@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.zoho.auth import ZohoCredentials
 from bot.zoho.datacentres import DATA_CENTRES, hosts_for
 
 MAX_CALLS_PER_MINUTE = 30
@@ -48,13 +49,6 @@ VARIABLES = (
 
 class ConfigError(Exception):
     """A setting is missing or wrong; the message says which and what to do."""
-
-
-@dataclass(frozen=True)
-class ZohoCredentials:
-    client_id: str
-    client_secret: str
-    refresh_token: str
 
 
 @dataclass(frozen=True)

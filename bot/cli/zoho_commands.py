@@ -63,8 +63,7 @@ async def check_zoho(core: Core) -> list[str]:
     """Renew the token if needed and make one cheap call; returns what went well."""
     call = Call(Priority.INTERACTIVE, core.clock.time() + LOOKUP_SECONDS)
     await core.tokens.token()
-    body = await core.zoho.get_json("/api/v1/courses", {"startIndex": "0", "type": "2"}, call)
-    count = len(body.get("courses") or [])
+    count = len(await core.zoho.first_courses_page(call))
     return [
         f"Zoho token: ok ({core.settings.zoho_accounts_url})",
         f"Zoho People LMS: ok, {count} blended course(s) on the first page ({core.settings.zoho_people_url})",

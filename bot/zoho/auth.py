@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from bot.clock import Clock
-from bot.config import ZohoCredentials
 from bot.zoho.errors import (
     ZohoAuthError,
     ZohoError,
@@ -33,6 +33,15 @@ REFRESH_WINDOW = 600.0
 TOKEN_TIMEOUT = 10.0
 MUTEX_HOLD = 30.0
 MUTEX_POLL = 0.05
+
+
+@dataclass(frozen=True)
+class ZohoCredentials:
+    """The Self Client's id and secret, and the refresh token issued to it."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
 
 
 class TokenSource:

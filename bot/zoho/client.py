@@ -96,6 +96,11 @@ class ZohoClient:
             params["search"] = search
         return await self.get_all("/api/v1/courses", "courses", call, params)
 
+    async def first_courses_page(self, call: Call) -> list[Record]:
+        """One page of blended courses: a single cheap call that proves the connection works."""
+        body = await self.get_json("/api/v1/courses", {"startIndex": "0", "type": "2"}, call)
+        return _records(body, "courses")
+
     async def batches(self, course: str, call: Call) -> list[Record]:
         return await self.get_all(f"/api/v1/courses/{course}/batches", "batches", call)
 
