@@ -37,6 +37,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from tests.fakes.blockkit import MESSAGE_MAX_BLOCKS, VIEW_MAX_BLOCKS, block_errors
+
 T = TypeVar("T")
 JSON = dict[str, Any]
 
@@ -49,8 +51,6 @@ BOT_ID = "BBOT"
 APP_ID = "A0001"
 
 RESPONSE_URL_MAX_POSTS = 5
-MESSAGE_MAX_BLOCKS = 50
-VIEW_MAX_BLOCKS = 100
 POLL_INTERVAL = 0.01
 
 #: Methods that take the app-level (xapp-) token instead of the bot token.
@@ -726,7 +726,7 @@ class FakeSlack:
         view, user_id = args.get("view"), str(args.get("user_id") or "")
         if not isinstance(view, dict) or not user_id:
             return _err("invalid_arguments")
-        errors = _block_errors(view.get("blocks", []), VIEW_MAX_BLOCKS)
+        errors = block_errors(view.get("blocks", []), VIEW_MAX_BLOCKS)
         if errors:
             return _err("invalid_arguments", response_metadata={"messages": errors})
         self._view_counter += 1
@@ -901,7 +901,7 @@ def _content_error(args: JSON) -> JSON | None:
         return None
     if not isinstance(blocks, list):
         return _err("invalid_blocks_format")
-    errors = _block_errors(blocks, MESSAGE_MAX_BLOCKS)
+    errors = block_errors(blocks, MESSAGE_MAX_BLOCKS)
     return _err("invalid_blocks", errors=errors) if errors else None
 
 
@@ -1030,70 +1030,6 @@ def _envelope(payload: JSON, type: str, accepts_response_payload: bool | None) -
     if type == "events_api":
         envelope |= {"retry_attempt": 0, "retry_reason": ""}
     return envelope
-
-
-# --------------------------------------------------------------------------- Block Kit limits
-
-_TEXT_LIMITS = {"section": 3000, "header": 150}
-_ELEMENT_LIMITS = {"context": 10, "actions": 25}
-
-
-def _block_errors(blocks: Any, max_blocks: int) -> list[str]:
-    """The limits from the Slack reference, reported in Slack's json-pointer style."""
-    if not isinstance(blocks, list):
-        return ["must be an array [json-pointer:/blocks]"]
-    errors = _too_many(blocks, max_blocks, "/blocks")
-    for index, block in enumerate(blocks):
-        errors += _one_block_errors(block, f"/blocks/{index}")
-    return errors
-
-
-def _one_block_errors(block: Any, pointer: str) -> list[str]:
-    if not isinstance(block, dict) or "type" not in block:
-        return [f"missing required field: type [json-pointer:{pointer}]"]
-    kind = block["type"]
-    errors = _too_long(block.get("block_id"), 255, f"{pointer}/block_id")
-    if kind in _TEXT_LIMITS:
-        errors += _too_long(_text_of(block.get("text")), _TEXT_LIMITS[kind], f"{pointer}/text/text")
-    if kind == "section" and isinstance(block.get("fields"), list):
-        errors += _too_many(block["fields"], 10, f"{pointer}/fields")
-        for index, item in enumerate(block["fields"]):
-            errors += _too_long(_text_of(item), 2000, f"{pointer}/fields/{index}/text")
-    elements = block.get("elements") if kind in _ELEMENT_LIMITS else None
-    if isinstance(elements, list):
-        errors += _too_many(elements, _ELEMENT_LIMITS[kind], f"{pointer}/elements")
-        for index, element in enumerate(elements):
-            errors += _element_errors(element, f"{pointer}/elements/{index}")
-    if isinstance(block.get("accessory"), dict):
-        errors += _element_errors(block["accessory"], f"{pointer}/accessory")
-    return errors
-
-
-def _element_errors(element: Any, pointer: str) -> list[str]:
-    if not isinstance(element, dict):
-        return []
-    errors = _too_long(element.get("action_id"), 255, f"{pointer}/action_id")
-    if element.get("type") == "button":
-        errors += _too_long(_text_of(element.get("text")), 75, f"{pointer}/text/text")
-        errors += _too_long(element.get("value"), 2000, f"{pointer}/value")
-        errors += _too_long(element.get("url"), 3000, f"{pointer}/url")
-    return errors
-
-
-def _text_of(text_object: Any) -> Any:
-    return text_object.get("text") if isinstance(text_object, dict) else None
-
-
-def _too_long(value: Any, limit: int, pointer: str) -> list[str]:
-    if isinstance(value, str) and len(value) > limit:
-        return [f"must be less than {limit + 1} characters [json-pointer:{pointer}]"]
-    return []
-
-
-def _too_many(items: list[Any], limit: int, pointer: str) -> list[str]:
-    if len(items) > limit:
-        return [f"must be less than {limit + 1} items [json-pointer:{pointer}]"]
-    return []
 
 
 __all__ = [
