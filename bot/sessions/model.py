@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,19 +36,12 @@ class Session:
     description: str = ""
     session_type: str = ""
     room: str = ""
-    room_id: str = ""
     trainer: str = ""
     trainer_erecno: str = ""
+    """The trainer's employee record in Zoho People: how a trainer is matched to a Slack user."""
     total_learners: int = 0
-    present_learners: int = 0
     completed: bool = False
     locked: bool = False
-    lock_until: str = ""
-    grade_category_name: str = ""
-    grade_category_id: str = ""
-    resources: tuple[Any, ...] = field(default_factory=tuple)
-    can_user_delete: bool = False
-    can_user_edit: bool = False
 
     @property
     def when_text(self) -> str:
@@ -84,19 +77,11 @@ def parse_session(raw: dict[str, Any], zone: ZoneInfo, date_format: str) -> Sess
         description=_text(raw.get("description")),
         session_type=_text(raw.get("sessionType")),
         room=_text(raw.get("sessionRoom")),
-        room_id=_text(raw.get("roomId")),
         trainer=_text(raw.get("sessionTrainer")),
         trainer_erecno=_text(raw.get("trainerErecno")),
         total_learners=_int(raw.get("totalLearnersCount")),
-        present_learners=_int(raw.get("presentLeanersCount", raw.get("presentLearnersCount"))),
         completed=_bool(raw.get("isSessionCompleted")),
         locked=_bool(raw.get("isLocked")),
-        lock_until=_text(raw.get("lockUntil")),
-        grade_category_name=_text(raw.get("gradeCategoryName")),
-        grade_category_id=_text(raw.get("gradeCategoryId")),
-        resources=tuple(raw.get("resources") or ()),
-        can_user_delete=_bool(raw.get("canUserDelete")),
-        can_user_edit=_bool(raw.get("canUserEdit")),
     )
 
 

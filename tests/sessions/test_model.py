@@ -143,28 +143,16 @@ def test_every_field_is_kept_typed() -> None:
     assert session.description == "Description for Session"
     assert session.session_type == "Classroom"
     assert session.room == "Room One"
-    assert session.room_id == "219225000000645249"
     assert session.trainer == "Henry"
     assert session.trainer_erecno == "219225000000036453"
     assert session.total_learners == 12
-    assert session.present_learners == 7
     assert session.completed is True
     assert session.locked is False
-    assert session.can_user_delete is True
-    assert session.can_user_edit is False
-    assert session.grade_category_name == "Core"
-    assert session.grade_category_id == "42"
-    assert session.resources == ({"name": "slides.pdf"},)
     assert (session.raw_date, session.raw_start_time, session.raw_end_time) == (
         "11-01-2022",
         "11:00 AM",
         "1:00 PM",
     )
-
-
-def test_correctly_spelled_learner_count_is_accepted_too() -> None:
-    session = parse_session(raw("11-01-2022", presentLearnersCount="3"), UTC_ZONE, DEFAULT)
-    assert session.present_learners == 3
 
 
 def test_missing_fields_have_safe_defaults() -> None:
