@@ -17,10 +17,10 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.core import Core, build_core
-from bot.sessions.matching import ModuleRef
+from bot.sessions.errors import SessionsError
+from bot.sessions.modules import ModuleRef
 from bot.sessions.service import DEFAULT_TTL
 from bot.sessions.windows import next_days
-from bot.zoho.errors import ZohoError
 from tests.clock import FakeClock
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import module_with_sessions, zoho_id
@@ -71,7 +71,7 @@ async def during_lock(fake: FakeZoho) -> list[str]:
             other = ModuleRef(MODULE.course_id, MODULE.batch_id, "999", "Never fetched")
             try:
                 await core.sessions.upcoming(other, now, next_days(now, 90))
-            except ZohoError as exc:
+            except SessionsError as exc:
                 lines.append(f"uncached module during the lock: {type(exc).__name__}: {exc}")
         finally:
             await core.aclose()

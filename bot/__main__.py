@@ -13,6 +13,7 @@ from bot import app
 from bot.cli import bot_commands, zoho_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import Core, build_core
+from bot.sessions.errors import SessionsError
 from bot.sessions.windows import WINDOW_NAMES, named_window, next_days
 from bot.store.store import StoreError
 from bot.zoho.errors import ZohoError
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         return asyncio.run(_run(args, settings))
-    except (ConfigError, ZohoError, StoreError) as exc:
+    except (ConfigError, SessionsError, ZohoError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # an unwritable BOT_DATA_DIR, a full disk

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,9 +22,12 @@ from bot.core import Core, build_core
 from bot.features import router
 from bot.features.deps import Deps
 from bot.features.digests.handlers import DigestCommands
+from bot.features.digests.send import DigestSender
 from bot.features.home.handlers import Home
 from bot.features.listing import handlers as listing
+from bot.features.outbox import Outbox
 from bot.features.reminders.handlers import ReminderCommands
+from bot.features.reminders.send import ReminderSender
 from bot.features.reminders.trainers import TrainerDirectory
 from bot.scheduler import Scheduler
 from bot.sessions.people import TrainerEmails
@@ -43,6 +47,7 @@ class Bot:
     bolt: AsyncApp
     slack: AsyncWebClient
     store: Store
+    digests: DigestSender
     scheduler: Scheduler
 
     async def start(self) -> None:
@@ -79,7 +84,21 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
     )
     bolt.error(handle_unexpected)
     store = Store(settings.database)
-    deps = Deps(core.clock, core.catalog, core.sessions, settings.zoho_timezone, store)
+    register_features(bolt, Deps(core.clock, core.catalog, core.sessions, settings.zoho_timezone, store))
+    holder = f"scheduler-{uuid.uuid4().hex[:12]}"
+    outbox = Outbox(store, slack, holder)
+    catch_up = timedelta(hours=settings.digest_catch_up_hours)
+    digests = DigestSender(store, core.sessions, outbox, core.clock, catch_up)
+    trainers = None
+    if settings.remind_trainers:
+        trainers = TrainerDirectory(TrainerEmails(core.source, core.people_cache, core.clock), slack)
+    reminders = ReminderSender(store, core.sessions, outbox, settings.zoho_timezone, trainers)
+    scheduler = Scheduler(store, core.sessions, core.clock, digests, reminders, holder)
+    return Bot(core, bolt, slack, store, digests, scheduler)
+
+
+def register_features(bolt: AsyncApp, deps: Deps) -> None:
+    """Every listener, in plain view: the listing, App Home, reminders and the `/sessions` router."""
     home = Home(deps)
     digests = DigestCommands(deps, on_change=home.publish)
     reminders = ReminderCommands(deps, on_change=home.publish)
@@ -87,22 +106,6 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
     home.register(bolt)
     reminders.register(bolt)
     router.register(bolt, deps, subcommands={**digests.handlers(), **reminders.handlers()})
-    return Bot(core, bolt, slack, store, build_scheduler(settings, core, store, slack))
-
-
-def build_scheduler(settings: Settings, core: Core, store: Store, slack: AsyncWebClient) -> Scheduler:
-    trainers = None
-    if settings.remind_trainers:
-        trainers = TrainerDirectory(TrainerEmails(core.zoho, core.people_cache, core.clock), slack)
-    return Scheduler(
-        store,
-        core.sessions,
-        slack,
-        core.clock,
-        settings.zoho_timezone,
-        timedelta(hours=settings.digest_catch_up_hours),
-        trainers,
-    )
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:

@@ -15,6 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.sessions.catalog import Catalog, load_aliases
 from bot.sessions.service import SessionService
+from bot.sessions.source import ZohoSource
 from bot.zoho.auth import TokenSource
 from bot.zoho.budget import CallBudget
 from bot.zoho.client import RetryPolicy, ZohoClient
@@ -31,6 +32,7 @@ class Core:
     state: SharedState
     tokens: TokenSource
     zoho: ZohoClient
+    source: ZohoSource
     catalog: Catalog
     sessions: SessionService
     budget: CallBudget
@@ -62,17 +64,13 @@ def build_core(
     budget = CallBudget(state, clock, settings.zoho_calls_per_minute)
     tokens = TokenSource(http, settings.zoho_accounts_url, credentials, state, clock)
     zoho = ZohoClient(http, settings.zoho_people_url, tokens, budget, state, clock, retry)
+    source = ZohoSource(zoho, state)
     catalog_cache = diskcache.Cache(str(settings.data_dir / "catalog"))
     session_cache = diskcache.Cache(str(settings.data_dir / "sessions"))
     people_cache = diskcache.Cache(str(settings.data_dir / "people"))
-    catalog = Catalog(zoho, catalog_cache, clock, aliases)
-    sessions = SessionService(
-        zoho,
-        session_cache,
-        clock,
-        settings.zoho_timezone,
-        settings.zoho_date_format,
-        locked_until=state.locked_until,
-    )
+    catalog = Catalog(source, catalog_cache, clock, aliases)
+    sessions = SessionService(source, session_cache, clock, settings.zoho_timezone, settings.zoho_date_format)
     caches = (catalog_cache, session_cache, people_cache)
-    return Core(settings, clock, http, state, tokens, zoho, catalog, sessions, budget, people_cache, caches)
+    return Core(
+        settings, clock, http, state, tokens, zoho, source, catalog, sessions, budget, people_cache, caches
+    )

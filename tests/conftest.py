@@ -1,25 +1,44 @@
-"""Shared fixtures: a fake Zoho on a fake clock, settings pointing at it, and a `core` built on both.
+"""The fixtures every test folder shares: the fakes, the bot on them, the two store backends.
 
-Every test gets its own fake server, data folder and clock. The fake reads the
-same `FakeClock` as the bot (`fz.clock = clock.time`), so token expiry, the
-30-a-minute threshold and the 5-minute lock move only when a test moves time.
+- Zoho: `fz`, a fake Zoho on a FakeClock, `env`/`settings` pointing at it, and
+  `core`/`make_core` built on both. Every test gets its own fake server, data
+  folder and clock. The fake reads the same `FakeClock` as the bot
+  (`fz.clock = clock.time`), so token expiry, the 30-a-minute threshold and the
+  5-minute lock move only when a test moves time.
+- Slack: `slack`, a FakeSlack; `make_bot`/`sb`/`walked`, the real bot served over
+  HTTP in front of both fakes, on that clock (10:00 UTC on TODAY).
+- Store: `database_url` runs a test twice, on a SQLite file and on an emptied
+  database of a real PostgreSQL server (skipped, with the reason, only where no
+  server binary exists).
+- Operator commands: `live_zoho` and `terminal`, the environment `python -m bot`
+  runs in, on the real clock; `run_sync` runs a coroutine from a sync test.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
+import httpx
 import pytest
 
-from bot.config import Settings, load_settings
+from bot.app import build_bot
+from bot.config import VARIABLES, Settings, load_settings
 from bot.core import Core, build_core
-from bot.sessions.matching import ModuleRef
+from bot.sessions.modules import ModuleRef
+from bot.slack.server import start_http, web_app
 from bot.zoho.client import RetryPolicy
 from tests.clock import FakeClock
+from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import Org, sample_org, zoho_id
+from tests.slack.harness import CHANNEL, SECRET, USER, ZONE, SlackBot
+from tests.store import postgres
+
+T = TypeVar("T")
 
 TODAY = date(2025, 3, 10)
 """The day sample data is built around (a Monday)."""
@@ -94,3 +113,146 @@ async def core(settings: Settings, clock: FakeClock, retry: RetryPolicy) -> Asyn
     built = build_core(settings, clock=clock, retry=retry)
     yield built
     await built.aclose()
+
+
+# --------------------------------------------------------------------------- Slack
+
+MakeBot = Callable[..., Awaitable[SlackBot]]
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """A FakeSlack knowing user U1 (Paris) and the public channel C1 the bot is in."""
+    with FakeSlack() as fake:
+        fake.add_user(USER, "ada", tz=ZONE)
+        fake.add_channel(CHANNEL, "general")
+        yield fake
+
+
+@pytest.fixture
+def bot_env(env: dict[str, str], slack: FakeSlack) -> dict[str, str]:
+    """The environment of a bot in HTTP mode pointed at both fakes."""
+    return {
+        **env,
+        "ZOHO_TIMEZONE": ZONE,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+    }
+
+
+@pytest.fixture
+async def make_bot(
+    bot_env: dict[str, str], slack: FakeSlack, fz: FakeZoho, clock: FakeClock, retry: RetryPolicy
+) -> AsyncIterator[MakeBot]:
+    """Start bots (overrides change the environment); every one is stopped after the test."""
+    started: list[SlackBot] = []
+
+    async def make(**overrides: str) -> SlackBot:
+        settings = load_settings(environ={**bot_env, **overrides}, env_file=None)
+        bot = build_bot(settings, clock=clock, core=build_core(settings, clock=clock, retry=retry))
+        await bot.start()
+        runner = await start_http(web_app(bot.bolt), port=0, host="127.0.0.1")
+        harness = SlackBot(bot, runner, httpx.AsyncClient(timeout=30), slack, fz, clock)
+        started.append(harness)
+        return harness
+
+    yield make
+    for harness in reversed(started):
+        await harness.http.aclose()
+        await harness.runner.cleanup()
+        await harness.bot.aclose()
+
+
+@pytest.fixture
+async def sb(make_bot: MakeBot) -> SlackBot:
+    """The bot in HTTP mode, its catalog not yet walked."""
+    return await make_bot()
+
+
+@pytest.fixture
+async def walked(sb: SlackBot) -> SlackBot:
+    """The bot with its module catalog discovered (and the fake's records cleared)."""
+    await sb.walk()
+    return sb
+
+
+# --------------------------------------------------------------------------- backends
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    reason = postgres.available()
+    if reason is not None:
+        pytest.skip(reason)
+    server = postgres.acquire()
+    try:
+        yield server
+    finally:
+        postgres.release()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL on an empty database: a new SQLite file, or the PostgreSQL test database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}"
+    server: postgres.PostgresServer = request.getfixturevalue("postgres_server")
+    return server.fresh_database()
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+StartBot = Callable[..., Awaitable[SlackBot]]
+
+
+@pytest.fixture
+def start_bot(make_bot: MakeBot, database_url: str) -> StartBot:
+    """`make_bot` (which stops every bot after the test) on the parametrized database."""
+
+    async def start(**overrides: str) -> SlackBot:
+        return await make_bot(**{"DATABASE_URL": database_url, **overrides})
+
+    return start
+
+
+# --------------------------------------------------------------------------- operator commands
+
+
+@pytest.fixture
+def live_zoho() -> Iterator[FakeZoho]:
+    """Operator commands run on the real clock: a fake Zoho on it, sample sessions around today."""
+    with FakeZoho(sample_org(datetime.now(UTC).date())) as fake:
+        yield fake
+
+
+@pytest.fixture
+def terminal(live_zoho: FakeZoho, slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder (no `.env`) and an environment pointing at both fakes, as `python -m bot`
+    sees them; returns the data folder."""
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data"
+    for name, value in {
+        **live_zoho.bot_environment(),
+        "ZOHO_TIMEZONE": "Europe/Paris",
+        "BOT_DATA_DIR": str(data),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "signing-secret-for-tests",
+        "SLACK_API_URL": slack.api_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return data
+
+
+def run_sync(work: Awaitable[T]) -> T:
+    """Run a coroutine from a sync test (operator commands own their event loop)."""
+
+    async def main() -> T:
+        return await work
+
+    return asyncio.run(main())

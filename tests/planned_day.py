@@ -1,43 +1,30 @@
-"""What the store, scheduler and digest/reminder/Home tests share: backends, a day of sessions, ticking.
+"""A planned day for the scheduler, digest, reminder and trainer tests: sessions, subscriptions, ticks.
 
-- `database_url`: every test that takes it runs twice, on a SQLite file and on
-  an emptied database of a real PostgreSQL server (skipped, with the reason,
-  only where no server binary exists); `start_bot` builds the bot on it.
-- `terminal`: the environment `python -m bot` operator commands run in.
 - `day_org()`: a small org in Europe/Paris with sessions across 10 March 2026
   and the next days; `T0` (05:00 UTC, 06:00 in Paris) is where the clock starts.
+- `Plan`: who follows what, and from the planned sessions alone what must go out when.
 - `Ticks`: drive `scheduler.tick()` on a FakeClock and remember which tick sent what.
 
-Test modules outside this folder import the fixtures by name (a conftest
-elsewhere in the tree belongs to other people).
+The fixtures these tests use (`start_bot`, `database_url`…) are in `tests/conftest.py`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.app import Bot
-from bot.config import VARIABLES
 from bot.scheduler import TickReport
-from bot.sessions.matching import ModuleRef
+from bot.sessions.modules import ModuleRef
 from bot.store.store import Store
 from tests.clock import FakeClock
 from tests.fakes.slack import FakeSlack
-from tests.fakes.zoho import FakeZoho
-from tests.fakes.zoho_data import Batch, Course, Module, Org, Trainer, make_session, sample_org, zoho_id
-from tests.slack.harness import SlackBot
-from tests.store import postgres
+from tests.fakes.zoho_data import Batch, Course, Module, Org, Trainer, make_session, zoho_id
 
-T = TypeVar("T")
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 10, 5, 0, tzinfo=UTC)
 """Tuesday 10 March 2026, 06:00 in Paris (CET, UTC+1)."""
@@ -46,88 +33,6 @@ TICK = 30.0
 SPARSE = 300.0
 """Between busy moments, `Ticks.through` and `tick_plan` tick this often."""
 MARGIN = timedelta(minutes=3)
-
-# --------------------------------------------------------------------------- backends
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[postgres.PostgresServer]:
-    reason = postgres.available()
-    if reason is not None:
-        pytest.skip(reason)
-    server = postgres.acquire()
-    try:
-        yield server
-    finally:
-        postgres.release()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store URL on an empty database: a new SQLite file, or the PostgreSQL test database emptied."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}"
-    server: postgres.PostgresServer = request.getfixturevalue("postgres_server")
-    return server.fresh_database()
-
-
-@pytest.fixture
-def backend(database_url: str) -> str:
-    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
-
-
-StartBot = Callable[..., Awaitable[SlackBot]]
-
-
-@pytest.fixture
-def start_bot(make_bot: Any, database_url: str) -> StartBot:
-    """`make_bot` (tests/slack/conftest.py, which stops every bot after the test) on the
-    parametrized database."""
-
-    async def start(**overrides: str) -> SlackBot:
-        return await make_bot(**{"DATABASE_URL": database_url, **overrides})
-
-    return start
-
-
-# --------------------------------------------------------------------------- operator commands
-
-
-@pytest.fixture
-def live_zoho() -> Iterator[FakeZoho]:
-    """Operator commands run on the real clock: a fake Zoho on it, sample sessions around today."""
-    with FakeZoho(sample_org(datetime.now(UTC).date())) as fake:
-        yield fake
-
-
-@pytest.fixture
-def terminal(live_zoho: FakeZoho, slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working folder (no `.env`) and an environment pointing at both fakes, as `python -m bot`
-    sees them; returns the data folder."""
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    data = tmp_path / "data"
-    for name, value in {
-        **live_zoho.bot_environment(),
-        "ZOHO_TIMEZONE": "Europe/Paris",
-        "BOT_DATA_DIR": str(data),
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "signing-secret-for-tests",
-        "SLACK_API_URL": slack.api_url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    return data
-
-
-def run_sync(work: Awaitable[T]) -> T:
-    """Run a coroutine from a sync test (operator commands own their event loop)."""
-
-    async def main() -> T:
-        return await work
-
-    return asyncio.run(main())
-
 
 # --------------------------------------------------------------------------- a day of sessions
 
@@ -271,12 +176,10 @@ class Plan:
     async def subscribe(self, store: Store, now: datetime = T0, zone: str = "Europe/Paris") -> None:
         for sub in self.subs:
             session_id = session(sub.session).session_id if sub.session else ""
-            await store.save_reminder(sub.user, sub.module.key, sub.module.name, sub.lead, now, session_id)
+            await store.save_reminder(sub.user, sub.module, sub.lead, now, session_id)
         for digest in self.digests:
             for module in digest.modules:
-                await store.save_digest(
-                    digest.channel, module.key, module.name, digest.at, digest.weekdays, zone, "UANA", now
-                )
+                await store.save_digest(digest.channel, module, digest.at, digest.weekdays, zone, "UANA", now)
 
     def prepare_slack(self, fake: FakeSlack) -> None:
         for user in sorted({sub.user for sub in self.subs} | {"UANA"}):

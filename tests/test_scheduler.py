@@ -2,7 +2,7 @@
 cancelled sessions, downtime and catch-up, and each kind of answer Slack gives.
 
 The clock starts at 05:00 UTC on Tuesday 10 March 2026 (06:00 in Paris, the org's
-zone); sessions are those of `tests/store/harness.py::SESSIONS`. Time moves only
+zone); sessions are those of `tests/planned_day.py::SESSIONS`. Time moves only
 through the FakeClock; `scheduler.tick()` is called directly.
 """
 
@@ -16,14 +16,15 @@ from pathlib import Path
 import pytest
 
 from bot.app import Bot
-from bot.scheduler import LEASE_TTL, MAX_ATTEMPTS, PARTIAL_AFTER
+from bot.features.digests.send import PARTIAL_AFTER
+from bot.features.outbox import MAX_ATTEMPTS
+from bot.scheduler import LEASE_TTL
 from tests.clock import FakeClock
+from tests.conftest import StartBot
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import Org, make_session, zoho_id
-from tests.slack.conftest import bot_env, make_bot, slack
-from tests.slack.harness import SlackBot
-from tests.store.harness import (
+from tests.planned_day import (
     DAY,
     DAY_PLAN,
     INDUCTION,
@@ -36,25 +37,19 @@ from tests.store.harness import (
     WEEKEND,
     ChannelDigest,
     Plan,
-    StartBot,
     Sub,
     Ticks,
-    backend,
-    database_url,
     day_org,
     digest_key,
     module_ref,
-    postgres_server,
     posts_by_target,
     reminder_key,
     session,
-    start_bot,
     tally,
     tick_plan,
     within_one_tick,
 )
-
-__all__ = ["backend", "bot_env", "database_url", "make_bot", "postgres_server", "slack", "start_bot"]
+from tests.slack.harness import SlackBot
 
 END = T0 + timedelta(hours=24)
 
@@ -266,7 +261,7 @@ async def test_a_digest_missed_while_down_is_caught_up_within_three_hours_else_s
     await ticks.through(bot, until=paris("07:55"))  # down from 07:55 (Paris)
 
     clock.set(paris(back))
-    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="bot.features.digests.send"):
         await ticks.run(bot, until=paris(back) + timedelta(minutes=10))
         await ticks.through(bot, until=paris("07:00", day=1))
 
@@ -435,7 +430,7 @@ async def test_a_digest_waits_while_zoho_fails_and_goes_out_when_it_answers(
     await ticks.through(bot, until=paris("08:00"))
     fz.fail_next(3, status=503)  # every attempt of the 08:00 tick's read
 
-    with caplog.at_level(logging.INFO, logger="bot.scheduler"):
+    with caplog.at_level(logging.INFO, logger="bot.features.digests.send"):
         await ticks.run(bot, until=paris("08:05"))
 
     key = digest_key("CTRAINING", DAY)

@@ -22,26 +22,11 @@ from datetime import timedelta
 import pytest
 
 from tests.clock import FakeClock
+from tests.conftest import StartBot
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import Org
-from tests.slack.conftest import bot_env, make_bot, slack
-from tests.store.harness import (
-    DAY_PLAN,
-    T0,
-    StartBot,
-    Ticks,
-    backend,
-    database_url,
-    day_org,
-    postgres_server,
-    posts_by_target,
-    start_bot,
-    tally,
-    tick_plan,
-)
-
-__all__ = ["backend", "bot_env", "database_url", "make_bot", "postgres_server", "slack", "start_bot"]
+from tests.planned_day import DAY_PLAN, T0, Ticks, day_org, posts_by_target, tally, tick_plan
 
 END = T0 + timedelta(hours=24)
 EVERY_TICK = os.environ.get("SCHEDULER_DAY_EVERY_TICK") == "1"

@@ -12,7 +12,7 @@ from bot.slack import delivery
 
 
 async def digest(bot: Bot, channel: str, dry_run: bool) -> int:
-    messages = await bot.scheduler.digest_now(channel)
+    messages = await bot.digests.preview(channel)
     if not messages:
         print(f"Channel {channel} has no digest, or nothing is upcoming in its modules this week.")
         return 0

@@ -2,30 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.features.deps import Deps
-from bot.sessions.matching import Ambiguous, Found, ModuleRef
-from bot.slack.errors import sentence_for
+from bot.sessions.matching import Ambiguous, Found
+from bot.sessions.modules import ModuleRef
 from bot.slack.messages import Message, sentence_message
 from bot.slack.text import escape, escape_clip
-from bot.zoho.errors import ZohoError
 
 
-async def module_or_message(deps: Deps, query: str) -> ModuleRef | Message:
-    """The module meant, or the message that says why there is not exactly one."""
+@dataclass(frozen=True)
+class Chosen:
+    module: ModuleRef
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """Not exactly one module: the message that tells the person why."""
+
+    message: Message
+
+
+ModuleChoice = Chosen | Unresolved
+
+
+async def choose_module(deps: Deps, query: str) -> ModuleChoice:
+    """The module meant, or why there is not exactly one (a domain failure rises to the caller)."""
     shown = escape_clip(query, 100)
-    try:
-        resolution = await deps.catalog.lookup(query, deps.deadline())
-    except ZohoError as exc:
-        return sentence_message(sentence_for(exc))
+    resolution = await deps.catalog.lookup(query, deps.deadline())
     if isinstance(resolution, Found):
-        return resolution.module
+        return Chosen(resolution.module)
     if isinstance(resolution, Ambiguous):
         names = "; ".join(escape(m.path) for m in resolution.candidates[:5])
-        return sentence_message(
-            f"“{shown}” matches several modules: {names}. Repeat the command with the full module name "
-            "or its course/batch/module ids.",
-            ":thinking_face:",
+        return Unresolved(
+            sentence_message(
+                f"“{shown}” matches several modules: {names}. Repeat the command with the full module "
+                "name or its course/batch/module ids.",
+                ":thinking_face:",
+            )
         )
     nearest = "; ".join(escape(m.path) for m in resolution.nearest)
     hint = f" Nearest: {nearest}." if nearest else ""
-    return sentence_message(f"I couldn't find a module called “{shown}”.{hint}", ":thinking_face:")
+    return Unresolved(
+        sentence_message(f"I couldn't find a module called “{shown}”.{hint}", ":thinking_face:")
+    )

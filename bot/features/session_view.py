@@ -6,8 +6,8 @@ from datetime import tzinfo
 from typing import Any
 
 from bot.features.listing.ids import Action, SessionRef, encode_session
-from bot.sessions.matching import ModuleRef
 from bot.sessions.model import Session
+from bot.sessions.modules import ModuleRef
 from bot.slack.text import calendar_link, escape_clip, mrkdwn, plain, time_range
 
 Block = dict[str, Any]
@@ -74,7 +74,7 @@ def remind_button(session: Session, module: ModuleRef) -> Block:
         "type": "button",
         "action_id": f"{Action.REMIND_SESSION}:{session.session_id}"[:255],
         "text": plain("Remind me"),
-        "value": encode_session(SessionRef(module.key, session.session_id)),
+        "value": encode_session(SessionRef(module.id, session.session_id)),
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,18 +21,11 @@ import diskcache
 
 from bot.clock import Clock
 from bot.config import ConfigError
-from bot.sessions.matching import (
-    Found,
-    ModuleRef,
-    NotFound,
-    Resolution,
-    normalise,
-    parse_triplet,
-    resolve,
-)
-from bot.zoho.budget import Priority
-from bot.zoho.client import Call, ZohoClient
-from bot.zoho.errors import ZohoAuthError, ZohoError, ZohoTokenLimitError
+from bot.sessions.errors import NeedsAdmin, SessionsError, SignInsPaused
+from bot.sessions.matching import NotFound, Resolution, normalise, resolve
+from bot.sessions.modules import ModuleId, ModuleRef
+from bot.sessions.source import ZohoSource
+from bot.sessions.urgency import Need, Urgency
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +33,8 @@ _DISCOVERED = "discovered"
 _SEARCHED = "searched"
 _WALK_CLAIM = "walk-claim"
 _MISS = "miss:"
+_VERSION = "version"
+"""Changes whenever the known modules do, so each process rebuilds its index only then."""
 MISS_SECONDS = 600
 SEARCH_COURSE_LIMIT = 3
 WALK_RETRY_SECONDS = 300
@@ -85,20 +81,37 @@ class Catalog:
 
     def __init__(
         self,
-        client: ZohoClient,
+        source: ZohoSource,
         cache: diskcache.Cache,
         clock: Clock,
         aliases: Iterable[ModuleRef] = (),
         refresh_seconds: float = 6 * 3600,
     ) -> None:
-        self._client = client
+        self._source = source
         self._cache = cache
         self._clock = clock
         self._aliases = list(aliases)
         self._refresh_seconds = refresh_seconds
+        self._index: dict[str, ModuleRef] = {}
+        self._index_version: object = None
 
     def modules(self) -> list[ModuleRef]:
         """Aliased modules first (with names from Zoho where discovery knows them), then the rest."""
+        return list(self._known().values())
+
+    def module(self, module: ModuleId) -> ModuleRef | None:
+        """A known module by its ids."""
+        return self._known().get(module.key)
+
+    def _known(self) -> dict[str, ModuleRef]:
+        """Every known module by key, rebuilt only when discovery or a search has changed them."""
+        version = self._cache.get(_VERSION)
+        if version is None or version != self._index_version:
+            self._index = self._merged()
+            self._index_version = version
+        return self._index
+
+    def _merged(self) -> dict[str, ModuleRef]:
         found = {m.key: m for m in self._found()}
         merged: dict[str, ModuleRef] = {}
         for alias in self._aliases:
@@ -117,7 +130,7 @@ class Catalog:
             )
         for key, module in found.items():
             merged.setdefault(key, module)
-        return list(merged.values())
+        return merged
 
     def walked_at(self) -> float | None:
         discovered = self._cache.get(_DISCOVERED)
@@ -127,27 +140,22 @@ class Catalog:
         """Resolve what a person typed; a miss is tried with Zoho's course search, and a name
         that search did not find is not searched again for a while (each search costs calls)."""
         resolution = resolve(query, self.modules())
-        if not isinstance(resolution, NotFound) or parse_triplet(query) is not None:
+        if not isinstance(resolution, NotFound) or ModuleId.parse(query) is not None:
             return resolution
         miss = f"{_MISS}{normalise(query)}"
         if self._cache.get(miss, 0.0) > self._clock.time():
             return resolution
         try:
-            added = await self._search(query, Call(Priority.INTERACTIVE, deadline))
-        except (ZohoAuthError, ZohoTokenLimitError):
+            added = await self._search(query, Need(Urgency.PERSON_WAITING, deadline))
+        except (NeedsAdmin, SignInsPaused):
             raise  # the person must learn the connection needs an admin, not that nothing matched
-        except ZohoError as exc:
+        except SessionsError as exc:
             log.info("catalog search for %r failed: %s", query, exc)
             return resolution
         resolution = resolve(query, self.modules()) if added else resolution
         if isinstance(resolution, NotFound):
             self._cache.set(miss, self._clock.time() + MISS_SECONDS, expire=MISS_SECONDS)
         return resolution
-
-    def module(self, key: str) -> ModuleRef | None:
-        """A known module by its `course/batch/module` key."""
-        resolution = resolve(key, self.modules())
-        return resolution.module if isinstance(resolution, Found) else None
 
     def is_due(self) -> bool:
         walked = self.walked_at()
@@ -162,9 +170,10 @@ class Catalog:
             log.info("catalog walk already running elsewhere")
             return len(self._found())
         try:
-            call = Call(Priority.BACKGROUND, deadline=None)
-            modules = await self._walk_courses(await self._client.courses(call), call)
+            need = Need(Urgency.BACKGROUND)
+            modules = await self._walk_courses(await self._source.courses(need), need)
             self._cache.set(_DISCOVERED, Discovered(tuple(modules), self._clock.time()))
+            self._cache.set(_VERSION, uuid.uuid4().hex)
             log.info("catalog walk found %d modules", len(modules))
             return len(modules)
         finally:
@@ -182,33 +191,34 @@ class Catalog:
             if self.is_due():
                 try:
                     await self.walk()
-                except ZohoError as exc:
+                except SessionsError as exc:
                     log.warning("catalog walk failed, next try in %d s: %s", WALK_RETRY_SECONDS, exc)
                     await self._clock.sleep(WALK_RETRY_SECONDS)
                     continue
             await self._clock.sleep(max(60.0, self.seconds_until_due()))
 
-    async def _search(self, query: str, call: Call) -> bool:
-        courses = (await self._client.courses(call, search=query, blended_only=False))[:SEARCH_COURSE_LIMIT]
-        modules = await self._walk_courses(courses, call)
+    async def _search(self, query: str, need: Need) -> bool:
+        courses = (await self._source.courses(need, search=query, blended_only=False))[:SEARCH_COURSE_LIMIT]
+        modules = await self._walk_courses(courses, need)
         if not modules:
             return False
         searched = {m.key: m for m in self._cache.get(_SEARCHED, ())}
         searched.update({m.key: m for m in modules})
         self._cache.set(_SEARCHED, tuple(searched.values()))
+        self._cache.set(_VERSION, uuid.uuid4().hex)
         return True
 
-    async def _walk_courses(self, courses: list[dict[str, Any]], call: Call) -> list[ModuleRef]:
+    async def _walk_courses(self, courses: list[dict[str, Any]], need: Need) -> list[ModuleRef]:
         modules: list[ModuleRef] = []
         for course in courses:
             course_id, course_name = _id_and_name(course, "course")
             if not course_id:
                 continue
-            for batch in await self._client.batches(course_id, call):
+            for batch in await self._source.batches(course_id, need):
                 batch_id, batch_name = _id_and_name(batch, "batch")
                 if not batch_id:
                     continue
-                for module in await self._client.modules(course_id, batch_id, call):
+                for module in await self._source.modules(course_id, batch_id, need):
                     module_id, module_name = _id_and_name(module, "module")
                     if module_id:
                         modules.append(

@@ -7,45 +7,18 @@ candidate is a not-found answer naming the three nearest.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
+from bot.sessions.modules import ModuleId, ModuleRef
+
 FUZZY_ACCEPT = 85.0
 """Score (0-100) from which a fuzzy match counts as meant."""
 FUZZY_TIE = 4.0
 """Candidates this close to the best are equally likely: the answer is ambiguous."""
-TRIPLET = re.compile(r"^\s*([\w-]+)/([\w-]+)/([\w-]+)\s*$")
-
-
-@dataclass(frozen=True)
-class ModuleRef:
-    """Where a module lives in Zoho, and the names people know it by."""
-
-    course_id: str
-    batch_id: str
-    module_id: str
-    name: str = ""
-    course_name: str = ""
-    batch_name: str = ""
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> str:
-        return f"{self.course_id}/{self.batch_id}/{self.module_id}"
-
-    @property
-    def title(self) -> str:
-        return self.name or f"Module {self.module_id}"
-
-    @property
-    def path(self) -> str:
-        """ "Course › Batch › Module", how candidates are told apart."""
-        parts = [self.course_name, self.batch_name, self.title]
-        return " › ".join(part for part in parts if part)
 
 
 @dataclass(frozen=True)
@@ -75,14 +48,6 @@ def normalise(text: str) -> str:
     return " ".join(bare.casefold().split())
 
 
-def parse_triplet(query: str) -> ModuleRef | None:
-    """`course/batch/module` ids, accepted as they are."""
-    match = TRIPLET.match(query)
-    if match is None:
-        return None
-    return ModuleRef(*match.groups())
-
-
 def resolve(query: str, modules: Sequence[ModuleRef], limit: int = 3) -> Resolution:
     """Which of `modules` the person meant by `query`.
 
@@ -90,10 +55,10 @@ def resolve(query: str, modules: Sequence[ModuleRef], limit: int = 3) -> Resolut
     module name or alias; a close course name (every module of the course). Only
     then is it not found, with the nearest names.
     """
-    triplet = parse_triplet(query)
-    if triplet is not None:
-        known = next((m for m in modules if m.key == triplet.key), None)
-        return Found(known or triplet)
+    typed = ModuleId.parse(query)
+    if typed is not None:
+        known = next((m for m in modules if m.key == typed.key), None)
+        return Found(known or ModuleRef.named(typed, ""))
     wanted = normalise(query)
     unique = _unique(modules)
     if not unique:

@@ -7,9 +7,9 @@ import logging
 import diskcache
 
 from bot.clock import Clock
-from bot.zoho.budget import Priority
-from bot.zoho.client import Call, ZohoClient
-from bot.zoho.errors import ZohoRequestError
+from bot.sessions.errors import RequestRefused
+from bot.sessions.source import ZohoSource
+from bot.sessions.urgency import Need, Urgency
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +20,15 @@ LOOKUP_SECONDS = 20.0
 
 
 class TrainerEmails:
-    def __init__(self, zoho: ZohoClient, cache: diskcache.Cache, clock: Clock) -> None:
-        self._zoho = zoho
+    def __init__(self, source: ZohoSource, cache: diskcache.Cache, clock: Clock) -> None:
+        self._source = source
         self._cache = cache
         self._clock = clock
 
     async def email(self, erecno: str) -> str | None:
         """The employee's e-mail, or None when Zoho has none (remembered for a day).
 
-        Raises ZohoError when Zoho cannot be asked now, so a passing failure is not
+        Raises SessionsError when Zoho cannot be asked now, so a passing failure is not
         mistaken for a trainer without an e-mail.
         """
         key = f"trainer-email:{erecno}"
@@ -37,8 +37,8 @@ class TrainerEmails:
             return cached or None
         try:
             deadline = self._clock.time() + LOOKUP_SECONDS
-            record = await self._zoho.employee(erecno, Call(Priority.BACKGROUND, deadline))
-        except ZohoRequestError:
+            record = await self._source.employee(erecno, Need(Urgency.BACKGROUND, deadline))
+        except RequestRefused:
             record = None
         email = str((record or {}).get("EmailID") or "").strip()
         self._cache.set(key, email, expire=EMAIL_TTL if email else MISSING_TTL)

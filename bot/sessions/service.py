@@ -4,15 +4,18 @@ Per module, the last good answer from Zoho is kept in diskcache with the time
 it was fetched. Fresh (younger than the TTL): answered as is. Older: answered
 at once while one refresh runs behind it. Zoho locked, down or refusing: the
 last good data answers, marked with when it was fetched and why. No data at all:
-the caller gets the typed error. However many callers ask, at most one fetch
-per module is in flight.
+the caller gets the domain's typed error. However many callers ask, at most one
+fetch per module is in flight. Zoho's records are parsed once per fetch, not on
+every read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,16 +24,18 @@ from zoneinfo import ZoneInfo
 import diskcache
 
 from bot.clock import Clock
-from bot.sessions.matching import ModuleRef
+from bot.sessions.errors import ApiPaused, SessionsError
 from bot.sessions.model import Session, parse_session
+from bot.sessions.modules import ModuleRef
+from bot.sessions.source import ZohoSource
+from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import Window
-from bot.zoho.budget import Priority
-from bot.zoho.client import Call, ZohoClient
-from bot.zoho.errors import ZohoError, ZohoLockedError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 600.0
+PARSED_FETCHES = 1024
+"""Fetches whose parsed sessions are kept in memory; each module has one current fetch."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Snapshot:
 
     records: tuple[dict[str, Any], ...]
     fetched_at: float
+    fetch_id: str = ""
+    """Tells two fetches apart even when the clock did not move between them."""
 
 
 @dataclass(frozen=True)
@@ -62,23 +69,22 @@ class SessionService:
 
     def __init__(
         self,
-        client: ZohoClient,
+        source: ZohoSource,
         cache: diskcache.Cache,
         clock: Clock,
         zone: ZoneInfo,
         date_format: str,
         ttl: float = DEFAULT_TTL,
-        locked_until: Callable[[], float] = lambda: 0.0,
     ) -> None:
-        self._client = client
+        self._source = source
         self._cache = cache
         self._clock = clock
         self._zone = zone
         self._date_format = date_format
         self._ttl = ttl
-        self._locked_until = locked_until
         self._inflight: dict[str, asyncio.Task[Snapshot]] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._parsed: OrderedDict[tuple[str, str], tuple[Session, ...]] = OrderedDict()
 
     async def upcoming(
         self,
@@ -86,24 +92,24 @@ class SessionService:
         now: datetime,
         window: Window,
         deadline: float | None = None,
-        priority: Priority = Priority.INTERACTIVE,
+        urgency: Urgency = Urgency.PERSON_WAITING,
     ) -> Listing:
         """Sessions not yet ended at `now` that start within `window`, by start time."""
-        snapshot, problem = await self._snapshot(module, Call(priority, deadline))
-        return self.listing(module, snapshot, now, window, problem)
+        snapshot, problem = await self._snapshot(module, Need(urgency, deadline))
+        return self._listing(module, snapshot, now, window, problem)
 
     def cached_listing(self, module: ModuleRef, now: datetime, window: Window) -> Listing | None:
         """The answer from the cache alone, or None when nothing is cached (no network)."""
         snapshot = self._cache.get(_key(module))
         if not isinstance(snapshot, Snapshot):
             return None
-        return self.listing(module, snapshot, now, window, self._problem(module, snapshot))
+        return self._listing(module, snapshot, now, window, self._problem(module, snapshot))
 
-    def listing(
+    def _listing(
         self, module: ModuleRef, snapshot: Snapshot, now: datetime, window: Window, problem: str | None
     ) -> Listing:
         """Sessions with unreadable dates are kept (shown last) so nothing silently vanishes."""
-        sessions = sorted(self.parse(snapshot), key=Session.sort_key)
+        sessions = self._sessions(module, snapshot)
         ahead = [s for s in sessions if s.start is None or not s.is_over(now)]
         within = tuple(s for s in ahead if _overlaps(s, window))
         beyond = next((s for s in ahead if s.start is not None and s.start >= window.end), None)
@@ -115,18 +121,29 @@ class SessionService:
             problem=problem,
         )
 
-    def parse(self, snapshot: Snapshot) -> list[Session]:
-        return [parse_session(raw, self._zone, self._date_format) for raw in snapshot.records]
+    def _sessions(self, module: ModuleRef, snapshot: Snapshot) -> tuple[Session, ...]:
+        """The snapshot's sessions by start time, parsed the first time this fetch is read."""
+        memo = (module.key, snapshot.fetch_id)
+        sessions = self._parsed.get(memo)
+        if sessions is None:
+            parsed = (parse_session(raw, self._zone, self._date_format) for raw in snapshot.records)
+            sessions = tuple(sorted(parsed, key=Session.sort_key))
+            self._parsed[memo] = sessions
+            if len(self._parsed) > PARSED_FETCHES:
+                self._parsed.popitem(last=False)
+        else:
+            self._parsed.move_to_end(memo)
+        return sessions
 
     async def refresh_batch(
-        self, course_id: str, batch_id: str, modules: list[ModuleRef], call: Call
+        self, course_id: str, batch_id: str, modules: list[ModuleRef], need: Need
     ) -> None:
         """Refresh several modules of one batch with one paged call instead of one per module."""
-        records = await self._client.batch_sessions(course_id, batch_id, call)
+        records = await self._source.batch_sessions(course_id, batch_id, need)
         fetched_at = self._clock.time()
         for module in modules:
             mine = tuple(r for r in records if str(r.get("moduleId", "")) == module.module_id)
-            self._store(module, Snapshot(mine, fetched_at))
+            self._store(module, Snapshot(mine, fetched_at, uuid.uuid4().hex))
 
     def age(self, module: ModuleRef) -> float | None:
         """Seconds since the module's data was fetched; None when nothing is cached."""
@@ -141,7 +158,7 @@ class SessionService:
     def ttl(self) -> float:
         return self._ttl
 
-    async def refresh(self, modules: list[ModuleRef], call: Call) -> list[ModuleRef]:
+    async def refresh(self, modules: list[ModuleRef], need: Need) -> list[ModuleRef]:
         """Fetch these modules now, one paged call per batch where a batch has several.
 
         A failure is logged and recorded (listings then say why their data is old);
@@ -154,10 +171,10 @@ class SessionService:
         for (course_id, batch_id), members in by_batch.items():
             try:
                 if len(members) > 1:
-                    await self.refresh_batch(course_id, batch_id, members, call)
+                    await self.refresh_batch(course_id, batch_id, members, need)
                 else:
-                    await self._shared_fetch(members[0], call)
-            except ZohoError as exc:
+                    await self._shared_fetch(members[0], need)
+            except SessionsError as exc:
                 log.warning("refresh of batch %s/%s failed: %s", course_id, batch_id, exc)
                 for module in members:
                     self._cache.set(_error_key(module), str(exc))
@@ -169,19 +186,19 @@ class SessionService:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
-    async def _snapshot(self, module: ModuleRef, call: Call) -> tuple[Snapshot, str | None]:
+    async def _snapshot(self, module: ModuleRef, need: Need) -> tuple[Snapshot, str | None]:
         cached = self._cache.get(_key(module))
         if not isinstance(cached, Snapshot):
-            return await self._shared_fetch(module, call), None
+            return await self._shared_fetch(module, need), None
         if self._age(cached) >= self._ttl:
             self._refresh_behind(module)
         return cached, self._problem(module, cached)
 
     def _refresh_behind(self, module: ModuleRef) -> None:
-        if _key(module) in self._inflight or self._locked_until() > self._clock.time():
+        if _key(module) in self._inflight or self._source.locked_until() > self._clock.time():
             return
         task = asyncio.ensure_future(
-            self._quietly(module, self._shared_fetch(module, Call(Priority.BACKGROUND, None)))
+            self._quietly(module, self._shared_fetch(module, Need(Urgency.BACKGROUND)))
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -189,27 +206,25 @@ class SessionService:
     async def _quietly(self, module: ModuleRef, fetch: Awaitable[Snapshot]) -> None:
         try:
             await fetch
-        except ZohoError as exc:
+        except SessionsError as exc:
             log.warning("refresh of %s failed; serving cached data: %s", module.key, exc)
 
-    async def _shared_fetch(self, module: ModuleRef, call: Call) -> Snapshot:
+    async def _shared_fetch(self, module: ModuleRef, need: Need) -> Snapshot:
         key = _key(module)
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._fetch(module, call))
+            task = asyncio.ensure_future(self._fetch(module, need))
             self._inflight[key] = task
             task.add_done_callback(lambda _: self._inflight.pop(key, None))
         return await asyncio.shield(task)
 
-    async def _fetch(self, module: ModuleRef, call: Call) -> Snapshot:
+    async def _fetch(self, module: ModuleRef, need: Need) -> Snapshot:
         try:
-            records = await self._client.module_sessions(
-                module.course_id, module.batch_id, module.module_id, call
-            )
-        except ZohoError as exc:
+            records = await self._source.module_sessions(module, need)
+        except SessionsError as exc:
             self._cache.set(_error_key(module), str(exc))
             raise
-        snapshot = Snapshot(tuple(records), self._clock.time())
+        snapshot = Snapshot(tuple(records), self._clock.time(), uuid.uuid4().hex)
         self._store(module, snapshot)
         return snapshot
 
@@ -224,9 +239,9 @@ class SessionService:
         """Why old data is being shown, if it is old and Zoho could not be asked."""
         if self._age(snapshot) < self._ttl:
             return None
-        locked_until = self._locked_until()
+        locked_until = self._source.locked_until()
         if locked_until > self._clock.time():
-            return str(ZohoLockedError(locked_until))
+            return str(ApiPaused(locked_until))
         error = self._cache.get(_error_key(module))
         return error if isinstance(error, str) else None
 

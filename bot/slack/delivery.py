@@ -1,9 +1,10 @@
-"""Posting what the bot says first (digests, reminders), with Slack's refusals narrowed.
+"""Posting what the bot says first (digests, reminders), and Slack's refusals narrowed.
 
 Slack's answers fall into three kinds: permanent for that target (pause the
 subscription, never retry), rate limited (the client already waited for
 Retry-After twice), and passing (a later tick retries). Only this module
-looks at Slack's error strings.
+looks at Slack's error strings: every other caller gets a `DeliveryError`
+from `narrow`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ PERMANENT_ERRORS = frozenset(
         "messages_tab_disabled",
         "user_disabled",
         "cannot_dm_bot",
+        "users_not_found",
     }
 )
 PAUSE_REASONS = {
@@ -35,7 +37,10 @@ PAUSE_REASONS = {
     "user_not_found": "the Slack user no longer exists",
     "account_inactive": "the Slack account is deactivated",
     "messages_tab_disabled": "direct messages to the bot are turned off in its App Home settings",
+    "users_not_found": "no Slack user has this e-mail address",
 }
+SLACK_FAILURES = (SlackApiError, SlackClientError, OSError, TimeoutError)
+"""What a Web API call may raise: a refusal, or Slack out of reach."""
 
 
 class DeliveryError(Exception):
@@ -50,15 +55,20 @@ class DeliveryError(Exception):
         return PAUSE_REASONS.get(self.reason, self.reason)
 
 
+def narrow(exc: BaseException) -> DeliveryError:
+    """One of `SLACK_FAILURES` as permanent for its target, or passing."""
+    if isinstance(exc, SlackApiError):
+        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        return DeliveryError(error, permanent=error in PERMANENT_ERRORS)
+    return DeliveryError(f"could not reach Slack: {type(exc).__name__}", permanent=False)
+
+
 async def post(client: AsyncWebClient, channel: str, message: dict[str, Any]) -> str:
     """chat.postMessage; returns the message ts or raises DeliveryError."""
     try:
         response = await client.chat_postMessage(
             channel=channel, unfurl_links=False, unfurl_media=False, **message
         )
-    except SlackApiError as exc:
-        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
-        raise DeliveryError(error, permanent=error in PERMANENT_ERRORS) from exc
-    except (SlackClientError, OSError, TimeoutError) as exc:
-        raise DeliveryError(f"could not reach Slack: {type(exc).__name__}", permanent=False) from exc
+    except SLACK_FAILURES as exc:
+        raise narrow(exc) from exc
     return str(response.get("ts") or "")

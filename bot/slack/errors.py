@@ -1,8 +1,10 @@
 """What a person is told when something fails: a sentence, never a trace or silence.
 
-Known failures (Zoho's, the store's) map to a sentence that says what happened
-and what to do. Anything else reaches the one `app.error` handler, which logs
-the cause under a short reference and tells the person that reference.
+This is the one place failures become words for a person. The domain's failures
+(`SessionsError`: Zoho locked, down, refusing…) map to a sentence that says what
+happened and what to do; anything else is logged under a short reference and the
+person is told that reference. Listeners let failures rise to here: through
+`answer_command`, `after_ack_errors` or Bolt's `app.error` handler.
 """
 
 from __future__ import annotations
@@ -13,40 +15,41 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.sessions.errors import (
+    ApiPaused,
+    CallLimitReached,
+    ModuleGone,
+    NeedsAdmin,
+    RequestRefused,
+    SessionsError,
+    SignInsPaused,
+)
 from bot.slack.messages import Message, sentence_message
 from bot.slack.text import date_token
-from bot.zoho.errors import (
-    ZohoAuthError,
-    ZohoBusyError,
-    ZohoError,
-    ZohoLockedError,
-    ZohoRequestError,
-    ZohoTokenLimitError,
-)
 
 log = logging.getLogger(__name__)
 
 ADMIN_NEEDED = "The bot's connection to Zoho People needs an admin: ask them to run `python -m bot check`."
 
 
-def sentence_for(error: ZohoError) -> str:
-    """The sentence for a Zoho failure (date tokens are filled in by Slack for each reader)."""
-    if isinstance(error, ZohoAuthError):
+def sentence_for(error: SessionsError) -> str:
+    """The sentence for a domain failure (date tokens are filled in by Slack for each reader)."""
+    if isinstance(error, NeedsAdmin):
         return ADMIN_NEEDED
-    if isinstance(error, ZohoTokenLimitError):
+    if isinstance(error, SignInsPaused):
         return "Zoho is refusing new sign-ins from the bot for a few minutes; try again in 10 minutes."
-    if isinstance(error, ZohoLockedError):
+    if isinstance(error, ApiPaused):
         until = datetime.fromtimestamp(error.until, UTC)
         return (
             "Zoho has paused the bot's access for a few minutes after too many requests; "
             f"try again after {date_token(until, '{time}', UTC)}."
         )
-    if isinstance(error, ZohoBusyError):
+    if isinstance(error, CallLimitReached):
         seconds = max(1, round(error.retry_after))
         return f"The bot is at its Zoho call limit right now; try again in {seconds} seconds."
-    if isinstance(error, ZohoRequestError) and error.status == 404:
+    if isinstance(error, ModuleGone):
         return "Zoho no longer knows this module (it may have been removed); pick another with `/sessions`."
-    if isinstance(error, ZohoRequestError):
+    if isinstance(error, RequestRefused):
         return (
             f"Zoho refused the request (HTTP {error.status}): the bot may lack access to this course. "
             f"{ADMIN_NEEDED}"
@@ -54,7 +57,15 @@ def sentence_for(error: ZohoError) -> str:
     return "Zoho People isn't answering right now; try again in a few minutes."
 
 
-def unexpected_message(error: BaseException, user: str) -> Message:
+def error_message(error: BaseException, user: str) -> Message:
+    """What the person is told about `error`: the domain's sentence, or a logged reference."""
+    if isinstance(error, SessionsError):
+        log.info("user %s told: %s", user, error)
+        return sentence_message(sentence_for(error))
+    return _reference_message(error, user)
+
+
+def _reference_message(error: BaseException, user: str) -> Message:
     """Log the cause under a short reference, and tell the person that reference."""
     reference = uuid.uuid4().hex[:8]
     log.error("unexpected error %s for user %s", reference, user, exc_info=error)
@@ -64,9 +75,9 @@ def unexpected_message(error: BaseException, user: str) -> Message:
 
 
 async def handle_unexpected(error: Exception, body: dict[str, Any], respond: Any) -> None:
-    """Bolt's global error handler, for failures outside the paths that answer for themselves."""
+    """Bolt's global error handler, and `after_ack_errors`': tell the person, ephemerally."""
     user = (body.get("user") or {}).get("id") or body.get("user_id") or "?"
-    message = unexpected_message(error, user)
+    message = error_message(error, user)
     if respond is None or not (body.get("response_url") or body.get("response_urls")):
         return
     try:

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from bot.slack.errors import unexpected_message
+from bot.slack.errors import error_message
 from bot.slack.messages import Message
 
 AckFn = Callable[..., Awaitable[Any]]
@@ -31,8 +31,8 @@ async def answer_command(
 ) -> None:
     """Ack with the answer if it is ready in time, else with `placeholder` and follow up.
 
-    `answer` turns the failures it knows into messages; anything else becomes the
-    "something went wrong" sentence here, so the person is never left without a word.
+    A failure of `answer` becomes its sentence here (`error_message`), so the person
+    is never left without a word.
     """
     task = asyncio.ensure_future(answer)
     done, _ = await asyncio.wait({task}, timeout=budget)
@@ -46,4 +46,4 @@ async def answer_command(
 
 def _outcome(task: asyncio.Future[Message], user: str) -> Message:
     error = task.exception()
-    return task.result() if error is None else unexpected_message(error, user)
+    return task.result() if error is None else error_message(error, user)

@@ -1,4 +1,9 @@
-"""What the store hands out: plain records, and how table rows become them."""
+"""What the store hands out: plain records, and how table rows become them.
+
+A module is kept in two columns, its `course/batch/module` key and the name it
+had when subscribed; this file is the only code that turns them back into a
+`ModuleRef`.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from bot.sessions.modules import ModuleId, ModuleRef
+
 
 @dataclass(frozen=True)
 class Digest:
     id: int
     channel_id: str
-    module_key: str
-    module_name: str
+    module: ModuleRef
     at: time
     weekdays: frozenset[int]
     zone: str
@@ -28,8 +34,7 @@ class Reminder:
 
     id: int
     user_id: str
-    module_key: str
-    module_name: str
+    module: ModuleRef
     session_id: str
     lead: timedelta
     paused_reason: str | None = None
@@ -54,13 +59,19 @@ def weekdays_of(mask: int) -> frozenset[int]:
     return frozenset(day for day in range(7) if mask & (1 << day))
 
 
+def module_from_row(row: Any) -> ModuleRef:
+    module = ModuleId.parse(row["module_key"])
+    if module is None:
+        raise ValueError(f"stored module key {row['module_key']!r} is not course/batch/module")
+    return ModuleRef.named(module, row["module_name"])
+
+
 def digest_from_row(row: Any) -> Digest:
     minutes = row["minute_of_day"]
     return Digest(
         id=row["id"],
         channel_id=row["channel_id"],
-        module_key=row["module_key"],
-        module_name=row["module_name"],
+        module=module_from_row(row),
         at=time(minutes // 60, minutes % 60),
         weekdays=weekdays_of(row["weekdays"]),
         zone=row["zone"],
@@ -74,8 +85,7 @@ def reminder_from_row(row: Any) -> Reminder:
     return Reminder(
         id=row["id"],
         user_id=row["user_id"],
-        module_key=row["module_key"],
-        module_name=row["module_name"],
+        module=module_from_row(row),
         session_id=row["session_id"],
         lead=timedelta(minutes=row["lead_minutes"]),
         paused_reason=row["paused_reason"],

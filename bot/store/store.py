@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, event, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store import schema
 from bot.store.records import (
     Digest,
@@ -83,8 +84,7 @@ class Store:
     async def save_digest(
         self,
         channel_id: str,
-        module_key: str,
-        module_name: str,
+        module: ModuleRef,
         at: time,
         weekdays: frozenset[int],
         zone: str,
@@ -93,29 +93,29 @@ class Store:
     ) -> Digest:
         """Subscribe a channel to a module, or change the time of an existing subscription."""
         values = {
-            "module_name": module_name,
+            "module_name": module.title,
             "minute_of_day": at.hour * 60 + at.minute,
             "weekdays": weekday_mask(weekdays),
             "zone": zone,
             "created_by": created_by,
             "paused_reason": None,
         }
-        where = and_(digests.c.channel_id == channel_id, digests.c.module_key == module_key)
+        where = and_(digests.c.channel_id == channel_id, digests.c.module_key == module.key)
         await self._upsert(
             update(digests).where(where).values(**values),
-            digests.insert().values(channel_id=channel_id, module_key=module_key, created_at=now, **values),
+            digests.insert().values(channel_id=channel_id, module_key=module.key, created_at=now, **values),
         )
-        found = await self.digests(channel_id=channel_id, module_key=module_key)
+        found = await self.digests(channel_id=channel_id, module=module.id)
         return found[0]
 
     async def digests(
-        self, channel_id: str | None = None, created_by: str | None = None, module_key: str | None = None
+        self, channel_id: str | None = None, created_by: str | None = None, module: ModuleId | None = None
     ) -> list[Digest]:
         query = select(digests).order_by(digests.c.channel_id, digests.c.minute_of_day, digests.c.module_name)
         for column, value in (
             (digests.c.channel_id, channel_id),
             (digests.c.created_by, created_by),
-            (digests.c.module_key, module_key),
+            (digests.c.module_key, module.key if module else None),
         ):
             if value is not None:
                 query = query.where(column == value)
@@ -123,10 +123,10 @@ class Store:
             rows = (await connection.execute(query)).mappings().all()
         return [digest_from_row(row) for row in rows]
 
-    async def remove_digest(self, channel_id: str, module_key: str) -> bool:
+    async def remove_digest(self, channel_id: str, module: ModuleId) -> bool:
         async with self._engine.begin() as connection:
             result = await connection.execute(
-                delete(digests).where(digests.c.channel_id == channel_id, digests.c.module_key == module_key)
+                delete(digests).where(digests.c.channel_id == channel_id, digests.c.module_key == module.key)
             )
         return result.rowcount > 0
 
@@ -142,26 +142,25 @@ class Store:
     async def save_reminder(
         self,
         user_id: str,
-        module_key: str,
-        module_name: str,
+        module: ModuleRef,
         lead: timedelta,
         now: datetime,
         session_id: str = "",
     ) -> Reminder:
         values = {
-            "module_name": module_name,
+            "module_name": module.title,
             "lead_minutes": int(lead.total_seconds() // 60),
             "paused_reason": None,
         }
         where = and_(
             reminder_subscriptions.c.user_id == user_id,
-            reminder_subscriptions.c.module_key == module_key,
+            reminder_subscriptions.c.module_key == module.key,
             reminder_subscriptions.c.session_id == session_id,
         )
         await self._upsert(
             update(reminder_subscriptions).where(where).values(**values),
             reminder_subscriptions.insert().values(
-                user_id=user_id, module_key=module_key, session_id=session_id, created_at=now, **values
+                user_id=user_id, module_key=module.key, session_id=session_id, created_at=now, **values
             ),
         )
         async with self._engine.connect() as connection:
@@ -181,12 +180,12 @@ class Store:
         return [reminder_from_row(row) for row in rows]
 
     async def remove_reminders(
-        self, user_id: str, module_key: str | None = None, reminder_id: int | None = None
+        self, user_id: str, module: ModuleId | None = None, reminder_id: int | None = None
     ) -> int:
         """Stop a person's reminders: all of them, a module's, or one by id."""
         query = delete(reminder_subscriptions).where(reminder_subscriptions.c.user_id == user_id)
-        if module_key is not None:
-            query = query.where(reminder_subscriptions.c.module_key == module_key)
+        if module is not None:
+            query = query.where(reminder_subscriptions.c.module_key == module.key)
         if reminder_id is not None:
             query = query.where(reminder_subscriptions.c.id == reminder_id)
         async with self._engine.begin() as connection:

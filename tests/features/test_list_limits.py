@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from bot.features.digests.render import list_text as digest_list
 from bot.features.reminders.render import list_text as reminder_list
+from bot.sessions.modules import ModuleRef
 from bot.slack.messages import sentence_message
 from bot.store.records import Digest, Reminder
 
@@ -15,7 +16,8 @@ LONG = "Ærø & <Module> " * 20
 
 def test_a_long_reminder_list_fits_a_section_and_says_how_many_more() -> None:
     reminders = [
-        Reminder(n, "U1", f"c/b/{n}", f"{LONG}{n}", "", timedelta(hours=1), "paused " * 30) for n in range(40)
+        Reminder(n, "U1", ModuleRef("c", "b", str(n), f"{LONG}{n}"), "", timedelta(hours=1), "paused " * 30)
+        for n in range(40)
     ]
 
     message = sentence_message(reminder_list(reminders), "")
@@ -30,8 +32,7 @@ def test_a_long_digest_list_fits_a_section() -> None:
         Digest(
             n,
             "C1",
-            f"c/b/{n}",
-            f"{LONG}{n}",
+            ModuleRef("c", "b", str(n), f"{LONG}{n}"),
             time(8),
             frozenset({0, 2, 4}),
             "America/Argentina/Buenos_Aires",

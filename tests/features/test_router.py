@@ -37,7 +37,7 @@ async def test_help_offers_a_module_picker_once_modules_are_known(walked: SlackB
         picker = _picker(body)
         assert picker is not None
         assert picker["action_id"] == Action.SELECT_MODULE.value
-        options = {decode_listing(o["value"]).module: o["text"]["text"] for o in picker["options"]}
+        options = {decode_listing(o["value"]).module.key: o["text"]["text"] for o in picker["options"]}
         assert options == {key: path[:75] for key, path in keys.items()}
         assert all(len(o["value"]) <= 150 for o in picker["options"])
         assert_within_slack_limits(body)

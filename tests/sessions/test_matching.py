@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.sessions.matching import Ambiguous, Found, ModuleRef, NotFound, normalise, parse_triplet, resolve
+from bot.sessions.matching import Ambiguous, Found, NotFound, normalise, resolve
+from bot.sessions.modules import ModuleId, ModuleRef
 
 SAFETY = ModuleRef("c1", "b1", "m1", "Sécurité au travail", "Onboarding", "Cohort A")
 SECURITY = ModuleRef("c2", "b2", "m2", "Securité réseau", "IT", "All staff")
@@ -51,8 +52,8 @@ def test_nonsense_names_three_nearest() -> None:
 
 
 def test_triplet_is_taken_as_ids() -> None:
-    assert parse_triplet(" 123/b-2/m_3 ") == ModuleRef("123", "b-2", "m_3")
-    assert parse_triplet("not/a triplet/x") is None
+    assert ModuleId.parse(" 123/b-2/m_3 ") == ModuleId("123", "b-2", "m_3")
+    assert ModuleId.parse("not/a triplet/x") is None
     assert resolve("c1/b1/m1", MODULES) == Found(SAFETY), "a known triplet keeps its names"
     assert resolve("9/9/9", MODULES) == Found(ModuleRef("9", "9", "9"))
 

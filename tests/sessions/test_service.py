@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core import Core
-from bot.sessions.matching import ModuleRef
+from bot.sessions.errors import ApiPaused, SourceDown
+from bot.sessions.modules import ModuleRef
 from bot.sessions.service import DEFAULT_TTL
+from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import named_window, next_days
-from bot.zoho.budget import Priority
 from bot.zoho.client import Call
-from bot.zoho.errors import ZohoLockedError, ZohoUnavailableError
+from bot.zoho.errors import ZohoLockedError
 from tests.clock import FakeClock
 from tests.conftest import PAGED_MODULE, START, TODAY, MakeCore
 from tests.fakes.zoho import FakeZoho
@@ -136,7 +137,7 @@ async def test_during_a_lock_the_last_good_data_answers(core: Core, fz: FakeZoho
     listing = await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
     await core.sessions.drain()
     assert listing.stale
-    assert listing.problem == str(ZohoLockedError(locked_until))
+    assert listing.problem == str(ApiPaused(locked_until))
     assert listing.problem == "Zoho has paused API access after too many calls; it reopens at 10:15:01 UTC."
     assert listing.fetched_at == START
     assert len(listing.sessions) > 0
@@ -174,9 +175,9 @@ async def test_a_lock_met_elsewhere_marks_old_data_at_once(
 
 async def test_no_data_and_a_lock_is_the_locked_error(core: Core, fz: FakeZoho, clock: FakeClock) -> None:
     fz.answer_429_next(1)
-    with pytest.raises(ZohoLockedError):
+    with pytest.raises(ApiPaused):
         await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
-    with pytest.raises(ZohoLockedError) as error:
+    with pytest.raises(ApiPaused) as error:
         await core.sessions.upcoming(ref("GDPR Basics"), clock.now(), fortnight(clock))
     assert error.value.until == clock.time() + 300
     assert len(fz.calls()) == 1
@@ -184,7 +185,7 @@ async def test_no_data_and_a_lock_is_the_locked_error(core: Core, fz: FakeZoho, 
 
 async def test_zoho_down_serves_old_data_with_the_reason(core: Core, fz: FakeZoho, clock: FakeClock) -> None:
     fz.fail_next(3, 503)
-    with pytest.raises(ZohoUnavailableError):
+    with pytest.raises(SourceDown):
         await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
     await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
     clock.advance(DEFAULT_TTL + 1)
@@ -202,7 +203,7 @@ async def test_refresh_batch_fills_every_module_with_one_paged_call(
 ) -> None:
     modules = [ref("Introduction", "Cohort A"), ref("Tools & Systems"), ref("Sécurité au travail")]
     first = modules[0]
-    await core.sessions.refresh_batch(first.course_id, first.batch_id, modules, Call(Priority.BACKGROUND))
+    await core.sessions.refresh_batch(first.course_id, first.batch_id, modules, Need(Urgency.BACKGROUND))
     assert [r.path for r in fz.calls()] == [
         f"/api/v1/courses/{first.course_id}/batches/{first.batch_id}/sessions"
     ]

@@ -10,8 +10,8 @@ import pytest
 
 from bot.features.listing.ids import Action
 from bot.slack.errors import ADMIN_NEEDED
+from tests.conftest import MakeBot
 from tests.fakes.zoho_data import zoho_id
-from tests.slack.conftest import MakeBot
 from tests.slack.harness import SlackBot, buttons
 
 REFERENCE = re.compile(

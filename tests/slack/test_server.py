@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.slack.server import run_socket_mode, start_http, web_app
+from tests.conftest import MakeBot
 from tests.fakes.signing import signed_headers, slash_command_body, slash_command_payload
-from tests.slack.conftest import MakeBot
 from tests.slack.harness import SlackBot, header, session_names
 
 TOOLS = ["Laptop & accounts setup", "Slack and e-mail etiquette", "Expense tool walkthrough"]

@@ -9,11 +9,8 @@ import asyncpg
 import pytest
 
 from bot.__main__ import main
-from tests.slack.conftest import slack
-from tests.store.harness import live_zoho, run_sync, terminal
+from tests.conftest import run_sync
 from tests.store.postgres import PostgresServer
-
-__all__ = ["live_zoho", "slack", "terminal"]
 
 WIPED_DISK = (
     "warning: This platform wipes the disk on restart: subscriptions in SQLite would be lost. "

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import StatementError
 
+from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store.schema import leases, schema_version
 from bot.store.store import Store, StoreError
 
@@ -24,6 +25,12 @@ STALE = timedelta(minutes=10)
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"digests", "reminder_subscriptions", "sends", "leases", "schema_version"}
 EVERY_DAY = frozenset(range(7))
+
+
+def mod(key: str, name: str) -> ModuleRef:
+    module = ModuleId.parse(key)
+    assert module is not None
+    return ModuleRef.named(module, name)
 
 
 @pytest.fixture
@@ -51,7 +58,7 @@ async def test_open_creates_the_schema_and_upgrading_again_changes_nothing(
 ) -> None:
     assert store.dialect == backend
     assert await _tables(store) >= TABLES
-    await store.save_reminder("U1", "c/b/m", "Module", timedelta(minutes=15), NOW)
+    await store.save_reminder("U1", mod("c/b/m", "Module"), timedelta(minutes=15), NOW)
 
     await store.upgrade()
     again = await Store.open(store._engine.url.render_as_string(hide_password=False))
@@ -66,7 +73,7 @@ async def test_two_instances_opening_a_new_database_at_once_both_succeed(databas
     first, second = await asyncio.gather(Store.open(database_url), Store.open(database_url))
     try:
         assert await _versions(first) == [1]
-        await first.save_digest("C1", "c/b/m", "Module", time(8), EVERY_DAY, "UTC", "U1", NOW)
+        await first.save_digest("C1", mod("c/b/m", "Module"), time(8), EVERY_DAY, "UTC", "U1", NOW)
         assert [d.channel_id for d in await second.digests()] == ["C1"]
     finally:
         await first.close()
@@ -103,29 +110,29 @@ async def test_opening_an_unreachable_database_raises_a_store_error() -> None:
 async def test_digests_are_saved_listed_filtered_and_removed(store: Store) -> None:
     weekdays = frozenset(range(5))
     saved = await store.save_digest(
-        "C1", "c/b/m1", "Induction", time(8, 30), weekdays, "Europe/Paris", "U1", NOW
+        "C1", mod("c/b/m1", "Induction"), time(8, 30), weekdays, "Europe/Paris", "U1", NOW
     )
-    await store.save_digest("C1", "c/b/m2", "Safety", time(8), EVERY_DAY, "Europe/Paris", "U2", NOW)
-    await store.save_digest("C2", "c/b/m1", "Induction", time(9), EVERY_DAY, "UTC", "U1", NOW)
+    await store.save_digest("C1", mod("c/b/m2", "Safety"), time(8), EVERY_DAY, "Europe/Paris", "U2", NOW)
+    await store.save_digest("C2", mod("c/b/m1", "Induction"), time(9), EVERY_DAY, "UTC", "U1", NOW)
 
-    assert (saved.channel_id, saved.module_key, saved.at, saved.weekdays) == (
+    assert (saved.channel_id, saved.module, saved.at, saved.weekdays) == (
         "C1",
-        "c/b/m1",
+        mod("c/b/m1", "Induction"),
         time(8, 30),
         weekdays,
     )
     assert (saved.zone, saved.created_by, saved.paused_reason) == ("Europe/Paris", "U1", None)
-    assert [(d.channel_id, d.module_name) for d in await store.digests()] == [
+    assert [(d.channel_id, d.module.name) for d in await store.digests()] == [
         ("C1", "Safety"),
         ("C1", "Induction"),
         ("C2", "Induction"),
     ], "ordered by channel, then time of day"
-    assert [d.module_name for d in await store.digests(channel_id="C2")] == ["Induction"]
+    assert [d.module.name for d in await store.digests(channel_id="C2")] == ["Induction"]
     assert [d.channel_id for d in await store.digests(created_by="U1")] == ["C1", "C2"]
 
-    assert await store.remove_digest("C1", "c/b/m1") is True
-    assert await store.remove_digest("C1", "c/b/m1") is False
-    assert [d.module_name for d in await store.digests(channel_id="C1")] == ["Safety"]
+    assert await store.remove_digest("C1", ModuleId("c", "b", "m1")) is True
+    assert await store.remove_digest("C1", ModuleId("c", "b", "m1")) is False
+    assert [d.module.name for d in await store.digests(channel_id="C1")] == ["Safety"]
 
     other = (await store.digests(channel_id="C2"))[0]
     assert await store.remove_digest_by_id(other.id, created_by="U2") is False, "only its creator"
@@ -134,13 +141,13 @@ async def test_digests_are_saved_listed_filtered_and_removed(store: Store) -> No
 
 
 async def test_saving_a_digest_again_changes_its_time_and_unpauses_it(store: Store) -> None:
-    first = await store.save_digest("C1", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", NOW)
+    first = await store.save_digest("C1", mod("c/b/m", "Induction"), time(8), EVERY_DAY, "UTC", "U1", NOW)
     await store.pause_channel_digests("C1", "the bot is not in this channel")
     assert (await store.digests())[0].paused_reason == "the bot is not in this channel"
 
     later = NOW + timedelta(days=1)
     again = await store.save_digest(
-        "C1", "c/b/m", "Induction", time(9, 15), frozenset({0}), "Europe/Paris", "U2", later
+        "C1", mod("c/b/m", "Induction"), time(9, 15), frozenset({0}), "Europe/Paris", "U2", later
     )
 
     assert again.id == first.id
@@ -154,8 +161,8 @@ async def test_saving_a_digest_again_changes_its_time_and_unpauses_it(store: Sto
 
 
 async def test_pausing_a_channel_pauses_only_that_channel(store: Store) -> None:
-    await store.save_digest("C1", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", NOW)
-    await store.save_digest("C2", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", NOW)
+    await store.save_digest("C1", mod("c/b/m", "Induction"), time(8), EVERY_DAY, "UTC", "U1", NOW)
+    await store.save_digest("C2", mod("c/b/m", "Induction"), time(8), EVERY_DAY, "UTC", "U1", NOW)
     await store.pause_channel_digests("C1", "gone")
     assert {d.channel_id: d.paused_reason for d in await store.digests()} == {"C1": "gone", "C2": None}
 
@@ -165,33 +172,33 @@ async def test_pausing_a_channel_pauses_only_that_channel(store: Store) -> None:
 
 async def test_reminders_are_saved_listed_and_removed(store: Store) -> None:
     hour = timedelta(hours=1)
-    module = await store.save_reminder("U1", "c/b/m1", "Induction", hour, NOW)
-    one = await store.save_reminder("U1", "c/b/m1", "Induction", timedelta(minutes=15), NOW, "S1")
-    await store.save_reminder("U1", "c/b/m2", "Safety", timedelta(days=1), NOW)
-    await store.save_reminder("U2", "c/b/m1", "Induction", hour, NOW)
+    module = await store.save_reminder("U1", mod("c/b/m1", "Induction"), hour, NOW)
+    one = await store.save_reminder("U1", mod("c/b/m1", "Induction"), timedelta(minutes=15), NOW, "S1")
+    await store.save_reminder("U1", mod("c/b/m2", "Safety"), timedelta(days=1), NOW)
+    await store.save_reminder("U2", mod("c/b/m1", "Induction"), hour, NOW)
 
     assert (module.session_id, module.lead, module.paused_reason) == ("", hour, None)
     assert (one.session_id, one.lead) == ("S1", timedelta(minutes=15))
-    assert [(r.module_name, r.session_id) for r in await store.reminders(user_id="U1")] == [
+    assert [(r.module.name, r.session_id) for r in await store.reminders(user_id="U1")] == [
         ("Induction", ""),
         ("Induction", "S1"),
         ("Safety", ""),
     ]
 
     assert await store.remove_reminders("U1", reminder_id=one.id) == 1
-    assert await store.remove_reminders("U1", module_key="c/b/m1") == 1
-    assert [r.module_name for r in await store.reminders(user_id="U1")] == ["Safety"]
+    assert await store.remove_reminders("U1", module=ModuleId("c", "b", "m1")) == 1
+    assert [r.module.name for r in await store.reminders(user_id="U1")] == ["Safety"]
     assert await store.remove_reminders("U1") == 1
     assert await store.reminders(user_id="U1") == []
     assert [r.user_id for r in await store.reminders()] == ["U2"], "another person's are kept"
 
 
 async def test_saving_a_reminder_again_changes_its_lead_and_unpauses_it(store: Store) -> None:
-    first = await store.save_reminder("U1", "c/b/m", "Induction", timedelta(minutes=15), NOW)
+    first = await store.save_reminder("U1", mod("c/b/m", "Induction"), timedelta(minutes=15), NOW)
     await store.pause_user_reminders("U1", "direct messages are turned off")
     assert (await store.reminders())[0].paused_reason == "direct messages are turned off"
 
-    again = await store.save_reminder("U1", "c/b/m", "Induction", timedelta(hours=1), NOW)
+    again = await store.save_reminder("U1", mod("c/b/m", "Induction"), timedelta(hours=1), NOW)
 
     assert (again.id, again.lead, again.paused_reason) == (first.id, timedelta(hours=1), None)
     assert len(await store.reminders()) == 1
@@ -274,7 +281,7 @@ async def test_send_records_keep_aware_utc_times_and_old_ones_can_be_forgotten(s
 
 async def test_created_at_round_trips_as_aware_utc(store: Store) -> None:
     tokyo = datetime(2026, 3, 10, 16, 0, 0, 123000, tzinfo=ZoneInfo("Asia/Tokyo"))
-    saved = await store.save_digest("C1", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", tokyo)
+    saved = await store.save_digest("C1", mod("c/b/m", "Induction"), time(8), EVERY_DAY, "UTC", "U1", tokyo)
     assert saved.created_at == tokyo
     assert saved.created_at is not None
     assert saved.created_at.utcoffset() == timedelta(0)
@@ -283,7 +290,7 @@ async def test_created_at_round_trips_as_aware_utc(store: Store) -> None:
 async def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="aware"):
         await store.save_digest(
-            "C1", "c/b/m", "Induction", time(8), EVERY_DAY, "UTC", "U1", datetime(2026, 3, 10, 7)
+            "C1", mod("c/b/m", "Induction"), time(8), EVERY_DAY, "UTC", "U1", datetime(2026, 3, 10, 7)
         )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.sessions.windows import Window
 from bot.store.records import Digest
 
 DIGEST_DAYS = 7
@@ -34,6 +35,11 @@ class DueDigest:
 
     def days(self) -> list[date]:
         return [self.local_date + timedelta(days=offset) for offset in range(DIGEST_DAYS)]
+
+    def window(self, now: datetime) -> Window:
+        """From `now` to the end of the last of its days, in the digest's zone."""
+        end = datetime.combine(self.local_date + timedelta(days=DIGEST_DAYS), datetime.min.time(), self.zone)
+        return Window("this week", now, end)
 
 
 def scheduled_at(digest: Digest, local_date: date, zone: ZoneInfo) -> datetime:
@@ -60,6 +66,19 @@ def _order(entry: DueDigest) -> tuple[datetime, str]:
     return entry.scheduled, entry.channel_id
 
 
+def digest_at(channel: str, digests: list[Digest], now: datetime) -> DueDigest:
+    """The channel's digest as it would go out at `now`, whatever the schedule says (an operator's
+    preview): in the zone of its earliest subscription, the rule `due_digests` follows."""
+
+    def today_first(digest: Digest) -> tuple[datetime, str]:
+        zone = ZoneInfo(digest.zone)
+        return scheduled_at(digest, now.astimezone(zone).date(), zone), digest.module.title
+
+    members = sorted(digests, key=today_first)
+    zone = ZoneInfo(members[0].zone)
+    return DueDigest(channel, now.astimezone(zone).date(), now, zone, tuple(members))
+
+
 def _channel_days(channel: str, digests: list[Digest], now: datetime) -> list[DueDigest]:
     """The channel's digest of yesterday and today, where its first time has come."""
     days: dict[date, list[tuple[datetime, ZoneInfo, Digest]]] = {}
@@ -73,7 +92,7 @@ def _channel_days(channel: str, digests: list[Digest], now: datetime) -> list[Du
                 days.setdefault(local_date, []).append((moment, zone, digest))
     entries = []
     for local_date, members in days.items():
-        members.sort(key=lambda member: (member[0], member[2].module_name))
+        members.sort(key=lambda member: (member[0], member[2].module.title))
         first, zone, _ = members[0]
         if first <= now:
             entries.append(DueDigest(channel, local_date, first, zone, tuple(d for _, _, d in members)))

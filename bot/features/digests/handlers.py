@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.features import commands
 from bot.features.deps import Deps
 from bot.features.digests.render import confirmation_text, list_text
-from bot.features.resolve import module_or_message
+from bot.features.resolve import Chosen, Unresolved, choose_module
 from bot.sessions.matching import normalise
 from bot.slack import delivery
 from bot.slack.messages import Message, sentence_message
@@ -53,11 +53,12 @@ class DigestCommands:
     async def add(
         self, client: AsyncWebClient, channel: str, user: str, parsed: commands.DigestAdd
     ) -> Message:
-        module = await module_or_message(self._deps, parsed.query)
-        if isinstance(module, dict):
-            return module
+        choice = await choose_module(self._deps, parsed.query)
+        if isinstance(choice, Unresolved):
+            return choice.message
+        module = choice.module
         zone = await user_zone(client, user, self._deps.zoho_zone)
-        planned = Digest(0, channel, module.key, module.title, parsed.at, parsed.weekdays, zone.key, user)
+        planned = Digest(0, channel, module, parsed.at, parsed.weekdays, zone.key, user)
 
         try:
             await delivery.post(client, channel, sentence_message(confirmation_text(user, planned), ""))
@@ -66,14 +67,7 @@ class DigestCommands:
                 return sentence_message(INVITE)
             return sentence_message(f"Slack refused to post here ({escape(exc.reason)}); please try again.")
         await self._deps.store.save_digest(
-            channel,
-            module.key,
-            module.title,
-            parsed.at,
-            parsed.weekdays,
-            zone.key,
-            user,
-            self._deps.clock.now(),
+            channel, module, parsed.at, parsed.weekdays, zone.key, user, self._deps.clock.now()
         )
         await self._deps.store.pause_channel_digests(channel, None)  # the bot can post here again
         log.info("digest of %s subscribed in %s by %s", module.key, channel, user)
@@ -90,17 +84,18 @@ class DigestCommands:
     async def off(self, client: AsyncWebClient, channel: str, user: str, query: str) -> Message:
         existing = await self._deps.store.digests(channel_id=channel)
         wanted = normalise(query)
-        matches = [d for d in existing if normalise(d.module_name) == wanted or d.module_key == query.strip()]
+        matches = [d for d in existing if normalise(d.module.name) == wanted or d.module.key == query.strip()]
         if not matches:
-            module = await module_or_message(self._deps, query)
-            matches = [d for d in existing if not isinstance(module, dict) and d.module_key == module.key]
+            choice = await choose_module(self._deps, query)
+            if isinstance(choice, Chosen):
+                matches = [d for d in existing if d.module.id == choice.module.id]
         if not matches:
             return sentence_message(
                 f"This channel has no digest of “{escape_clip(query, 100)}”. {list_text(existing)}",
                 ":thinking_face:",
             )
         for digest in matches:
-            await self._deps.store.remove_digest(channel, digest.module_key)
+            await self._deps.store.remove_digest(channel, digest.module.id)
         await self._on_change(client, user)
-        names = ", ".join(f"*{escape_clip(d.module_name, 100)}*" for d in matches)
+        names = ", ".join(f"*{escape_clip(d.module.title, 100)}*" for d in matches)
         return sentence_message(f"Stopped the digest of {names} in this channel.", ":white_check_mark:")

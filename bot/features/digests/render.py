@@ -64,7 +64,7 @@ def _split(header: Block, blocks: list[Block], text: str) -> list[Message]:
 def digest_line(digest: Digest) -> str:
     """How a digest is described in lists and confirmations (mrkdwn, escaped)."""
     line = (
-        f"*{escape_clip(digest.module_name, 100)}* at {digest.at:%H:%M} ({escape(digest.zone)}), "
+        f"*{escape_clip(digest.module.title, 100)}* at {digest.at:%H:%M} ({escape(digest.zone)}), "
         f"{describe_weekdays(digest.weekdays)}"
     )
     if digest.paused_reason:

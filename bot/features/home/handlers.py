@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.features.deps import Deps
 from bot.features.home.render import HomeAction, home_view
-from bot.sessions.matching import ModuleRef, parse_triplet
 from bot.sessions.model import Session
 from bot.sessions.windows import next_days
-from bot.slack.errors import after_ack_errors
+from bot.slack.actions import action_value, on_action
+from bot.slack.delivery import SLACK_FAILURES, narrow
 from bot.slack.users import user_zone
+from bot.store.records import Reminder
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +27,8 @@ class Home:
 
     def register(self, app: AsyncApp) -> None:
         app.event("app_home_opened")(self.on_opened)
-        app.action(re.compile(rf"^{re.escape(HomeAction.STOP_REMINDER.value)}(:.*)?$"))(
-            after_ack_errors(self.on_stop_reminder)
-        )
-        app.action(re.compile(rf"^{re.escape(HomeAction.STOP_DIGEST.value)}(:.*)?$"))(
-            after_ack_errors(self.on_stop_digest)
-        )
+        on_action(app, HomeAction.STOP_REMINDER, self.on_stop_reminder)
+        on_action(app, HomeAction.STOP_DIGEST, self.on_stop_digest)
 
     async def on_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") == "home":
@@ -76,24 +71,23 @@ class Home:
         view = home_view(self._upcoming(reminders), reminders, digests, zone)
         try:
             await client.views_publish(user_id=user, view=view)
-        except SlackApiError as exc:
-            log.warning("views.publish for %s failed: %s", user, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("views.publish for %s failed: %s", user, narrow(exc).reason)
 
-    def _upcoming(self, reminders: list[Any]) -> list[tuple[str, Session]]:
+    def _upcoming(self, reminders: list[Reminder]) -> list[tuple[str, Session]]:
         now = self._deps.clock.now()
         window = next_days(now)
         found: dict[str, tuple[str, Session]] = {}
         for reminder in reminders:
             if reminder.paused_reason:
                 continue
-            module = parse_triplet(reminder.module_key) or ModuleRef("", "", "")
-            listing = self._deps.sessions.cached_listing(module, now, window)
+            listing = self._deps.sessions.cached_listing(reminder.module, now, window)
             for session in listing.sessions if listing else ():
                 if session.start and (not reminder.session_id or session.session_id == reminder.session_id):
-                    found.setdefault(session.session_id, (reminder.module_name, session))
+                    found.setdefault(session.session_id, (reminder.module.title, session))
         return sorted(found.values(), key=lambda pair: pair[1].sort_key())
 
 
 def _ident(body: dict[str, Any]) -> int | None:
-    value = (body.get("actions") or [{}])[0].get("value") or ""
+    value = action_value(body)
     return int(value) if value.isdigit() else None

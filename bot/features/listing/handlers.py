@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -17,15 +16,15 @@ from bot.features.listing.render import (
     looking_up_message,
     not_found_message,
 )
-from bot.sessions.matching import Ambiguous, Found, ModuleRef
+from bot.sessions.matching import Ambiguous, Found
+from bot.sessions.modules import ModuleRef
 from bot.sessions.windows import Window, named_window, next_days
 from bot.slack import delivery
-from bot.slack.errors import after_ack_errors, sentence_for
+from bot.slack.actions import action_value, on_action
 from bot.slack.messages import Message, sentence_message
 from bot.slack.respond import AckFn, RespondFn, answer_command
 from bot.slack.text import escape
 from bot.slack.users import user_zone
-from bot.zoho.errors import ZohoError
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +36,14 @@ CANNOT_POST = (
 
 def register(app: AsyncApp, deps: Deps) -> None:
     listing = ListingActions(deps)
-    app.action(Action.SHOW_MORE.value)(after_ack_errors(listing.on_show_more))
-    app.action(Action.SHARE.value)(after_ack_errors(listing.on_share))
-    app.action(re.compile(rf"^{re.escape(Action.PICK_MODULE.value)}(:.*)?$"))(
-        after_ack_errors(listing.on_pick)
-    )
-    app.action(Action.SELECT_MODULE.value)(after_ack_errors(listing.on_pick))
-    app.action(re.compile(rf"^{re.escape(Action.CALENDAR.value)}(:.*)?$"))(just_ack)
+    on_action(app, Action.SHOW_MORE, listing.on_show_more)
+    on_action(app, Action.SHARE, listing.on_share)
+    on_action(app, Action.PICK_MODULE, listing.on_pick)
+    on_action(app, Action.SELECT_MODULE, listing.on_pick)
+    on_action(app, Action.CALENDAR, just_ack)
 
 
-async def just_ack(ack: AckFn) -> None:
+async def just_ack(ack: AckFn, *_: object) -> None:
     """Link buttons open their URL in the browser; Slack still expects an acknowledgement."""
     await ack()
 
@@ -73,17 +70,13 @@ async def show_sessions(
 async def listing_answer(
     deps: Deps, client: AsyncWebClient, user_id: str, query: str, window_word: str, offset: int = 0
 ) -> Message:
-    try:
-        resolution = await deps.catalog.lookup(query, deps.deadline())
-        if isinstance(resolution, Ambiguous):
-            return ambiguous_message(query, resolution.candidates, window_word)
-        if not isinstance(resolution, Found):
-            discovering = deps.catalog.walked_at() is None
-            return not_found_message(query, resolution.nearest, window_word, discovering)
-        return await _render_listing(deps, client, user_id, resolution.module, window_word, offset)
-    except ZohoError as exc:
-        log.info("listing %r for %s: %s", query, user_id, exc)
-        return sentence_message(sentence_for(exc))
+    resolution = await deps.catalog.lookup(query, deps.deadline())
+    if isinstance(resolution, Ambiguous):
+        return ambiguous_message(query, resolution.candidates, window_word)
+    if not isinstance(resolution, Found):
+        discovering = deps.catalog.walked_at() is None
+        return not_found_message(query, resolution.nearest, window_word, discovering)
+    return await _render_listing(deps, client, user_id, resolution.module, window_word, offset)
 
 
 async def _render_listing(
@@ -161,17 +154,11 @@ class ListingActions:
         module = self._deps.catalog.module(ref.module)
         if module is None:
             return sentence_message(OLD_BUTTON)
-        try:
-            return await _render_listing(
-                self._deps, client, user_id, module, ref.window, ref.offset, shared_by
-            )
-        except ZohoError as exc:
-            return sentence_message(sentence_for(exc))
+        return await _render_listing(self._deps, client, user_id, module, ref.window, ref.offset, shared_by)
 
 
 def _listing_ref(body: dict[str, Any]) -> ListingRef | None:
-    action = (body.get("actions") or [{}])[0]
-    value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+    value = action_value(body)
     try:
         return decode_listing(value)
     except (ValueError, KeyError, TypeError):

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.sessions.modules import ModuleId
+
 VALUE_VERSION = 1
 
 
@@ -23,40 +25,47 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class ListingRef:
-    """Which listing a button belongs to: module key, window word ("" = default), first session shown."""
+    """Which listing a button belongs to: module, window word ("" = default), first session shown."""
 
-    module: str
+    module: ModuleId
     window: str = ""
     offset: int = 0
 
 
 @dataclass(frozen=True)
 class SessionRef:
-    module: str
+    module: ModuleId
     session_id: str
 
 
 def encode_listing(ref: ListingRef) -> str:
-    return _dump({"m": ref.module, "w": ref.window, "o": ref.offset})
+    return _dump({"m": ref.module.key, "w": ref.window, "o": ref.offset})
 
 
 def decode_listing(value: str) -> ListingRef:
     data = _load(value)
     try:
-        return ListingRef(str(data["m"]), str(data.get("w", "")), int(data.get("o", 0)))
+        return ListingRef(_module(data), str(data.get("w", "")), int(data.get("o", 0)))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"not a listing button value: {value!r}") from exc
 
 
 def encode_session(ref: SessionRef) -> str:
-    return _dump({"m": ref.module, "s": ref.session_id})
+    return _dump({"m": ref.module.key, "s": ref.session_id})
 
 
 def decode_session(value: str) -> SessionRef:
     data = _load(value)
     if "s" not in data:
         raise ValueError(f"not a session button value: {value!r}")
-    return SessionRef(str(data["m"]), str(data["s"]))
+    return SessionRef(_module(data), str(data["s"]))
+
+
+def _module(data: dict[str, object]) -> ModuleId:
+    module = ModuleId.parse(str(data["m"]))
+    if module is None:
+        raise ValueError(f"not a module in a button value: {data['m']!r}")
+    return module
 
 
 def _dump(data: dict[str, object]) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.features.listing.ids import Action, ListingRef, encode_listing
 from bot.features.session_view import Block, session_actions, session_section
-from bot.sessions.matching import ModuleRef
+from bot.sessions.modules import ModuleRef
 from bot.sessions.service import Listing
 from bot.sessions.windows import WINDOW_NAMES
 from bot.slack.text import clip, date_token, defang, escape, escape_clip, mrkdwn, plain, user_mention
@@ -146,13 +146,11 @@ def _footer(listing: Listing, window_word: str, offset: int, shown: int, interac
     buttons = []
     if offset + shown < total:
         buttons.append(
-            _button(
-                "Show more", Action.SHOW_MORE, ListingRef(listing.module.key, window_word, offset + shown)
-            )
+            _button("Show more", Action.SHOW_MORE, ListingRef(listing.module.id, window_word, offset + shown))
         )
     if total:
         buttons.append(
-            _button("Share in channel", Action.SHARE, ListingRef(listing.module.key, window_word, offset))
+            _button("Share in channel", Action.SHARE, ListingRef(listing.module.id, window_word, offset))
         )
     if buttons:
         blocks.append({"type": "actions", "block_id": "listing:footer", "elements": buttons})
@@ -171,7 +169,7 @@ def _choices_message(intro: str, text: str, modules: Sequence[ModuleRef], window
                 "type": "button",
                 "action_id": f"{Action.PICK_MODULE}:{index}",
                 "text": plain(module.path, 75),
-                "value": encode_listing(ListingRef(module.key, window_word)),
+                "value": encode_listing(ListingRef(module.id, window_word)),
             }
             for index, module in enumerate(modules[:10])
         ]
@@ -181,7 +179,7 @@ def _choices_message(intro: str, text: str, modules: Sequence[ModuleRef], window
 
 def _picker(modules: Sequence[ModuleRef]) -> Block:
     options = [
-        {"text": plain(module.path, 75), "value": encode_listing(ListingRef(module.key))}
+        {"text": plain(module.path, 75), "value": encode_listing(ListingRef(module.id))}
         for module in modules[:MAX_PICKER_OPTIONS]
     ]
     return {

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.sessions.model import Session
+from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store.records import Reminder
 
 TRAINER_LEAD = timedelta(minutes=15)
@@ -21,8 +22,7 @@ TRAINER_LEAD = timedelta(minutes=15)
 @dataclass(frozen=True)
 class DueReminder:
     user_id: str
-    module_key: str
-    module_name: str
+    module: ModuleRef
     session: Session
     start: datetime
     """The session's start: only sessions whose start could be read are ever due."""
@@ -38,53 +38,54 @@ class DueReminder:
         return reminder_due_at(self.start, self.lead)
 
 
+def earliest(entries: Iterable[DueReminder]) -> list[DueReminder]:
+    """One reminder per key, the earliest due: a person subscribed to a module with several lead
+    times, or both to a module and to one of its sessions, or also its trainer, hears once."""
+    chosen: dict[str, DueReminder] = {}
+    for entry in entries:
+        if entry.key not in chosen or entry.due_at < chosen[entry.key].due_at:
+            chosen[entry.key] = entry
+    return list(chosen.values())
+
+
 def due_reminders(
-    reminders: Iterable[Reminder], sessions: Mapping[str, Sequence[Session]], now: datetime
+    reminders: Iterable[Reminder], sessions: Mapping[ModuleId, Sequence[Session]], now: datetime
 ) -> list[DueReminder]:
     """Subscribers' reminders due now, one per key (the earliest-due wins)."""
-    due: dict[str, DueReminder] = {}
+    due = []
     for reminder in reminders:
         if reminder.paused_reason:
             continue
-        for session in sessions.get(reminder.module_key, ()):
+        for session in sessions.get(reminder.module.id, ()):
             if reminder.session_id and session.session_id != reminder.session_id:
                 continue
             if session.start is not None and _is_due(session, reminder.lead, now):
-                entry = DueReminder(
-                    reminder.user_id,
-                    reminder.module_key,
-                    reminder.module_name,
-                    session,
-                    session.start,
-                    reminder.lead,
+                due.append(
+                    DueReminder(reminder.user_id, reminder.module, session, session.start, reminder.lead)
                 )
-                if entry.key not in due or entry.due_at < due[entry.key].due_at:
-                    due[entry.key] = entry
-    return list(due.values())
+    return earliest(due)
 
 
 def due_trainer_reminders(
-    sessions: Mapping[str, Sequence[Session]],
-    module_names: Mapping[str, str],
+    sessions: Mapping[ModuleId, Sequence[Session]],
+    modules: Mapping[ModuleId, ModuleRef],
     trainer_users: Mapping[str, str],
     now: datetime,
     lead: timedelta = TRAINER_LEAD,
 ) -> list[DueReminder]:
     """Trainers' reminders due now; `trainer_users` maps a trainer's erecno to a Slack user id."""
     due = []
-    for module_key, module_sessions in sessions.items():
+    for module_id, module_sessions in sessions.items():
+        module = modules.get(module_id) or ModuleRef.named(module_id, "")
         for session in module_sessions:
             user = trainer_users.get(session.trainer_erecno)
             if user and session.start is not None and _is_due(session, lead, now):
-                name = module_names.get(module_key, "")
-                due.append(
-                    DueReminder(user, module_key, name, session, session.start, lead, for_trainer=True)
-                )
+                due.append(DueReminder(user, module, session, session.start, lead, for_trainer=True))
     return due
 
 
 def trainers_soon(
-    sessions: Mapping[str, Sequence[Session]], now: datetime, lead: timedelta = TRAINER_LEAD
+    sessions: Mapping[ModuleId, Sequence[Session]], now: datetime, lead: timedelta = TRAINER_LEAD
 ) -> set[str]:
     """Erecnos of trainers whose sessions are due a reminder now: the only ones worth matching."""
     return {

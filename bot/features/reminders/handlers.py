@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -13,14 +12,13 @@ from bot.features import commands
 from bot.features.deps import Deps
 from bot.features.listing.ids import Action, decode_session
 from bot.features.reminders.render import list_text
-from bot.features.resolve import module_or_message
+from bot.features.resolve import Chosen, Unresolved, choose_module
 from bot.sessions.matching import normalise
 from bot.sessions.windows import next_days
-from bot.slack.errors import after_ack_errors, sentence_for
+from bot.slack.actions import action_value, on_action
 from bot.slack.messages import Message, sentence_message
 from bot.slack.respond import AckFn, RespondFn
 from bot.slack.text import date_token, escape_clip
-from bot.zoho.errors import ZohoError
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +31,7 @@ class ReminderCommands:
         self._on_change = on_change
 
     def register(self, app: AsyncApp) -> None:
-        app.action(re.compile(rf"^{re.escape(Action.REMIND_SESSION.value)}(:.*)?$"))(
-            after_ack_errors(self.on_button)
-        )
+        on_action(app, Action.REMIND_SESSION, self.on_button)
 
     def handlers(self) -> dict[type, Any]:
         """The parsed commands this feature answers, for the router."""
@@ -55,12 +51,11 @@ class ReminderCommands:
         return await self.list(user)
 
     async def add(self, client: AsyncWebClient, user: str, parsed: commands.RemindAdd) -> Message:
-        module = await module_or_message(self._deps, parsed.query)
-        if isinstance(module, dict):
-            return module
-        await self._deps.store.save_reminder(
-            user, module.key, module.title, parsed.lead, self._deps.clock.now()
-        )
+        choice = await choose_module(self._deps, parsed.query)
+        if isinstance(choice, Unresolved):
+            return choice.message
+        module = choice.module
+        await self._deps.store.save_reminder(user, module, parsed.lead, self._deps.clock.now())
         await self._on_change(client, user)
         log.info("reminders of %s for %s, %s before", module.key, user, parsed.lead)
         return sentence_message(
@@ -79,22 +74,23 @@ class ReminderCommands:
             return sentence_message(f"Stopped all your reminders ({count}).", ":white_check_mark:")
         mine = await self._deps.store.reminders(user_id=user)
         wanted = normalise(query)
-        keys = {
-            r.module_key for r in mine if normalise(r.module_name) == wanted or r.module_key == query.strip()
+        modules = {
+            r.module.id for r in mine if normalise(r.module.name) == wanted or r.module.key == query.strip()
         }
-        if not keys:
-            module = await module_or_message(self._deps, query)
-            keys = {r.module_key for r in mine if not isinstance(module, dict) and r.module_key == module.key}
-        if not keys:
+        if not modules:
+            choice = await choose_module(self._deps, query)
+            if isinstance(choice, Chosen):
+                modules = {r.module.id for r in mine if r.module.id == choice.module.id}
+        if not modules:
             return sentence_message(
                 f"You have no reminders for “{escape_clip(query, 100)}”. {list_text(mine)}",
                 ":thinking_face:",
             )
-        for key in keys:
-            await self._deps.store.remove_reminders(user, module_key=key)
+        for module in modules:
+            await self._deps.store.remove_reminders(user, module=module)
         await self._on_change(client, user)
         names = ", ".join(
-            sorted(f"*{escape_clip(r.module_name, 100)}*" for r in mine if r.module_key in keys)
+            sorted(f"*{escape_clip(r.module.title, 100)}*" for r in mine if r.module.id in modules)
         )
         return sentence_message(f"Stopped your reminders for {names}.", ":white_check_mark:")
 
@@ -110,24 +106,21 @@ class ReminderCommands:
 
     async def _remind_one(self, client: AsyncWebClient, user: str, body: dict[str, Any]) -> Message:
         try:
-            ref = decode_session((body.get("actions") or [{}])[0].get("value") or "")
+            ref = decode_session(action_value(body))
         except (ValueError, KeyError):
             return sentence_message("This button is from an older message; run `/sessions` again.")
         module = self._deps.catalog.module(ref.module)
         if module is None:
             return sentence_message("I no longer know this module; run `/sessions` again.")
         now = self._deps.clock.now()
-        try:
-            listing = await self._deps.sessions.upcoming(
-                module, now, next_days(now, BUTTON_WINDOW_DAYS), self._deps.deadline()
-            )
-        except ZohoError as exc:
-            return sentence_message(sentence_for(exc))
+        listing = await self._deps.sessions.upcoming(
+            module, now, next_days(now, BUTTON_WINDOW_DAYS), self._deps.deadline()
+        )
         session = next((s for s in listing.sessions if s.session_id == ref.session_id), None)
         if session is None or session.start is None or session.start <= now:
             return sentence_message("That session has already started or is no longer planned.")
         lead = commands.DEFAULT_LEAD
-        await self._deps.store.save_reminder(user, module.key, module.title, lead, now, session.session_id)
+        await self._deps.store.save_reminder(user, module, lead, now, session.session_id)
         await self._on_change(client, user)
         when = date_token(session.start, "{date_short_pretty} at {time}", self._deps.zoho_zone)
         return sentence_message(

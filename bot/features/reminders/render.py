@@ -8,7 +8,6 @@ from datetime import tzinfo
 from bot.features.commands import describe_lead
 from bot.features.reminders.due import DueReminder
 from bot.features.session_view import Block, calendar_button, session_section
-from bot.sessions.matching import parse_triplet
 from bot.slack.messages import Message, bullets
 from bot.slack.text import clip, date_token, defang, escape_clip, mrkdwn
 from bot.store.records import Reminder
@@ -19,11 +18,10 @@ def reminder_message(due: DueReminder, zone: tzinfo) -> Message:
     starts = date_token(due.start, "{time}", zone, "%H:%M")
     who = "You're training" if due.for_trainer else "Reminder"
     intro = f":bell: {who}: *{escape_clip(session.name, 150)}* starts at {starts}"
-    if due.module_name:
-        intro += f" ({escape_clip(due.module_name, 100)})"
+    if due.module.name:
+        intro += f" ({escape_clip(due.module.name, 100)})"
     blocks: list[Block] = [{"type": "section", "text": mrkdwn(intro)}, session_section(session, zone)]
-    module = parse_triplet(due.module_key)
-    button = calendar_button(session, module) if module else None
+    button = calendar_button(session, due.module)
     if button is not None:
         blocks.append({"type": "actions", "elements": [button]})
     local = due.start.astimezone(zone)
@@ -33,7 +31,7 @@ def reminder_message(due: DueReminder, zone: tzinfo) -> Message:
 
 def reminder_line(reminder: Reminder) -> str:
     what = "one session" if reminder.session_id else "every session"
-    line = f"*{escape_clip(reminder.module_name, 100)}*: {what}, {describe_lead(reminder.lead)} before"
+    line = f"*{escape_clip(reminder.module.title, 100)}*: {what}, {describe_lead(reminder.lead)} before"
     if reminder.paused_reason:
         line += f"  :double_vertical_bar: paused: {escape_clip(reminder.paused_reason, 100)}"
     return line

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Iterable
 from datetime import date
 
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sessions.errors import SessionsError
 from bot.sessions.people import TrainerEmails
-from bot.zoho.errors import ZohoError
+from bot.slack.delivery import DeliveryError
+from bot.slack.users import user_by_email
 
 log = logging.getLogger(__name__)
 
@@ -38,28 +39,23 @@ class TrainerDirectory:
     async def _match(self, erecno: str, today: date) -> str | None:
         try:
             email = await self._emails.email(erecno)
-        except ZohoError as exc:
+        except SessionsError as exc:
             log.info("trainer %s: e-mail lookup failed for now, next tick tries again: %s", erecno, exc)
             return None
         if email is None:
             self._report(erecno, today, "Zoho has no e-mail for this trainer")
             return None
         try:
-            response = await self._slack.users_lookupByEmail(email=email)
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if error == "users_not_found":
-                self._report(erecno, today, f"no Slack user with their e-mail ({error})")
+            user = await user_by_email(self._slack, email)
+        except DeliveryError as exc:
+            if exc.permanent:
+                self._report(erecno, today, f"no Slack user with their e-mail ({exc.reason})")
             else:
-                log.info("trainer %s: Slack lookup failed for now (%s), next tick tries again", erecno, error)
+                log.info("trainer %s: Slack lookup failed for now (%s), next tick tries again", erecno, exc)
             return None
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            log.info("trainer %s: Slack unreachable for now (%s), next tick tries again", erecno, exc)
-            return None
-        user = str((response.get("user") or {}).get("id") or "")
         if user:
             self._users[erecno] = user
-        return user or None
+        return user
 
     def _report(self, erecno: str, today: date, why: str) -> None:
         self._unmatched[erecno] = today

@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.clock import FakeClock
-from tests.conftest import PAGED_MODULE
+from tests.conftest import PAGED_MODULE, MakeBot
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho_data import Org, module_with_sessions
-from tests.slack.conftest import MakeBot
-from tests.store.harness import Ticks
+from tests.planned_day import Ticks
 
 PARIS = ZoneInfo("Europe/Paris")
 SEASONS = {
@@ -52,8 +51,7 @@ async def test_a_daily_digest_goes_out_at_eight_local_time_every_day_across_the_
     slack.add_channel("CDST", "dst")
     await harness.bot.store.save_digest(
         "CDST",
-        PAGED_MODULE.key,
-        "Paged Module",
+        PAGED_MODULE,
         time(8),
         frozenset(range(7)),
         "Europe/Paris",

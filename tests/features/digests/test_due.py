@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.features.digests.due import DIGEST_DAYS, DueDigest, due_digests
+from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store.records import Digest
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -32,8 +33,18 @@ def digest(
     paused: str | None = None,
     ident: int = 1,
 ) -> Digest:
+    ids = ModuleId.parse(module)
+    assert ids is not None
     return Digest(
-        ident, channel, module, module.upper(), at, weekdays, zone, "U1", created_at, paused_reason=paused
+        ident,
+        channel,
+        ModuleRef.named(ids, module.upper()),
+        at,
+        weekdays,
+        zone,
+        "U1",
+        created_at,
+        paused_reason=paused,
     )
 
 
@@ -152,7 +163,7 @@ def test_a_channel_gets_one_digest_a_day_at_its_earliest_time_with_all_its_modul
 
     due = due_now(subscriptions, now)
 
-    assert [(e.key, [d.module_key for d in e.digests]) for e in due] == [
+    assert [(e.key, [d.module.key for d in e.digests]) for e in due] == [
         ("digest:C1:2026-03-10", ["c/b/m3", "c/b/m1", "c/b/m2"]),
         ("digest:C2:2026-03-10", ["c/b/m1"]),
     ]

@@ -40,7 +40,7 @@ async def test_digest_defaults_to_eight_every_day_in_the_persons_own_zone(bot: S
         "Done. This channel gets a digest of *GDPR Basics* at 08:00 (America/New_York), every day."
     )
     (digest,) = await bot.bot.store.digests()
-    assert (digest.channel_id, digest.module_key, digest.module_name) == (CHANNEL, GDPR, "GDPR Basics")
+    assert (digest.channel_id, digest.module.key, digest.module.name) == (CHANNEL, GDPR, "GDPR Basics")
     assert (digest.at, digest.weekdays, digest.zone, digest.created_by) == (
         time(8),
         EVERY_DAY,
@@ -99,7 +99,7 @@ async def test_digest_off_stops_one_module(bot: SlackBot) -> None:
     sent = await bot.command("digest off gdpr basics")
 
     assert sent.body["text"] == "Stopped the digest of *GDPR Basics* in this channel."
-    assert [d.module_key for d in await bot.bot.store.digests()] == [TOOLS]
+    assert [d.module.key for d in await bot.bot.store.digests()] == [TOOLS]
     assert [c.args["user_id"] for c in bot.slack.calls_to("views.publish")] == ["U1"]
     assert _posts(bot, CHANNEL) == [], "stopping is said to the person, not to the channel"
 

@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.sessions.modules import ModuleRef
 from bot.store.store import Store
+from tests.conftest import run_sync
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import zoho_id
-from tests.store.harness import live_zoho, run_sync, terminal
 
-__all__ = ["live_zoho", "terminal"]
-
-GDPR = f"{zoho_id(100003)}/{zoho_id(200004)}/{zoho_id(300009)}"
+GDPR = ModuleRef(zoho_id(100003), zoho_id(200004), zoho_id(300009), "GDPR Basics")
 
 
 async def _subscribe(data: Path, channel: str) -> None:
@@ -30,7 +29,6 @@ async def _subscribe(data: Path, channel: str) -> None:
         await store.save_digest(
             channel,
             GDPR,
-            "GDPR Basics",
             time(8),
             frozenset(range(7)),
             "Europe/Paris",

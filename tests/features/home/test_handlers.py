@@ -91,7 +91,7 @@ async def test_stop_in_home_removes_the_reminder_and_republishes(walked: SlackBo
 
     await click_in_home(walked, view, stop_gdpr)
 
-    assert [r.module_name for r in await walked.bot.store.reminders(user_id="U1")] == ["Tools & Systems"]
+    assert [r.module.name for r in await walked.bot.store.reminders(user_id="U1")] == ["Tools & Systems"]
     republished = walked.slack.home_view("U1")
     assert republished is not None
     assert "*GDPR Basics*: every session" not in text_of(republished)

@@ -14,6 +14,7 @@ import pytest
 from bot.features.listing.handlers import CANNOT_POST
 from bot.features.listing.ids import Action, ListingRef, decode_listing
 from bot.features.listing.render import PAGE_SIZE
+from bot.sessions.modules import ModuleId
 from tests.conftest import START, TODAY
 from tests.fakes.zoho_data import Batch, Course, Module, Org, make_session, zoho_id
 from tests.slack.harness import (
@@ -303,7 +304,7 @@ async def test_show_more_pages_through_23_sessions(sb: SlackBot) -> None:
     (more,) = buttons(first, Action.SHOW_MORE.value)
     assert more["text"]["text"] == "Show more"
     assert decode_listing(more["value"]) == ListingRef(
-        f"{zoho_id(190001)}/{zoho_id(290001)}/{zoho_id(390001)}", "", 10
+        ModuleId(zoho_id(190001), zoho_id(290001), zoho_id(390001)), "", 10
     )
 
     click = await sb.click_button(more)

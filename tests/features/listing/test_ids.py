@@ -16,12 +16,15 @@ from bot.features.listing.ids import (
     encode_listing,
     encode_session,
 )
+from bot.sessions.modules import ModuleId
 
 KEY = "219225000000100001/219225000000200001/219225000000300002"
+MODULE = ModuleId("219225000000100001", "219225000000200001", "219225000000300002")
 
 
 @pytest.mark.parametrize(
-    "ref", [ListingRef(KEY), ListingRef(KEY, "week", 10), ListingRef("a/b/c", "tomorrow", 20)]
+    "ref",
+    [ListingRef(MODULE), ListingRef(MODULE, "week", 10), ListingRef(ModuleId("a", "b", "c"), "tomorrow", 20)],
 )
 def test_listing_round_trip(ref: ListingRef) -> None:
     value = encode_listing(ref)
@@ -30,12 +33,12 @@ def test_listing_round_trip(ref: ListingRef) -> None:
 
 
 def test_session_round_trip() -> None:
-    ref = SessionRef(KEY, "219225000000400003")
+    ref = SessionRef(MODULE, "219225000000400003")
     assert decode_session(encode_session(ref)) == ref
 
 
 def test_values_are_small_versioned_json() -> None:
-    assert json.loads(encode_listing(ListingRef(KEY, "week", 10))) == {
+    assert json.loads(encode_listing(ListingRef(MODULE, "week", 10))) == {
         "v": VALUE_VERSION,
         "m": KEY,
         "w": "week",
@@ -54,6 +57,7 @@ def test_values_are_small_versioned_json() -> None:
         "",
         json.dumps({"v": 1, "m": KEY, "o": "ten"}),
         json.dumps({"v": 1, "m": KEY, "o": None}),
+        json.dumps({"v": 1, "m": "not a course/batch/module key"}),
     ],
 )
 def test_foreign_listing_values_raise_value_error(value: str) -> None:

@@ -10,12 +10,14 @@ import pytest
 
 from bot.features.reminders.due import TRAINER_LEAD, due_reminders, due_trainer_reminders, trainers_soon
 from bot.sessions.model import Session
+from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store.records import Reminder
 
 PARIS = ZoneInfo("Europe/Paris")
 START = datetime(2026, 3, 10, 14, tzinfo=PARIS)
 SECOND = timedelta(seconds=1)
 MINUTES_15 = timedelta(minutes=15)
+MODULE = ModuleRef("c", "b", "m", "Module")
 
 
 def make(session_id: str = "S1", start: datetime | None = START, trainer: str = "") -> Session:
@@ -26,11 +28,11 @@ def make(session_id: str = "S1", start: datetime | None = START, trainer: str = 
 def reminder(
     user: str = "U1", lead: timedelta = MINUTES_15, session_id: str = "", paused: str | None = None
 ) -> Reminder:
-    return Reminder(1, user, "c/b/m", "Module", session_id, lead, paused)
+    return Reminder(1, user, MODULE, session_id, lead, paused)
 
 
 def keys(reminders: list[Reminder], sessions: list[Session], now: datetime) -> list[str]:
-    return [entry.key for entry in due_reminders(reminders, {"c/b/m": sessions}, now)]
+    return [entry.key for entry in due_reminders(reminders, {MODULE.id: sessions}, now)]
 
 
 @pytest.mark.parametrize(
@@ -78,7 +80,7 @@ def test_leads_are_elapsed_time_across_daylight_saving_changes(
     assert due is not None, "never due: the reminder would be lost"
     assert due == start.astimezone(UTC) - lead
     assert f"{due:%H:%M}" == due_utc
-    (entry,) = due_reminders([reminder(lead=lead)], {"c/b/m": [make(start=start)]}, due)
+    (entry,) = due_reminders([reminder(lead=lead)], {MODULE.id: [make(start=start)]}, due)
     assert entry.due_at == due
 
 
@@ -92,7 +94,7 @@ def test_the_key_changes_when_a_session_moves() -> None:
 @pytest.mark.parametrize("reverse", [False, True], ids=["module first", "session first"])
 def test_a_person_following_the_module_and_the_session_is_reminded_once_the_earliest(reverse: bool) -> None:
     both = [reminder(lead=timedelta(hours=1)), reminder(session_id="S1")]
-    (entry,) = due_reminders(both[::-1] if reverse else both, {"c/b/m": [make()]}, START - MINUTES_15)
+    (entry,) = due_reminders(both[::-1] if reverse else both, {MODULE.id: [make()]}, START - MINUTES_15)
     assert entry.lead == timedelta(hours=1)
 
 
@@ -107,17 +109,17 @@ def test_paused_reminders_sessions_without_a_start_and_other_modules_are_never_d
     now = START - SECOND
     assert keys([reminder(paused="direct messages are turned off")], [make()], now) == []
     assert keys([reminder()], [make(start=None)], now) == []
-    assert due_reminders([reminder()], {"other": [make()]}, now) == []
+    assert due_reminders([reminder()], {ModuleId("c", "b", "other"): [make()]}, now) == []
 
 
 def test_trainers_are_reminded_fifteen_minutes_before_their_sessions() -> None:
-    sessions = {"c/b/m": [make("S1", trainer="E1"), make("S2", trainer="E2"), make("S3", trainer="")]}
+    sessions = {MODULE.id: [make("S1", trainer="E1"), make("S2", trainer="E2"), make("S3", trainer="")]}
     now = START - TRAINER_LEAD
 
     assert trainers_soon(sessions, now) == {"E1", "E2"}
     assert trainers_soon(sessions, now - SECOND) == set()
-    due = due_trainer_reminders(sessions, {"c/b/m": "Module"}, {"E1": "UHENRY"}, now)
-    assert [(e.user_id, e.session.session_id, e.for_trainer, e.module_name) for e in due] == [
+    due = due_trainer_reminders(sessions, {MODULE.id: MODULE}, {"E1": "UHENRY"}, now)
+    assert [(e.user_id, e.session.session_id, e.for_trainer, e.module.name) for e in due] == [
         ("UHENRY", "S1", True, "Module")
     ]
     assert due[0].key == f"remind:UHENRY:S1:{int(START.timestamp())}", "the same key a subscription would use"
@@ -126,7 +128,7 @@ def test_trainers_are_reminded_fifteen_minutes_before_their_sessions() -> None:
 
 def test_a_moved_session_of_a_trainer_gets_a_new_key() -> None:
     moved = replace(make(trainer="E1"), start=START + timedelta(hours=1))
-    (entry,) = due_trainer_reminders({"c/b/m": [moved]}, {}, {"E1": "U"}, moved.start - SECOND)
+    (entry,) = due_trainer_reminders({MODULE.id: [moved]}, {}, {"E1": "U"}, moved.start - SECOND)
     assert entry.key.endswith(str(int(moved.start.timestamp())))
     assert entry.due_at.tzinfo is not None
     assert entry.due_at.astimezone(UTC) == moved.start - TRAINER_LEAD

@@ -29,7 +29,7 @@ async def test_remind_a_module_with_a_lead_time(walked: SlackBot) -> None:
     assert sent.body["response_type"] == "ephemeral"
     assert sent.body["text"] == "I'll send you a direct message 1 hour before each session of *GDPR Basics*."
     (reminder,) = await walked.bot.store.reminders()
-    assert (reminder.user_id, reminder.module_key, reminder.module_name) == ("U1", GDPR, "GDPR Basics")
+    assert (reminder.user_id, reminder.module.key, reminder.module.name) == ("U1", GDPR, "GDPR Basics")
     assert (reminder.session_id, reminder.lead, reminder.paused_reason) == ("", timedelta(hours=1), None)
     assert _home_publishes(walked) == ["U1"], "the Home tab shows the new reminder"
     assert walked.slack.calls_to("chat.postMessage") == [], "nothing is posted anywhere"
@@ -76,7 +76,7 @@ async def test_remind_list_and_off_for_one_module(walked: SlackBot) -> None:
     walked.slack.clear_records()
     off = await walked.command("remind off gdpr basics")
     assert off.body["text"] == "Stopped your reminders for *GDPR Basics*."
-    assert [r.module_key for r in await walked.bot.store.reminders(user_id="U1")] == [TOOLS]
+    assert [r.module.key for r in await walked.bot.store.reminders(user_id="U1")] == [TOOLS]
     assert [r.user_id for r in await walked.bot.store.reminders(user_id="U2")] == ["U2"], "others' stay"
     assert _home_publishes(walked) == ["U1"]
 
@@ -113,7 +113,7 @@ async def test_the_remind_me_button_of_a_listing_stores_a_one_session_reminder(w
     assert answer["response_type"] == "ephemeral"
     assert answer["replace_original"] is False, "the listing stays where it was"
     (reminder,) = await walked.bot.store.reminders()
-    assert (reminder.module_key, reminder.session_id, reminder.lead) == (
+    assert (reminder.module.key, reminder.session_id, reminder.lead) == (
         GDPR,
         ref.session_id,
         timedelta(minutes=15),

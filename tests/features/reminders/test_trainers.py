@@ -14,11 +14,11 @@ from datetime import time, timedelta
 import pytest
 
 from tests.clock import FakeClock
+from tests.conftest import MakeBot
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import Org
-from tests.slack.conftest import MakeBot
-from tests.store.harness import (
+from tests.planned_day import (
     INDUCTION,
     T0,
     TRAINER_HENRY,

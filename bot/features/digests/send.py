@@ -1,0 +1,114 @@
+"""Turning due digests into posted ones: waiting for data, parts, skips and pausing a channel.
+
+Each digest is claimed under its channel-and-day key, and each part of a long
+one under its own key as well, so a retry never repeats a part already posted.
+A digest waits up to `PARTIAL_AFTER` for a module Zoho has no data for, then
+goes out without it. A channel that refuses for good has its digests paused
+with the reason, shown in its lists.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.features.digests.due import DueDigest, digest_at, due_digests
+from bot.features.digests.render import digest_messages
+from bot.features.outbox import Outbox, SendReport
+from bot.sessions.modules import ModuleRef
+from bot.sessions.service import Listing, SessionService
+from bot.sessions.urgency import Need, Urgency
+from bot.slack import delivery
+from bot.slack.messages import Message
+from bot.store.records import Digest
+from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+PARTIAL_AFTER = timedelta(minutes=30)
+"""A digest waits this long for a module Zoho has no data for, then goes out without it."""
+PREVIEW_SECONDS = 60.0
+
+
+class DigestSender:
+    def __init__(
+        self, store: Store, sessions: SessionService, outbox: Outbox, clock: Clock, catch_up: timedelta
+    ) -> None:
+        self._store = store
+        self._sessions = sessions
+        self._outbox = outbox
+        self._clock = clock
+        self._catch_up = catch_up
+
+    async def due(self, digests: list[Digest], now: datetime, report: SendReport) -> list[DueDigest]:
+        """The digests to send now; those past their catch-up window are settled as skipped (once)."""
+        due, missed = due_digests(digests, now, self._catch_up)
+        # Settled sends are left out before any write: a digest past its catch-up window stays
+        # "missed" for hours, and a failing INSERT every tick is costly.
+        settled = await self._outbox.settled(entry.key for entry in due + missed)
+        for entry in missed:
+            if entry.key not in settled and await self._outbox.skip(
+                entry.key, "digest", entry.channel_id, entry.scheduled, now, "missed: bot was down"
+            ):
+                log.warning("digest %s skipped: its time passed more than %s ago", entry.key, self._catch_up)
+                report.skipped.append(entry.key)
+        return [entry for entry in due if entry.key not in settled]
+
+    def wanted(self, due: list[DueDigest]) -> list[ModuleRef]:
+        """Modules of due digests whose data is older than the cache allows."""
+        return [
+            digest.module
+            for entry in due
+            for digest in entry.digests
+            if not self._sessions.is_fresh(digest.module)
+        ]
+
+    async def send(self, entry: DueDigest, now: datetime, report: SendReport) -> None:
+        listings = self._listings(entry, now)
+        if not listings or (len(listings) < len(entry.digests) and now - entry.scheduled < PARTIAL_AFTER):
+            log.info(
+                "digest %s waits for Zoho data of %d module(s)", entry.key, len(entry.digests) - len(listings)
+            )
+            return
+        messages = digest_messages(listings, entry.days(), entry.zone)
+        if not messages:
+            await self._outbox.skip(
+                entry.key, "digest", entry.channel_id, entry.scheduled, now, "nothing upcoming"
+            )
+            report.skipped.append(entry.key)
+            return
+        if not await self._outbox.claim(entry.key, "digest", entry.channel_id, entry.scheduled, now):
+            return
+        try:
+            for number, message in enumerate(messages, start=1):
+                await self._post_part(entry, number, message, now)
+        except delivery.DeliveryError as exc:
+            await self._outbox.failed(entry.key, exc, report)
+            if exc.permanent:
+                await self._store.pause_channel_digests(entry.channel_id, exc.pause_reason)
+            return
+        await self._outbox.sent(entry.key, report)
+        log.info("digest %s sent (%d message(s))", entry.key, len(messages))
+
+    async def preview(self, channel_id: str) -> list[Message]:
+        """The channel's digest as it would be posted now, with fresh data (`python -m bot digest`)."""
+        now = self._clock.now()
+        digests = await self._store.digests(channel_id=channel_id)
+        if not digests:
+            return []
+        entry = digest_at(channel_id, digests, now)
+        deadline = self._clock.time() + PREVIEW_SECONDS
+        await self._sessions.refresh([d.module for d in digests], Need(Urgency.PERSON_WAITING, deadline))
+        return digest_messages(self._listings(entry, now), entry.days(), entry.zone)
+
+    async def _post_part(self, entry: DueDigest, number: int, message: Message, now: datetime) -> None:
+        key = f"{entry.key}#part{number}"
+        if await self._outbox.claim(key, "digest-part", entry.channel_id, entry.scheduled, now):
+            await self._outbox.post(key, entry.channel_id, message)
+
+    def _listings(self, entry: DueDigest, now: datetime) -> list[Listing]:
+        """The cached listings of the digest's modules that Zoho has given data for."""
+        window = entry.window(now)
+        listings = [self._sessions.cached_listing(digest.module, now, window) for digest in entry.digests]
+        return [listing for listing in listings if listing is not None]

@@ -1,0 +1,145 @@
+"""Turning due reminders into DMs: which modules to watch, trainers, the earliest-lead rule, pausing.
+
+A reminder is sent from the cached sessions of the modules people follow; this
+module also says which of those modules need fresh data before a tick sends
+(`wanted`). A person who refuses DMs for good has their reminders paused; a
+trainer's refusal pauses nothing, since they never subscribed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.features.outbox import Outbox, SendReport
+from bot.features.reminders.due import (
+    TRAINER_LEAD,
+    DueReminder,
+    due_reminders,
+    due_trainer_reminders,
+    earliest,
+    reminder_due_at,
+    trainers_soon,
+)
+from bot.features.reminders.render import reminder_message
+from bot.features.reminders.trainers import TrainerDirectory
+from bot.sessions.model import Session
+from bot.sessions.modules import ModuleId, ModuleRef
+from bot.sessions.service import SessionService
+from bot.sessions.windows import Window
+from bot.slack import delivery
+from bot.store.records import Digest, Reminder
+from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+IDLE_REFRESH_SECONDS = 3600.0
+"""Reminder modules with nothing starting soon are re-read hourly, to see new or moved sessions."""
+SOON = timedelta(minutes=30)
+"""Data is kept within the cache TTL from this long before a reminder is due."""
+HORIZON = timedelta(days=8)
+"""How far ahead sessions are looked at: past the longest lead a person may choose (7 days)."""
+
+
+@dataclass
+class Followed:
+    """A module whose sessions may need a reminder, with every lead time asked of it."""
+
+    module: ModuleRef
+    leads: set[timedelta] = field(default_factory=set)
+
+
+class ReminderSender:
+    def __init__(
+        self,
+        store: Store,
+        sessions: SessionService,
+        outbox: Outbox,
+        zoho_zone: ZoneInfo,
+        trainers: TrainerDirectory | None,
+    ) -> None:
+        self._store = store
+        self._sessions = sessions
+        self._outbox = outbox
+        self._zone = zoho_zone
+        self._trainers = trainers
+
+    def wanted(self, digests: list[Digest], reminders: list[Reminder], now: datetime) -> list[ModuleRef]:
+        """Followed modules never read, older than an hour, or stale with a reminder due soon."""
+        wanted = []
+        for followed in self._followed(digests, reminders).values():
+            age = self._sessions.age(followed.module)
+            stale = age is not None and age >= self._sessions.ttl
+            if age is None or age >= IDLE_REFRESH_SECONDS or (stale and self._reminder_soon(followed, now)):
+                wanted.append(followed.module)
+        return wanted
+
+    async def send_due(
+        self, digests: list[Digest], reminders: list[Reminder], now: datetime, report: SendReport
+    ) -> None:
+        due = await self._due(digests, reminders, now)
+        settled = await self._outbox.settled(entry.key for entry in due)
+        for entry in due:
+            if entry.key not in settled:
+                await self._send(entry, now, report)
+
+    def _followed(self, digests: list[Digest], reminders: list[Reminder]) -> dict[ModuleId, Followed]:
+        """Reminded modules, and with trainers' reminders on, every module a digest follows too."""
+        followed: dict[ModuleId, Followed] = {}
+        for reminder in reminders:
+            if not reminder.paused_reason:
+                followed.setdefault(reminder.module.id, Followed(reminder.module)).leads.add(reminder.lead)
+        if self._trainers is not None:
+            for digest in digests:
+                followed.setdefault(digest.module.id, Followed(digest.module)).leads.add(TRAINER_LEAD)
+        return followed
+
+    def _reminder_soon(self, followed: Followed, now: datetime) -> bool:
+        """Whether a reminder of this module falls due within SOON, so its data should be fresh."""
+        horizon = now + SOON
+        window = Window("soon", now, horizon + max(followed.leads))
+        listing = self._sessions.cached_listing(followed.module, now, window)
+        return bool(listing) and any(
+            session.start is not None and now <= reminder_due_at(session.start, lead) <= horizon
+            for session in listing.sessions
+            for lead in followed.leads
+        )
+
+    async def _due(
+        self, digests: list[Digest], reminders: list[Reminder], now: datetime
+    ) -> list[DueReminder]:
+        followed = self._followed(digests, reminders)
+        sessions = self._cached_sessions(followed, now)
+        due = due_reminders(reminders, sessions, now)
+        if self._trainers is not None:
+            today = now.astimezone(self._zone).date()
+            users = await self._trainers.slack_users(trainers_soon(sessions, now), today)
+            modules = {module: entry.module for module, entry in followed.items()}
+            due += due_trainer_reminders(sessions, modules, users, now)
+        return earliest(due)
+
+    def _cached_sessions(
+        self, followed: dict[ModuleId, Followed], now: datetime
+    ) -> dict[ModuleId, list[Session]]:
+        window = Window("reminders", now, now + HORIZON)
+        found: dict[ModuleId, list[Session]] = {}
+        for module, entry in followed.items():
+            listing = self._sessions.cached_listing(entry.module, now, window)
+            if listing is not None:
+                found[module] = list(listing.sessions)
+        return found
+
+    async def _send(self, entry: DueReminder, now: datetime, report: SendReport) -> None:
+        if not await self._outbox.claim(entry.key, "reminder", entry.user_id, entry.due_at, now):
+            return
+        try:
+            await self._outbox.post(entry.key, entry.user_id, reminder_message(entry, self._zone))
+        except delivery.DeliveryError as exc:
+            await self._outbox.failed(entry.key, exc, report)
+            if exc.permanent and not entry.for_trainer:
+                await self._store.pause_user_reminders(entry.user_id, exc.pause_reason)
+            return
+        report.sent.append(entry.key)
+        log.info("reminder %s sent", entry.key)

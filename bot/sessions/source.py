@@ -1,0 +1,101 @@
+"""The one place the domain calls the Zoho client: its needs become the client's calls, and
+Zoho's errors become the domain's (`raise ... from`), so nothing above the domain sees Zoho's types.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from bot.sessions.errors import (
+    ApiPaused,
+    CallLimitReached,
+    ModuleGone,
+    NeedsAdmin,
+    RequestRefused,
+    SessionsError,
+    SignInsPaused,
+    SourceDown,
+)
+from bot.sessions.modules import ModuleRef
+from bot.sessions.urgency import Need, Urgency
+from bot.zoho.budget import Priority
+from bot.zoho.client import Call, ZohoClient
+from bot.zoho.errors import (
+    ZohoAuthError,
+    ZohoBusyError,
+    ZohoError,
+    ZohoLockedError,
+    ZohoRequestError,
+    ZohoTokenLimitError,
+)
+from bot.zoho.shared_state import SharedState
+
+Record = dict[str, Any]
+
+_PRIORITIES = {Urgency.PERSON_WAITING: Priority.INTERACTIVE, Urgency.BACKGROUND: Priority.BACKGROUND}
+
+
+class ZohoSource:
+    """The LMS reads the domain makes, in the domain's terms."""
+
+    def __init__(self, client: ZohoClient, state: SharedState) -> None:
+        self._client = client
+        self._state = state
+
+    def locked_until(self) -> float:
+        """Until when (clock seconds) Zoho's lock stops every call; in the past when there is none."""
+        return self._state.locked_until()
+
+    async def module_sessions(self, module: ModuleRef, need: Need) -> list[Record]:
+        with translated():
+            return await self._client.module_sessions(
+                module.course_id, module.batch_id, module.module_id, _call(need)
+            )
+
+    async def batch_sessions(self, course_id: str, batch_id: str, need: Need) -> list[Record]:
+        with translated():
+            return await self._client.batch_sessions(course_id, batch_id, _call(need))
+
+    async def courses(self, need: Need, search: str | None = None, blended_only: bool = True) -> list[Record]:
+        with translated():
+            return await self._client.courses(_call(need), search=search, blended_only=blended_only)
+
+    async def batches(self, course_id: str, need: Need) -> list[Record]:
+        with translated():
+            return await self._client.batches(course_id, _call(need))
+
+    async def modules(self, course_id: str, batch_id: str, need: Need) -> list[Record]:
+        with translated():
+            return await self._client.modules(course_id, batch_id, _call(need))
+
+    async def employee(self, erecno: str, need: Need) -> Record | None:
+        with translated():
+            return await self._client.employee(erecno, _call(need))
+
+
+def _call(need: Need) -> Call:
+    return Call(_PRIORITIES[need.urgency], need.deadline)
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except ZohoError as exc:
+        raise domain_error(exc) from exc
+
+
+def domain_error(error: ZohoError) -> SessionsError:
+    if isinstance(error, ZohoAuthError):
+        return NeedsAdmin(str(error))
+    if isinstance(error, ZohoTokenLimitError):
+        return SignInsPaused(str(error), error.retry_at)
+    if isinstance(error, ZohoLockedError):
+        return ApiPaused(error.until)
+    if isinstance(error, ZohoBusyError):
+        return CallLimitReached(error.retry_after)
+    if isinstance(error, ZohoRequestError):
+        return ModuleGone(str(error)) if error.status == 404 else RequestRefused(str(error), error.status)
+    return SourceDown(str(error))
