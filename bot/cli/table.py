@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import tzinfo
 
+from bot.sessions.listing import Listing
 from bot.sessions.model import Session
-from bot.sessions.service import Listing
 
 MAX_CELL = 40
 

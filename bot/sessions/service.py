@@ -25,6 +25,7 @@ import diskcache
 
 from bot.clock import Clock
 from bot.sessions.errors import ApiPaused, SessionsError
+from bot.sessions.listing import Listing
 from bot.sessions.model import Session, parse_session
 from bot.sessions.modules import ModuleRef
 from bot.sessions.source import ZohoSource
@@ -46,22 +47,6 @@ class Snapshot:
     fetched_at: float
     fetch_id: str = ""
     """Tells two fetches apart even when the clock did not move between them."""
-
-
-@dataclass(frozen=True)
-class Listing:
-    """The answer to "what is coming up in this module"."""
-
-    module: ModuleRef
-    sessions: tuple[Session, ...]
-    next_after: Session | None
-    fetched_at: datetime
-    problem: str | None = None
-    """Set when the data is old because Zoho could not be asked: what went wrong."""
-
-    @property
-    def stale(self) -> bool:
-        return self.problem is not None
 
 
 class SessionService:

@@ -10,6 +10,7 @@ from bot.config import ConfigError
 from bot.core import Core
 from bot.sessions.catalog import MISS_SECONDS, load_aliases
 from bot.sessions.matching import Ambiguous, Found, NotFound
+from bot.sessions.modules import ModuleId
 from tests.clock import FakeClock
 from tests.conftest import TODAY, MakeCore
 from tests.fakes.zoho import FakeZoho
@@ -211,3 +212,18 @@ def test_modules_file_errors_name_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="BOT_MODULES_FILE"):
         load_aliases(broken)
     assert load_aliases(None) == []
+
+
+async def test_a_module_by_its_ids_sees_what_another_process_discovered(make_core: MakeCore) -> None:
+    """The index behind `Catalog.module` is rebuilt when discovery changes the catalog on disk,
+    also when another process (the scheduler worker, say) did the walking."""
+    web, worker = make_core(), make_core()
+    gdpr = ModuleId(ORG.courses[2].course_id, ORG.courses[2].batches[0].batch_id, GDPR_BASICS.module_id)
+    assert web.catalog.module(gdpr) is None
+
+    await worker.catalog.walk()
+
+    found = web.catalog.module(gdpr)
+    assert found is not None
+    assert (found.name, found.course_name) == ("GDPR Basics", "Data Protection & GDPR")
+    assert web.catalog.module(ModuleId("1", "2", "3")) is None

@@ -297,3 +297,19 @@ async def test_cached_listing_never_calls(core: Core, fz: FakeZoho, clock: FakeC
     assert cached.fetched_at == START
     await core.sessions.drain()
     assert len(fz.calls()) == 3
+
+
+async def test_a_refresh_shows_what_zoho_says_now_even_when_the_clock_has_not_moved(
+    core: Core, fz: FakeZoho, clock: FakeClock, org: Org
+) -> None:
+    """Sessions are parsed once per fetch, never served from an earlier fetch's parse."""
+    before = await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
+    assert len(before.sessions) == 14
+    fz.set_org(Org(courses=module_with_sessions(3, TODAY).courses, trainers=org.trainers))
+
+    await core.sessions.refresh([PAGED_MODULE], Need(Urgency.BACKGROUND))
+
+    after = core.sessions.cached_listing(PAGED_MODULE, clock.now(), fortnight(clock))
+    assert after is not None
+    assert after.fetched_at == before.fetched_at
+    assert names(after) == ["Session 2", "Session 3"], "the first of the three ended at 9:00"

@@ -7,7 +7,7 @@ from datetime import date, datetime, tzinfo
 
 from bot.features.commands import describe_weekdays
 from bot.features.session_view import Block, session_text
-from bot.sessions.service import Listing
+from bot.sessions.listing import Listing
 from bot.slack.messages import Message, bullets
 from bot.slack.text import clip, defang, escape, escape_clip, mrkdwn, plain, user_mention
 from bot.store.records import Digest

@@ -16,8 +16,9 @@ from bot.clock import Clock
 from bot.features.digests.due import DueDigest, digest_at, due_digests
 from bot.features.digests.render import digest_messages
 from bot.features.outbox import Outbox, SendReport
+from bot.sessions.listing import Listing
 from bot.sessions.modules import ModuleRef
-from bot.sessions.service import Listing, SessionService
+from bot.sessions.service import SessionService
 from bot.sessions.urgency import Need, Urgency
 from bot.slack import delivery
 from bot.slack.messages import Message

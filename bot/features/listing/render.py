@@ -8,8 +8,8 @@ from typing import Any
 
 from bot.features.listing.ids import Action, ListingRef, encode_listing
 from bot.features.session_view import Block, session_actions, session_section
+from bot.sessions.listing import Listing
 from bot.sessions.modules import ModuleRef
-from bot.sessions.service import Listing
 from bot.sessions.windows import WINDOW_NAMES
 from bot.slack.text import clip, date_token, defang, escape, escape_clip, mrkdwn, plain, user_mention
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.features.digests.due import DIGEST_DAYS, DueDigest, due_digests
+from bot.features.digests.due import DIGEST_DAYS, DueDigest, digest_at, due_digests
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store.records import Digest
 
@@ -179,3 +179,16 @@ def test_a_later_time_the_same_day_is_the_same_digest() -> None:
         if e.local_date == date(2026, 3, 10)
     ]
     assert entry.key == "digest:C1:2026-03-10"
+
+
+def test_the_operators_preview_takes_the_zone_and_order_of_the_earliest_subscription() -> None:
+    """`python -m bot digest` shows the channel's digest as `due_digests` would build it: in the
+    zone of the subscription that comes first today, not of whichever the store lists first."""
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    paris_eight = digest(module="c/b/m1", at=time(8), zone="Europe/Paris", ident=1)  # 07:00 UTC
+    tokyo_nine = digest(module="c/b/m2", at=time(9), zone="Asia/Tokyo", ident=2)  # 00:00 UTC
+    entry = digest_at("C1", [paris_eight, tokyo_nine], now)  # the store lists by time of day
+    assert entry.zone == ZoneInfo("Asia/Tokyo")
+    assert entry.local_date == date(2026, 3, 10)
+    assert [d.module.key for d in entry.digests] == ["c/b/m2", "c/b/m1"]
+    assert entry.window(now).end == datetime(2026, 3, 17, tzinfo=ZoneInfo("Asia/Tokyo"))

@@ -1,0 +1,25 @@
+"""The answer to "what is coming up in this module": a plain value, so rendering needs no service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.sessions.model import Session
+from bot.sessions.modules import ModuleRef
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The sessions of one module within a window, and how fresh the data behind them is."""
+
+    module: ModuleRef
+    sessions: tuple[Session, ...]
+    next_after: Session | None
+    fetched_at: datetime
+    problem: str | None = None
+    """Set when the data is old because Zoho could not be asked: what went wrong."""
+
+    @property
+    def stale(self) -> bool:
+        return self.problem is not None
