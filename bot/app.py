@@ -93,7 +93,7 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
     if settings.remind_trainers:
         trainers = TrainerDirectory(TrainerEmails(core.source, core.people_cache, core.clock), slack)
     reminders = ReminderSender(store, core.sessions, outbox, settings.zoho_timezone, trainers)
-    scheduler = Scheduler(store, core.sessions, core.clock, digests, reminders, holder)
+    scheduler = Scheduler(store, core.planner, core.clock, digests, reminders, holder)
     return Bot(core, bolt, slack, store, digests, scheduler)
 
 

@@ -32,10 +32,12 @@ VARIABLES = (
     "ZOHO_TIMEZONE",
     "ZOHO_DATE_FORMAT",
     "ZOHO_CALLS_PER_MINUTE",
+    "ZOHO_CALLS_PER_DAY",
     "BOT_DATA_DIR",
     "BOT_MODULES_FILE",
     "BOT_REMIND_TRAINERS",
     "BOT_DIGEST_CATCH_UP_HOURS",
+    "BOT_FRESHNESS_MINUTES",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
@@ -64,6 +66,7 @@ class Settings:
     zoho_timezone: ZoneInfo
     zoho_date_format: str
     zoho_calls_per_minute: int
+    zoho_calls_per_day: int
     data_dir: Path
     modules_file: Path | None
     slack_bot_token: str
@@ -74,6 +77,8 @@ class Settings:
     database_url: str | None
     remind_trainers: bool
     digest_catch_up_hours: float
+    freshness_minutes: int
+    """How old data for followed modules may get while the call budgets allow."""
     disk_is_ephemeral: bool
     """Running on a platform that wipes the disk on restart (a Procfile platform's dyno)."""
 
@@ -90,6 +95,12 @@ class Settings:
         """Client id and secret, enough to turn a grant code into a refresh token."""
         _require(("ZOHO_CLIENT_ID", self.zoho_client_id), ("ZOHO_CLIENT_SECRET", self.zoho_client_secret))
         return self.zoho_client_id, self.zoho_client_secret
+
+    @property
+    def shared_database(self) -> bool:
+        """Whether instances on other machines may share this store (PostgreSQL), so Zoho's
+        state and data must live there rather than on this disk."""
+        return bool(self.database_url) and self.database.startswith("postgresql")
 
     @property
     def database(self) -> str:
@@ -188,6 +199,7 @@ def _parse(env: _Reader) -> Settings:
         zoho_timezone=_zone(env.text("ZOHO_TIMEZONE", "UTC")),
         zoho_date_format=_date_format(env.text("ZOHO_DATE_FORMAT", "%d-%m-%Y")),
         zoho_calls_per_minute=calls,
+        zoho_calls_per_day=env.integer("ZOHO_CALLS_PER_DAY", 2500, 1, 10_000_000),
         data_dir=Path(env.text("BOT_DATA_DIR", "./.sessions-bot")),
         modules_file=_optional_file(env.text("BOT_MODULES_FILE")),
         slack_bot_token=env.text("SLACK_BOT_TOKEN"),
@@ -198,6 +210,7 @@ def _parse(env: _Reader) -> Settings:
         database_url=_database_url(env.text("DATABASE_URL")),
         remind_trainers=env.flag("BOT_REMIND_TRAINERS"),
         digest_catch_up_hours=env.number("BOT_DIGEST_CATCH_UP_HOURS", 3.0, 0.1, 23.0),
+        freshness_minutes=env.integer("BOT_FRESHNESS_MINUTES", 10, 1, 1440),
         disk_is_ephemeral=bool(env.text("DYNO")),
     )
 

@@ -1,7 +1,10 @@
 """The Slack-free half of the composition root: Zoho client, catalog and session service.
 
 `python -m bot preview`, `modules` and `check` need only this; the Slack app and
-the scheduler are built on top of it in `app.py`.
+the scheduler are built on top of it in `app.py`. Where several instances may
+run (a PostgreSQL `DATABASE_URL`), what must be one per organisation (Zoho's
+token, lock and call counts, and the session data fetched) is coordinated
+through that database; otherwise through `BOT_DATA_DIR`.
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ import httpx
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.coordination import Coordination
+from bot.coordination.disk import DiskCoordination
+from bot.coordination.postgres import PostgresCoordination
 from bot.sessions.catalog import Catalog, load_aliases
+from bot.sessions.planner import RefreshPlanner
 from bot.sessions.service import SessionService
 from bot.sessions.source import ZohoSource
 from bot.zoho.auth import TokenSource
 from bot.zoho.budget import CallBudget
 from bot.zoho.client import RetryPolicy, ZohoClient
-from bot.zoho.shared_state import SharedState
+from bot.zoho.state import ZohoState
 
 
 @dataclass
@@ -29,12 +36,14 @@ class Core:
     settings: Settings
     clock: Clock
     http: httpx.AsyncClient
-    state: SharedState
+    coordination: Coordination
+    state: ZohoState
     tokens: TokenSource
     zoho: ZohoClient
     source: ZohoSource
     catalog: Catalog
     sessions: SessionService
+    planner: RefreshPlanner
     budget: CallBudget
     people_cache: diskcache.Cache
     _caches: tuple[diskcache.Cache, ...]
@@ -42,9 +51,15 @@ class Core:
     async def aclose(self) -> None:
         await self.sessions.drain()
         await self.http.aclose()
-        self.state.close()
+        await self.coordination.close()
         for cache in self._caches:
             cache.close()
+
+
+def coordination_for(settings: Settings) -> Coordination:
+    if settings.shared_database:
+        return PostgresCoordination(settings.database)
+    return DiskCoordination(settings.data_dir / "zoho-state")
 
 
 def build_core(
@@ -60,17 +75,40 @@ def build_core(
     aliases = load_aliases(settings.modules_file)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     http = httpx.AsyncClient(transport=transport, headers={"User-Agent": "sessions-bot"})
-    state = SharedState(settings.data_dir / "zoho-state")
-    budget = CallBudget(state, clock, settings.zoho_calls_per_minute)
+    coordination = coordination_for(settings)
+    state = ZohoState(coordination)
+    budget = CallBudget(state, clock, settings.zoho_calls_per_minute, settings.zoho_calls_per_day)
     tokens = TokenSource(http, settings.zoho_accounts_url, credentials, state, clock)
     zoho = ZohoClient(http, settings.zoho_people_url, tokens, budget, state, clock, retry)
-    source = ZohoSource(zoho, state)
+    source = ZohoSource(zoho, state, budget, clock)
     catalog_cache = diskcache.Cache(str(settings.data_dir / "catalog"))
     session_cache = diskcache.Cache(str(settings.data_dir / "sessions"))
     people_cache = diskcache.Cache(str(settings.data_dir / "people"))
     catalog = Catalog(source, catalog_cache, clock, aliases)
-    sessions = SessionService(source, session_cache, clock, settings.zoho_timezone, settings.zoho_date_format)
+    sessions = SessionService(
+        source,
+        session_cache,
+        clock,
+        settings.zoho_timezone,
+        settings.zoho_date_format,
+        ttl=settings.freshness_minutes * 60.0,
+        shared=coordination if settings.shared_database else None,
+    )
+    planner = RefreshPlanner(sessions, source, clock)
     caches = (catalog_cache, session_cache, people_cache)
     return Core(
-        settings, clock, http, state, tokens, zoho, source, catalog, sessions, budget, people_cache, caches
+        settings,
+        clock,
+        http,
+        coordination,
+        state,
+        tokens,
+        zoho,
+        source,
+        catalog,
+        sessions,
+        planner,
+        budget,
+        people_cache,
+        caches,
     )

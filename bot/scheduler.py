@@ -1,10 +1,10 @@
 """The tick loop: exactly one leader at a time asks each feature what to send, and it sends.
 
 Every tick (30 s) the instance that holds the lease in the store gathers the
-subscriptions, refreshes the Zoho data the features say their sends need, and
-lets the digest and reminder features send what is due (each send claimed in
-the store first, so nothing goes out twice). Once a day it forgets sends too
-old to matter.
+subscriptions, has the refresh planner fetch what the features say their sends
+need and what they follow (within Zoho's budgets), and lets the digest and
+reminder features send what is due (each send claimed in the store first, so
+nothing goes out twice). Once a day it forgets sends too old to matter.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from bot.clock import Clock
 from bot.features.digests.send import DigestSender
 from bot.features.outbox import SendReport
 from bot.features.reminders.send import ReminderSender
-from bot.sessions.modules import ModuleRef
-from bot.sessions.service import SessionService
-from bot.sessions.urgency import Need, Urgency
+from bot.sessions.planner import RefreshPlanner
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,7 +30,6 @@ LEASE_TTL = timedelta(seconds=90)
 """A crashed leader's lease lapses after this; another instance takes over."""
 KEEP_SENDS = timedelta(days=14)
 """Send records older than this can never be claimed again; housekeeping deletes them daily."""
-REFRESH_SECONDS = 60.0
 
 
 @dataclass
@@ -44,14 +41,14 @@ class Scheduler:
     def __init__(
         self,
         store: Store,
-        sessions: SessionService,
+        planner: RefreshPlanner,
         clock: Clock,
         digests: DigestSender,
         reminders: ReminderSender,
         holder: str,
     ) -> None:
         self._store = store
-        self._sessions = sessions
+        self._planner = planner
         self._clock = clock
         self._digests = digests
         self._reminders = reminders
@@ -87,18 +84,14 @@ class Scheduler:
         digests = await self._store.digests()
         reminders = await self._store.reminders()
         due = await self._digests.due(digests, now, report)
-        await self._refresh(self._digests.wanted(due) + self._reminders.wanted(digests, reminders, now))
+        await self._planner.run(
+            needed=self._digests.needed(due) + self._reminders.needed(digests, reminders, now),
+            followed=self._digests.followed(digests) + self._reminders.followed(digests, reminders),
+        )
         for entry in due:
             await self._digests.send(entry, now, report)
         await self._reminders.send_due(digests, reminders, now, report)
         return report
-
-    async def _refresh(self, wanted: list[ModuleRef]) -> None:
-        """One refresh of every module the features asked for (the service batches by Zoho batch)."""
-        unique = list({module.key: module for module in wanted}.values())
-        if unique:
-            need = Need(Urgency.BACKGROUND, self._clock.time() + REFRESH_SECONDS)
-            await self._sessions.refresh(unique, need)
 
     async def _housekeeping(self, now: datetime) -> None:
         """Once a day, forget sends too old to matter, so the table does not grow forever."""

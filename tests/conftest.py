@@ -51,6 +51,16 @@ PAGED_MODULE = ModuleRef(zoho_id(190001), zoho_id(290001), zoho_id(390001), "Pag
 MakeCore = Callable[..., Core]
 
 
+def module_refs(org: Org) -> list[ModuleRef]:
+    """Every module the fake serves, as the bot refers to it (with its course and batch names)."""
+    return [
+        ModuleRef(c.course_id, b.batch_id, m.module_id, m.name, c.name, b.name)
+        for c in org.courses
+        for b in c.batches
+        for m in b.modules
+    ]
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)

@@ -427,7 +427,7 @@ async def test_a_digest_waits_while_zoho_fails_and_goes_out_when_it_answers(
 ) -> None:
     bot = (await started(start_bot, slack, Plan(digests=DIGEST_08.digests[:1]))).bot
     ticks = Ticks(clock)
-    await ticks.through(bot, until=paris("08:00"))
+    clock.set(paris("08:00"))  # the bot starts at 08:00: it holds no data of the module yet
     fz.fail_next(3, status=503)  # every attempt of the 08:00 tick's read
 
     with caplog.at_level(logging.INFO, logger="bot.features.digests.send"):
@@ -438,6 +438,22 @@ async def test_a_digest_waits_while_zoho_fails_and_goes_out_when_it_answers(
     assert channel_calls(slack, "CTRAINING") == [None]
     assert f"digest {key} waits for Zoho data of 1 module(s)" in caplog.messages
     assert [r.status for r in fz.calls() if r.path.endswith("/sessions")] == [503, 503, 503, 200]
+
+
+async def test_a_digest_goes_out_on_time_from_held_data_while_zoho_fails(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
+) -> None:
+    """The planner kept the followed module fresh before 08:00; Zoho failing at 08:00 costs freshness,
+    not the digest."""
+    bot = (await started(start_bot, slack, Plan(digests=DIGEST_08.digests[:1]))).bot
+    ticks = Ticks(clock)
+    await ticks.through(bot, until=paris("08:00"))
+    fz.fail_next(3, status=503)
+    await ticks.run(bot, until=paris("08:01"))
+    key = digest_key("CTRAINING", DAY)
+    assert ticks.sent == {key: [paris("08:00")]}
+    at_eight = [r.status for r in fz.calls() if r.at == paris("08:00").timestamp()]
+    assert at_eight == [503, 503, 503], "the 08:00 read failed; the digest went out from the 07:50 data"
 
 
 async def test_the_loop_ticks_every_thirty_seconds_until_stopped_then_releases_its_lease(
@@ -468,10 +484,10 @@ async def test_the_loop_ticks_every_thirty_seconds_until_stopped_then_releases_i
 async def test_a_day_ahead_reminder_does_not_keep_zoho_busy_all_day(
     start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
 ) -> None:
-    """With a 1-day lead every session is "soon", yet the module is re-read hourly when
-    no reminder falls due within half an hour, not at every cache expiry (10 minutes)."""
+    """With a 1-day lead every session is "soon", yet the module is re-read once per freshness
+    window (here an hour) when no reminder falls due within half an hour, not at every tick."""
     plan = Plan(subs=(Sub("UANA", TOOLS, timedelta(days=1)),))
-    harness = await started(start_bot, slack, plan)
+    harness = await started(start_bot, slack, plan, BOT_FRESHNESS_MINUTES="60")
     quiet_from, quiet_until = paris("09:00"), paris("13:00")  # no Tools reminder falls due in between
     clock.set(quiet_from)
     await Ticks(clock).tick(harness.bot)  # sends what fell due before 09:00 (its sessions not started)

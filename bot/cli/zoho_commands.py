@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import httpx
 
@@ -13,7 +14,7 @@ from bot.core import Core
 from bot.sessions.matching import Ambiguous, Found, NotFound, resolve
 from bot.sessions.windows import Window
 from bot.zoho.auth import exchange_grant_code
-from bot.zoho.budget import Priority
+from bot.zoho.budget import Priority, Usage
 from bot.zoho.client import Call
 
 LOOKUP_SECONDS = 60.0
@@ -67,6 +68,19 @@ async def check_zoho(core: Core) -> list[str]:
     return [
         f"Zoho token: ok ({core.settings.zoho_accounts_url})",
         f"Zoho People LMS: ok, {count} blended course(s) on the first page ({core.settings.zoho_people_url})",
+        *usage_lines(await core.budget.usage(), core.clock.time()),
+    ]
+
+
+def usage_lines(usage: Usage, now: float) -> list[str]:
+    """The bot's Zoho calls, shared by every instance, and the lock."""
+    lock = "none"
+    if usage.locked_until > now:
+        lock = f"on until {datetime.fromtimestamp(usage.locked_until, UTC):%H:%M:%S} UTC"
+    return [
+        f"Zoho calls in the last 60 s: {usage.last_minute} of {usage.per_minute} (ZOHO_CALLS_PER_MINUTE)",
+        f"Zoho calls in the last 24 h: {usage.last_day} of {usage.per_day} (ZOHO_CALLS_PER_DAY)",
+        f"Zoho lock: {lock}",
     ]
 
 

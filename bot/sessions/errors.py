@@ -5,6 +5,7 @@
     ├── SignInsPaused          too many token requests for now; `retry_at`
     ├── ApiPaused              Zoho has paused every read after too many calls; `until`
     ├── CallLimitReached       the bot's own per-minute budget is spent; `retry_after`
+    ├── DailyAllowanceSpent    the bot's own daily allowance is spent; `frees_at`
     ├── RequestRefused         Zoho refused this request; `status`
     │   └── ModuleGone         Zoho no longer knows the module (404)
     └── SourceDown             Zoho is not answering usefully, after bounded retries
@@ -45,6 +46,14 @@ class CallLimitReached(SessionsError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"The bot is at its Zoho call limit; try again in {max(1, round(retry_after))} s.")
         self.retry_after = retry_after
+
+
+class DailyAllowanceSpent(SessionsError):
+    """`ZOHO_CALLS_PER_DAY` calls in the last 24 hours; the oldest leaves the window at `frees_at`."""
+
+    def __init__(self, message: str, frees_at: float) -> None:
+        super().__init__(message)
+        self.frees_at = frees_at
 
 
 class RequestRefused(SessionsError):

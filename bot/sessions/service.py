@@ -6,17 +6,20 @@ at once while one refresh runs behind it. Zoho locked, down or refusing: the
 last good data answers, marked with when it was fetched and why. No data at all:
 the caller gets the domain's typed error. However many callers ask, at most one
 fetch per module is in flight. Zoho's records are parsed once per fetch, not on
-every read.
+every read. Where several instances share a PostgreSQL database, what any of
+them fetched is shared (`shared.py`): an instance whose data is stale looks
+there before asking Zoho, and one fetch of a module or batch runs at a time
+across all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,10 +27,12 @@ from zoneinfo import ZoneInfo
 import diskcache
 
 from bot.clock import Clock
+from bot.coordination import Coordination
 from bot.sessions.errors import ApiPaused, SessionsError
 from bot.sessions.listing import Listing
 from bot.sessions.model import Session, parse_session
 from bot.sessions.modules import ModuleRef
+from bot.sessions.shared import SharedSnapshots, Snapshot
 from bot.sessions.source import ZohoSource
 from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import Window
@@ -37,16 +42,12 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL = 600.0
 PARSED_FETCHES = 1024
 """Fetches whose parsed sessions are kept in memory; each module has one current fetch."""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What Zoho said about one module, and when."""
-
-    records: tuple[dict[str, Any], ...]
-    fetched_at: float
-    fetch_id: str = ""
-    """Tells two fetches apart even when the clock did not move between them."""
+PAGE_SIZE = 25
+"""Records Zoho returns per page: what a fetch of n records costs is about n / 25 calls."""
+ASKED_SECONDS = 3600.0
+"""A module people asked about this recently is kept fresh by the planner."""
+FETCH_WAIT_SECONDS = 20.0
+"""How long a fetch waits for another instance's fetch of the same module or batch to end."""
 
 
 class SessionService:
@@ -60,6 +61,7 @@ class SessionService:
         zone: ZoneInfo,
         date_format: str,
         ttl: float = DEFAULT_TTL,
+        shared: Coordination | None = None,
     ) -> None:
         self._source = source
         self._cache = cache
@@ -67,9 +69,12 @@ class SessionService:
         self._zone = zone
         self._date_format = date_format
         self._ttl = ttl
+        self._shared = SharedSnapshots(shared, clock) if shared is not None else None
         self._inflight: dict[str, asyncio.Task[Snapshot]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._parsed: OrderedDict[tuple[str, str], tuple[Session, ...]] = OrderedDict()
+        self._asked: dict[str, tuple[ModuleRef, float]] = {}
+        self._batch_records: dict[tuple[str, str], int] = {}
 
     async def upcoming(
         self,
@@ -80,13 +85,15 @@ class SessionService:
         urgency: Urgency = Urgency.PERSON_WAITING,
     ) -> Listing:
         """Sessions not yet ended at `now` that start within `window`, by start time."""
+        if urgency is Urgency.PERSON_WAITING:
+            self._asked[module.key] = (module, self._clock.time())
         snapshot, problem = await self._snapshot(module, Need(urgency, deadline))
         return self._listing(module, snapshot, now, window, problem)
 
     def cached_listing(self, module: ModuleRef, now: datetime, window: Window) -> Listing | None:
-        """The answer from the cache alone, or None when nothing is cached (no network)."""
-        snapshot = self._cache.get(_key(module))
-        if not isinstance(snapshot, Snapshot):
+        """The answer from this instance's cache alone, or None when nothing is cached (no I/O)."""
+        snapshot = self._local(module)
+        if snapshot is None:
             return None
         return self._listing(module, snapshot, now, window, self._problem(module, snapshot))
 
@@ -124,16 +131,45 @@ class SessionService:
         self, course_id: str, batch_id: str, modules: list[ModuleRef], need: Need
     ) -> None:
         """Refresh several modules of one batch with one paged call instead of one per module."""
-        records = await self._source.batch_sessions(course_id, batch_id, need)
-        fetched_at = self._clock.time()
+        async with self._exclusive(f"{course_id}/{batch_id}", need):
+            if self._shared is not None:
+                await self.pull(modules)
+                if all(self.is_fresh(module) for module in modules):
+                    return  # another instance fetched the batch while this one waited
+            records = await self._source.batch_sessions(course_id, batch_id, need)
+            self._batch_records[(course_id, batch_id)] = len(records)
+            fetched_at = self._clock.time()
+            for module in modules:
+                mine = tuple(r for r in records if str(r.get("moduleId", "")) == module.module_id)
+                await self._store(module, Snapshot(mine, fetched_at, uuid.uuid4().hex))
+
+    async def pull(self, modules: list[ModuleRef]) -> None:
+        """Take what other instances fetched since this one last looked (nothing to do on one machine)."""
         for module in modules:
-            mine = tuple(r for r in records if str(r.get("moduleId", "")) == module.module_id)
-            self._store(module, Snapshot(mine, fetched_at, uuid.uuid4().hex))
+            await self._pulled(module, self._local(module))
+
+    def recently_asked(self) -> list[ModuleRef]:
+        """Modules people asked this instance about within the last `ASKED_SECONDS`."""
+        since = self._clock.time() - ASKED_SECONDS
+        return [module for module, at in self._asked.values() if at >= since]
+
+    def estimated_calls(self, modules: list[ModuleRef]) -> int:
+        """What refreshing these modules of one batch costs, from what their last fetch returned;
+        a batch never read counts a page per module (batches of this size span several pages)."""
+        first = modules[0]
+        if len(modules) > 1:
+            records = self._batch_records.get((first.course_id, first.batch_id))
+            if records is None:
+                return len(modules)
+        else:
+            snapshot = self._local(first)
+            records = len(snapshot.records) if snapshot else 0
+        return records // PAGE_SIZE + 1
 
     def age(self, module: ModuleRef) -> float | None:
         """Seconds since the module's data was fetched; None when nothing is cached."""
-        snapshot = self._cache.get(_key(module))
-        return self._age(snapshot) if isinstance(snapshot, Snapshot) else None
+        snapshot = self._local(module)
+        return self._age(snapshot) if snapshot is not None else None
 
     def is_fresh(self, module: ModuleRef) -> bool:
         age = self.age(module)
@@ -147,8 +183,12 @@ class SessionService:
         """Fetch these modules now, one paged call per batch where a batch has several.
 
         A failure is logged and recorded (listings then say why their data is old);
-        returns the modules that could not be refreshed.
+        returns the modules that could not be refreshed. Where instances share data, a
+        module another instance has just fetched is taken from it instead.
         """
+        if self._shared is not None:
+            await self.pull(modules)
+            modules = [module for module in modules if not self.is_fresh(module)]
         by_batch: dict[tuple[str, str], list[ModuleRef]] = {}
         for module in modules:
             by_batch.setdefault((module.course_id, module.batch_id), []).append(module)
@@ -172,8 +212,10 @@ class SessionService:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def _snapshot(self, module: ModuleRef, need: Need) -> tuple[Snapshot, str | None]:
-        cached = self._cache.get(_key(module))
-        if not isinstance(cached, Snapshot):
+        cached = self._local(module)
+        if cached is None or self._age(cached) >= self._ttl:
+            cached = await self._pulled(module, cached)
+        if cached is None:
             return await self._shared_fetch(module, need), None
         if self._age(cached) >= self._ttl:
             self._refresh_behind(module)
@@ -204,18 +246,48 @@ class SessionService:
         return await asyncio.shield(task)
 
     async def _fetch(self, module: ModuleRef, need: Need) -> Snapshot:
-        try:
-            records = await self._source.module_sessions(module, need)
-        except SessionsError as exc:
-            self._cache.set(_error_key(module), str(exc))
-            raise
-        snapshot = Snapshot(tuple(records), self._clock.time(), uuid.uuid4().hex)
-        self._store(module, snapshot)
-        return snapshot
+        async with self._exclusive(module.key, need):
+            if self._shared is not None:
+                shared = await self._pulled(module, self._local(module))
+                if shared is not None and self._age(shared) < self._ttl:
+                    return shared  # another instance fetched it while this one waited
+            try:
+                records = await self._source.module_sessions(module, need)
+            except SessionsError as exc:
+                self._cache.set(_error_key(module), str(exc))
+                raise
+            snapshot = Snapshot(tuple(records), self._clock.time(), uuid.uuid4().hex)
+            await self._store(module, snapshot)
+            return snapshot
 
-    def _store(self, module: ModuleRef, snapshot: Snapshot) -> None:
+    def _exclusive(self, unit: str, need: Need) -> contextlib.AbstractAsyncContextManager[None]:
+        """Across instances, one fetch of a module or batch at a time (nothing to hold on one machine)."""
+        if self._shared is None:
+            return contextlib.nullcontext()
+        wait = FETCH_WAIT_SECONDS
+        if need.deadline is not None:
+            wait = max(0.5, min(wait, need.deadline - self._clock.time()))
+        return self._shared.exclusive(unit, wait)
+
+    def _local(self, module: ModuleRef) -> Snapshot | None:
+        snapshot = self._cache.get(_key(module))
+        return snapshot if isinstance(snapshot, Snapshot) else None
+
+    async def _pulled(self, module: ModuleRef, local: Snapshot | None) -> Snapshot | None:
+        """The newer of this instance's data and what the other instances share."""
+        if self._shared is None:
+            return local
+        shared = await self._shared.load(module.key)
+        if shared is None or (local is not None and shared.fetched_at <= local.fetched_at):
+            return local
+        self._cache.set(_key(module), shared)
+        return shared
+
+    async def _store(self, module: ModuleRef, snapshot: Snapshot) -> None:
         self._cache.set(_key(module), snapshot)
         self._cache.delete(_error_key(module))
+        if self._shared is not None:
+            await self._shared.save(module.key, snapshot)
 
     def _age(self, snapshot: Snapshot) -> float:
         return self._clock.time() - snapshot.fetched_at

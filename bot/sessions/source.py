@@ -8,9 +8,11 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from bot.clock import Clock
 from bot.sessions.errors import (
     ApiPaused,
     CallLimitReached,
+    DailyAllowanceSpent,
     ModuleGone,
     NeedsAdmin,
     RequestRefused,
@@ -20,17 +22,18 @@ from bot.sessions.errors import (
 )
 from bot.sessions.modules import ModuleRef
 from bot.sessions.urgency import Need, Urgency
-from bot.zoho.budget import Priority
+from bot.zoho.budget import CallBudget, Priority
 from bot.zoho.client import Call, ZohoClient
 from bot.zoho.errors import (
     ZohoAuthError,
     ZohoBusyError,
     ZohoError,
     ZohoLockedError,
+    ZohoQuotaError,
     ZohoRequestError,
     ZohoTokenLimitError,
 )
-from bot.zoho.shared_state import SharedState
+from bot.zoho.state import ZohoState
 
 Record = dict[str, Any]
 
@@ -40,13 +43,31 @@ _PRIORITIES = {Urgency.PERSON_WAITING: Priority.INTERACTIVE, Urgency.BACKGROUND:
 class ZohoSource:
     """The LMS reads the domain makes, in the domain's terms."""
 
-    def __init__(self, client: ZohoClient, state: SharedState) -> None:
+    def __init__(self, client: ZohoClient, state: ZohoState, budget: CallBudget, clock: Clock) -> None:
         self._client = client
         self._state = state
+        self._budget = budget
+        self._clock = clock
 
     def locked_until(self) -> float:
-        """Until when (clock seconds) Zoho's lock stops every call; in the past when there is none."""
-        return self._state.locked_until()
+        """Until when (clock seconds) Zoho's lock stops every call, as last seen; in the past when none."""
+        return self._state.known_lock(self._clock.time())
+
+    def background_day_limit(self) -> int:
+        """The calls background work may make in any 24 hours."""
+        return self._budget.day_limit(Priority.BACKGROUND)
+
+    async def calls_in_last(self, seconds: float) -> int:
+        """Calls every instance made in the last `seconds`."""
+        with translated():
+            return await self._budget.calls_since(self._clock.time() - seconds)
+
+    async def room(self, urgency: Urgency) -> tuple[int, int]:
+        """Calls `urgency` may still make (this minute, today), and none while Zoho's lock lasts."""
+        with translated():
+            if await self._state.locked_until(self._clock.time()) > self._clock.time():
+                return 0, 0
+            return await self._budget.room(_PRIORITIES[urgency])
 
     async def module_sessions(self, module: ModuleRef, need: Need) -> list[Record]:
         with translated():
@@ -96,6 +117,8 @@ def domain_error(error: ZohoError) -> SessionsError:
         return ApiPaused(error.until)
     if isinstance(error, ZohoBusyError):
         return CallLimitReached(error.retry_after)
+    if isinstance(error, ZohoQuotaError):
+        return DailyAllowanceSpent(str(error), error.frees_at)
     if isinstance(error, ZohoRequestError):
         return ModuleGone(str(error)) if error.status == 404 else RequestRefused(str(error), error.status)
     return SourceDown(str(error))

@@ -18,6 +18,7 @@ from typing import Any
 from bot.sessions.errors import (
     ApiPaused,
     CallLimitReached,
+    DailyAllowanceSpent,
     ModuleGone,
     NeedsAdmin,
     RequestRefused,
@@ -47,6 +48,12 @@ def sentence_for(error: SessionsError) -> str:
     if isinstance(error, CallLimitReached):
         seconds = max(1, round(error.retry_after))
         return f"The bot is at its Zoho call limit right now; try again in {seconds} seconds."
+    if isinstance(error, DailyAllowanceSpent):
+        frees = datetime.fromtimestamp(error.frees_at, UTC)
+        return (
+            "The bot has used up its daily Zoho allowance, so it can't fetch this module now; "
+            f"more frees at {date_token(frees, '{date_short_pretty} {time}', UTC)}."
+        )
     if isinstance(error, ModuleGone):
         return "Zoho no longer knows this module (it may have been removed); pick another with `/sessions`."
     if isinstance(error, RequestRefused):

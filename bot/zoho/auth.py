@@ -22,7 +22,7 @@ from bot.zoho.errors import (
     ZohoTokenLimitError,
     ZohoUnavailableError,
 )
-from bot.zoho.shared_state import CachedToken, SharedState
+from bot.zoho.state import TOKEN_REQUESTS, CachedToken, ZohoState
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class TokenSource:
         http: httpx.AsyncClient,
         accounts_url: str,
         credentials: ZohoCredentials,
-        state: SharedState,
+        state: ZohoState,
         clock: Clock,
     ) -> None:
         self._http = http
@@ -64,18 +64,18 @@ class TokenSource:
         self._owner = uuid.uuid4().hex
 
     async def token(self) -> str:
-        cached = self._usable()
+        cached = await self._usable()
         if cached is not None:
             return cached
         return await self._renew(rejected=None)
 
     async def renew_rejected(self, rejected: str) -> str:
         """Zoho answered 401 to `rejected`: get a new token unless someone already did."""
-        self._state.forget_token(rejected)
+        await self._state.forget_token(rejected, self._clock.time())
         return await self._renew(rejected=rejected)
 
-    def _usable(self, rejected: str | None = None) -> str | None:
-        cached = self._state.token()
+    async def _usable(self, rejected: str | None = None) -> str | None:
+        cached = await self._state.token(self._clock.time())
         if cached is None or cached.access_token == rejected:
             return None
         if cached.expires_at - EXPIRY_MARGIN <= self._clock.time():
@@ -84,29 +84,29 @@ class TokenSource:
 
     async def _renew(self, rejected: str | None) -> str:
         async with self._local:
-            cached = self._usable(rejected)
+            cached = await self._usable(rejected)
             if cached is not None:
                 return cached
             await self._claim_mutex()
             try:
-                cached = self._usable(rejected)
+                cached = await self._usable(rejected)
                 if cached is not None:
                     return cached
                 return await self._grant()
             finally:
-                self._state.release_refresh_mutex(self._owner)
+                await self._state.release_refresh_mutex(self._owner)
 
     async def _claim_mutex(self) -> None:
-        """Wait while another process refreshes; its claim lapses if it dies."""
+        """Wait while another instance refreshes; its claim lapses if it dies."""
         deadline = self._clock.time() + MUTEX_HOLD
-        while not self._state.try_refresh_mutex(self._owner, MUTEX_HOLD):
+        while not await self._state.try_refresh_mutex(self._owner, self._clock.time(), MUTEX_HOLD):
             if self._clock.time() > deadline:
                 raise ZohoUnavailableError("Another process has been renewing the Zoho token for too long.")
             await self._clock.sleep(MUTEX_POLL)
 
     async def _grant(self) -> str:
         now = self._clock.time()
-        wait = self._state.take_slot("token", now, REFRESH_WINDOW, REFRESH_LIMIT)
+        wait, _ = await self._state.take_slot(TOKEN_REQUESTS, now, ((REFRESH_WINDOW, REFRESH_LIMIT),))
         if wait > 0:
             raise ZohoTokenLimitError(
                 "The bot has asked Zoho for 10 access tokens in 10 minutes, Zoho's limit; "
@@ -128,7 +128,7 @@ class TokenSource:
         if not isinstance(access, str) or not access:
             raise ZohoAuthError("Zoho's token answer had no access_token; run `python -m bot check`.")
         expires_in = _seconds(body.get("expires_in"), default=3600.0)
-        self._state.store_token(CachedToken(access, now + expires_in))
+        await self._state.store_token(CachedToken(access, now + expires_in))
         log.info("zoho token renewed, valid for %d s", expires_in)
         return access
 

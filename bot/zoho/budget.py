@@ -1,20 +1,24 @@
-"""The client's own call budget, so Zoho's 30-a-minute lock is never reached.
+"""The bot's own Zoho call budget, so neither Zoho's lock nor its daily allowance is ever reached.
 
-Counts every request in a sliding 60-second window shared by all processes on
-the data folder. Background work (cache refreshes, catalog discovery) may only
-use the budget minus a reserve, so a person waiting on a command always finds
-a free slot.
+Every request takes a slot in two sliding windows shared by every instance (see
+`state.py`): the last 60 seconds (`ZOHO_CALLS_PER_MINUTE`, Zoho locks past 30)
+and the last 24 hours (`ZOHO_CALLS_PER_DAY`, the organisation's allowance, which
+its other integrations share). Background work (refreshes, discovery) may use
+each budget minus a reserve, so a person waiting on a command always finds a
+slot. A full minute is waited out when the deadline allows; a spent day never is.
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.zoho.errors import ZohoBusyError, ZohoLockedError
-from bot.zoho.shared_state import SharedState
+from bot.zoho.errors import ZohoBusyError, ZohoLockedError, ZohoQuotaError
+from bot.zoho.state import LMS_CALLS, ZohoState
 
-WINDOW_SECONDS = 60.0
+MINUTE = 60.0
+DAY = 86_400.0
 
 
 class Priority(enum.Enum):
@@ -22,41 +26,77 @@ class Priority(enum.Enum):
     BACKGROUND = "background"
 
 
-class CallBudget:
-    """Hands out permission to make one request, waiting or refusing when the minute is spent."""
+@dataclass(frozen=True)
+class Usage:
+    """What the budget looks like at one moment, for `check`, the planner and the log."""
 
-    def __init__(
-        self,
-        state: SharedState,
-        clock: Clock,
-        per_minute: int,
-        name: str = "lms",
-        reserve: int | None = None,
-    ) -> None:
+    last_minute: int
+    last_day: int
+    per_minute: int
+    per_day: int
+    locked_until: float
+
+
+def _background_limit(limit: int, share: int) -> int:
+    """What background work may use: the budget less a `1/share` reserve for people (at least one)."""
+    return max(1, limit - max(1, limit // share))
+
+
+class CallBudget:
+    """Hands out permission to make one request, waiting or refusing when a window is spent."""
+
+    def __init__(self, state: ZohoState, clock: Clock, per_minute: int, per_day: int) -> None:
         self._state = state
         self._clock = clock
-        self._name = name
+        self.per_minute = per_minute
+        self.per_day = per_day
         self._limits = {
-            Priority.INTERACTIVE: per_minute,
-            Priority.BACKGROUND: max(
-                1, per_minute - (reserve if reserve is not None else max(1, per_minute // 5))
+            Priority.INTERACTIVE: ((MINUTE, per_minute), (DAY, per_day)),
+            Priority.BACKGROUND: (
+                (MINUTE, _background_limit(per_minute, 5)),
+                (DAY, _background_limit(per_day, 10)),
             ),
         }
 
     async def spend(self, priority: Priority, deadline: float | None) -> None:
-        """Take one slot; wait if that fits `deadline` (None: wait as long as needed).
+        """Take one slot; wait for the minute to free if that fits `deadline` (None: as long as needed).
 
-        Raises ZohoLockedError while Zoho's lock lasts, ZohoBusyError when the wait
-        would pass the deadline.
+        Raises ZohoLockedError while Zoho's lock lasts, ZohoBusyError when the wait would
+        pass the deadline, ZohoQuotaError when the day's allowance is spent.
         """
         while True:
             now = self._clock.time()
-            until = self._state.locked_until()
+            until = await self._state.locked_until(now)
             if until > now:
                 raise ZohoLockedError(until)
-            wait = self._state.take_slot(self._name, now, WINDOW_SECONDS, self._limits[priority])
+            wait, window = await self._state.take_slot(LMS_CALLS, now, self._limits[priority])
             if wait <= 0:
                 return
+            if window == DAY:
+                raise ZohoQuotaError(self.per_day, now + wait)
             if deadline is not None and now + wait > deadline:
                 raise ZohoBusyError(wait)
             await self._clock.sleep(wait)
+
+    def day_limit(self, priority: Priority) -> int:
+        (_, _), (_, day) = self._limits[priority]
+        return day
+
+    async def room(self, priority: Priority) -> tuple[int, int]:
+        """Calls `priority` may still make (this minute, today), before any lock is considered."""
+        usage = await self.usage()
+        (_, minute), (_, day) = self._limits[priority]
+        return max(0, minute - usage.last_minute), max(0, day - usage.last_day)
+
+    async def calls_since(self, since: float) -> int:
+        return await self._state.calls_since(LMS_CALLS, since)
+
+    async def usage(self) -> Usage:
+        now = self._clock.time()
+        return Usage(
+            last_minute=await self._state.calls_since(LMS_CALLS, now - MINUTE),
+            last_day=await self._state.calls_since(LMS_CALLS, now - DAY),
+            per_minute=self.per_minute,
+            per_day=self.per_day,
+            locked_until=await self._state.locked_until(now),
+        )

@@ -1,10 +1,16 @@
 """Paged GETs against the Zoho People LMS API, within its limits, with errors translated once.
 
 Every request first takes a slot from the call budget, carries the shared
-access token, and is answered in one of four ways: data; a lock (code 7209 or
-HTTP 429) that stops every request until it ends; a passing failure (5xx,
-timeout) retried a bounded number of times with jittered backoff; or a refusal
-(400, 403, 404, 422) raised at once.
+access token, and is answered in one of four ways: data; a lock that stops
+every request until it ends; a passing failure (5xx, timeout) retried a bounded
+number of times with jittered backoff; or a refusal (400, 403, 404, 422) raised
+at once.
+
+Zoho does not document the LMS's lock answer, so every throttle answer Zoho is
+known to give counts as the lock: code 7209, HTTP 429, `422 Maximum limit
+exceeded` (the LMS error table) and a 400 titled `URL_ROLLING_THROTTLES_LIMIT_EXCEEDED`
+(other Zoho APIs). A five-minute pause is cheap; calling into a lock is not. The
+first such answer is logged whole, once, so an operator can report what Zoho sent.
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ from bot.zoho.errors import (
     ZohoRequestError,
     ZohoUnavailableError,
 )
-from bot.zoho.shared_state import SharedState
+from bot.zoho.state import ZohoState
 
 log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 300.0
 LOCK_CODE = "7209"
+LOCK_MARKERS = {422: "maximum limit exceeded", 400: "url_rolling_throttles_limit_exceeded"}
+"""Statuses that are the lock when their body says so (compared in lower case)."""
 EXPIRED_TOKEN_CODES = frozenset({"7213"})
 SCOPE_CODES = frozenset({"7103", "7218"})
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
@@ -69,7 +77,7 @@ class ZohoClient:
         people_url: str,
         tokens: TokenSource,
         budget: CallBudget,
-        state: SharedState,
+        state: ZohoState,
         clock: Clock,
         retry: RetryPolicy | None = None,
         max_pages: int = 200,
@@ -82,6 +90,7 @@ class ZohoClient:
         self._clock = clock
         self._retry = retry or RetryPolicy()
         self._max_pages = max_pages
+        self._lock_answer_logged = False
 
     async def module_sessions(self, course: str, batch: str, module: str, call: Call) -> list[Record]:
         path = f"/api/v1/courses/{course}/batches/{batch}/modules/{module}/sessions"
@@ -175,11 +184,11 @@ class ZohoClient:
             return f"connection failed: {type(exc).__name__}"
         body = _json(response)
         code = _body_code(body)
-        if code == LOCK_CODE or response.status_code == 429:
-            until = self._clock.time() + LOCK_SECONDS
-            self._state.lock(until)
-            log.warning("zoho %s: API locked by Zoho until %.0f", path, until)
-            raise ZohoLockedError(until)
+        if _is_lock(response, code):
+            now = self._clock.time()
+            await self._state.lock(now + LOCK_SECONDS, now)
+            self._log_lock_answer(path, response)
+            raise ZohoLockedError(now + LOCK_SECONDS)
         if response.status_code == 401 or code in EXPIRED_TOKEN_CODES:
             return "renew"
         if code in SCOPE_CODES:
@@ -199,11 +208,30 @@ class ZohoClient:
             return "answer was not JSON"
         return body
 
+    def _log_lock_answer(self, path: str, response: httpx.Response) -> None:
+        log.warning(
+            "zoho %s: Zoho locked the API for %.0f s (HTTP %d)", path, LOCK_SECONDS, response.status_code
+        )
+        if not self._lock_answer_logged:
+            self._lock_answer_logged = True
+            log.warning(
+                "zoho lock answer, logged once for reporting: HTTP %d %s",
+                response.status_code,
+                response.text[:2000],
+            )
+
     def _timeout(self, call: Call) -> float:
         timeout = self._retry.request_timeout
         if call.deadline is not None:
             timeout = min(timeout, max(0.5, call.deadline - self._clock.time()))
         return timeout
+
+
+def _is_lock(response: httpx.Response, code: str | None) -> bool:
+    if code == LOCK_CODE or response.status_code == 429:
+        return True
+    marker = LOCK_MARKERS.get(response.status_code)
+    return marker is not None and marker in response.text.lower()
 
 
 def _json(response: httpx.Response) -> Record | None:

@@ -3,8 +3,9 @@
     ZohoError                     anything from this package
     ├── ZohoAuthError             credentials or data centre are wrong: an admin must act
     ├── ZohoTokenLimitError       too many token refreshes; carries `retry_at`
-    ├── ZohoLockedError           Zoho's 5-minute API lock (code 7209 or HTTP 429); `until`
+    ├── ZohoLockedError           Zoho's 5-minute API lock (7209, 429, its other throttles); `until`
     ├── ZohoBusyError             our own per-minute budget is spent; `retry_after`
+    ├── ZohoQuotaError            our own daily allowance is spent; `frees_at`
     ├── ZohoUnavailableError      5xx, timeouts, refused connections, after bounded retries
     └── ZohoRequestError          400, 403, 404, 422: the request itself is refused; `status`
 
@@ -48,6 +49,18 @@ class ZohoBusyError(ZohoError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"The bot is at its Zoho call limit; try again in {max(1, round(retry_after))} s.")
         self.retry_after = retry_after
+
+
+class ZohoQuotaError(ZohoError):
+    """The bot has made `per_day` calls in the last 24 hours; the oldest leaves the window at `frees_at`."""
+
+    def __init__(self, per_day: int, frees_at: float) -> None:
+        when = datetime.fromtimestamp(frees_at, UTC).strftime("%H:%M UTC")
+        super().__init__(
+            f"The bot has used its daily Zoho allowance ({per_day} calls in 24 hours); more frees at {when}."
+        )
+        self.per_day = per_day
+        self.frees_at = frees_at
 
 
 class ZohoUnavailableError(ZohoError):

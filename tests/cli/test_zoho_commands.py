@@ -139,12 +139,26 @@ def test_modules_walks_then_preview_lists_the_ambiguity(
 
 def test_check_reaches_zoho(terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
-    assert capsys.readouterr().out.splitlines()[:2] == [
+    assert capsys.readouterr().out.splitlines()[:5] == [
         f"Zoho token: ok ({live_fz.url})",
         f"Zoho People LMS: ok, 4 blended course(s) on the first page ({live_fz.url})",
+        "Zoho calls in the last 60 s: 1 of 25 (ZOHO_CALLS_PER_MINUTE)",
+        "Zoho calls in the last 24 h: 1 of 2500 (ZOHO_CALLS_PER_DAY)",
+        "Zoho lock: none",
     ]
     assert len(live_fz.token_requests()) == 1
     assert len(live_fz.calls()) == 1
+
+
+def test_check_says_when_zoho_has_locked_the_api(
+    terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live_fz.answer_429_next(1)
+    assert main(["preview", "gdpr basics"]) == 1
+    capsys.readouterr()
+    assert main(["check"]) == 1
+    captured = capsys.readouterr()
+    assert "Zoho has paused API access after too many calls" in captured.err
 
 
 def test_bad_configuration_is_one_sentence(

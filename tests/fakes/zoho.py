@@ -132,7 +132,7 @@ class FakeZoho:
         # Fault injection.
         self.delay = 0.0
         self.never_ending = False
-        self._faults: deque[int] = deque()
+        self._faults: deque[int | tuple[int, JSON]] = deque()
         # Internal state.
         self._host = host
         self._port = port
@@ -351,6 +351,11 @@ class FakeZoho:
         with self.lock:
             self._faults.extend([status] * n)
 
+    def answer_next(self, status: int, body: JSON) -> None:
+        """The next /api/ request answers `status` with exactly `body` (Zoho's other throttle answers)."""
+        with self.lock:
+            self._faults.append((status, body))
+
     def answer_429_next(self, n: int) -> None:
         """The next n /api/ requests answer HTTP 429 with the 7209 threshold body."""
         self.fail_next(n, status=429)
@@ -428,6 +433,8 @@ class FakeZoho:
             self._check_threshold()
         if self._faults:
             status = self._faults.popleft()
+            if isinstance(status, tuple):
+                raise _Reply(*status)
             if status == 429:
                 raise _Reply(429, {"code": 7209, "message": THRESHOLD_MESSAGE})
             raise _Reply(status, {"code": status, "message": "Internal error"})

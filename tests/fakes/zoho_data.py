@@ -9,6 +9,8 @@ what Zoho serves, spelling quirks included (`presentLeanersCount`).
 
 from __future__ import annotations
 
+import itertools
+import random
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -385,3 +387,57 @@ def module_with_sessions(n: int, today: date | None = None) -> Org:
     batch = Batch(zoho_id(290001), "Paged Batch", modules=[module], learners_count=5)
     course = Course(zoho_id(190001), "Paging Course", batches=[batch])
     return Org(courses=[course], trainers=[replace(trainer)])
+
+
+def large_org(
+    today: date,
+    courses: int = 10,
+    batches_per_course: int = 2,
+    modules_per_batch: int = 10,
+    sessions_per_batch: tuple[int, int] = (60, 200),
+    seed: int = 7,
+) -> Org:
+    """A realistic organisation for load tests and the working-day benchmark.
+
+    Each batch holds between `sessions_per_batch` sessions spread over its modules,
+    from 30 days before `today` to 60 days after (Zoho returns past sessions too),
+    at whole or half hours between 8:00 and 17:30. Ids come from fixed ranges, so
+    the same arguments always give the same org.
+    """
+    rng = random.Random(seed)
+    trainers = [replace(t) for t in _TRAINERS]
+    org = Org(trainers=trainers)
+    session_number = itertools.count(1)
+    for c in range(courses):
+        course = Course(zoho_id(700000 + c), f"Course {c + 1:02d}")
+        for b in range(batches_per_course):
+            batch_index = c * batches_per_course + b
+            batch = Batch(zoho_id(710000 + batch_index), f"Cohort {b + 1}", learners_count=rng.randint(5, 40))
+            modules = [
+                Module(
+                    zoho_id(720000 + batch_index * modules_per_batch + m),
+                    f"Module {c + 1:02d}.{b + 1}.{m + 1:02d}",
+                )
+                for m in range(modules_per_batch)
+            ]
+            for _ in range(rng.randint(*sessions_per_batch)):
+                module = rng.choice(modules)
+                number = next(session_number)
+                day = today + timedelta(days=rng.randint(-30, 60))
+                start = datetime.combine(day, time(8 + rng.randint(0, 9), rng.choice((0, 30))))
+                trainer = rng.choice(trainers)
+                module.sessions.append(
+                    make_session(
+                        zoho_id(800000 + number),
+                        module.module_id,
+                        f"Session {number}",
+                        start,
+                        minutes=rng.choice((30, 60, 90, 120)),
+                        sessionTrainer=trainer.display_name,
+                        trainerErecno=trainer.erecno,
+                    )
+                )
+            batch.modules = modules
+            course.batches.append(batch)
+        org.courses.append(course)
+    return org

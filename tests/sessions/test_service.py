@@ -131,7 +131,7 @@ async def test_during_a_lock_the_last_good_data_answers(core: Core, fz: FakeZoho
     await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
     await core.sessions.drain()  # the refresh behind met Zoho's lock
     assert [r.status for r in fz.calls()] == [200, 200, 200, 429]
-    locked_until = core.state.locked_until()
+    locked_until = await core.state.locked_until(clock.time())
 
     clock.advance(60)
     listing = await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
 from bot.core import Core
 from bot.zoho.client import LOCK_SECONDS, Call
-from bot.zoho.errors import ZohoLockedError
+from bot.zoho.errors import ZohoLockedError, ZohoRequestError
 from tests.clock import FakeClock
 from tests.conftest import MakeCore
 from tests.fakes.zoho import FakeZoho
@@ -97,3 +98,40 @@ async def test_lock_is_read_from_the_body_code_whatever_the_status(core: Core, f
     with pytest.raises(ZohoLockedError):
         await one_call(core)
     assert len(fz.calls()) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (422, {"response": {"message": "Maximum limit exceeded", "status": 1}}),
+        (400, {"errors": {"code": 400, "title": "URL_ROLLING_THROTTLES_LIMIT_EXCEEDED"}}),
+    ],
+)
+async def test_zohos_other_throttle_answers_are_the_lock_and_the_first_is_logged_whole_once(
+    core: Core, fz: FakeZoho, clock: FakeClock, caplog: pytest.LogCaptureFixture, status: int, body: dict
+) -> None:
+    fz.answer_next(status, body)
+    with caplog.at_level(logging.WARNING, logger="bot.zoho.client"), pytest.raises(ZohoLockedError) as error:
+        await one_call(core)
+    assert error.value.until == clock.time() + LOCK_SECONDS
+    with pytest.raises(ZohoLockedError):
+        await one_call(core)
+    assert len(fz.calls()) == 1, "nothing more reaches Zoho during the lock"
+
+    clock.advance(LOCK_SECONDS)
+    fz.answer_next(status, body)
+    with caplog.at_level(logging.WARNING, logger="bot.zoho.client"), pytest.raises(ZohoLockedError):
+        await one_call(core)
+    whole = [r.getMessage() for r in caplog.records if "logged once for reporting" in r.getMessage()]
+    assert len(whole) == 1
+    assert f"HTTP {status}" in whole[0]
+    assert next(iter(body)) in whole[0], "the body, as Zoho sent it"
+
+
+async def test_an_ordinary_422_is_a_refusal_not_the_lock(core: Core, fz: FakeZoho) -> None:
+    fz.answer_next(422, {"response": {"message": "Invalid input", "status": 1}})
+    with pytest.raises(ZohoRequestError):
+        await one_call(core)
+    fz.clear()
+    await one_call(core)
+    assert len(fz.calls()) == 1, "no lock: the next call goes"

@@ -56,14 +56,12 @@ class DigestSender:
                 report.skipped.append(entry.key)
         return [entry for entry in due if entry.key not in settled]
 
-    def wanted(self, due: list[DueDigest]) -> list[ModuleRef]:
-        """Modules of due digests whose data is older than the cache allows."""
-        return [
-            digest.module
-            for entry in due
-            for digest in entry.digests
-            if not self._sessions.is_fresh(digest.module)
-        ]
+    def needed(self, due: list[DueDigest]) -> list[ModuleRef]:
+        """The modules of the digests due now: their data must be fresh before they go out."""
+        return [digest.module for entry in due for digest in entry.digests]
+
+    def followed(self, digests: list[Digest]) -> list[ModuleRef]:
+        return [digest.module for digest in digests if not digest.paused_reason]
 
     async def send(self, entry: DueDigest, now: datetime, report: SendReport) -> None:
         listings = self._listings(entry, now)

@@ -1,9 +1,10 @@
 """Turning due reminders into DMs: which modules to watch, trainers, the earliest-lead rule, pausing.
 
 A reminder is sent from the cached sessions of the modules people follow; this
-module also says which of those modules need fresh data before a tick sends
-(`wanted`). A person who refuses DMs for good has their reminders paused; a
-trainer's refusal pauses nothing, since they never subscribed.
+module also tells the refresh planner which of those modules a reminder soon
+needs fresh (`needed`) and which are followed at all (`followed`). A person
+who refuses DMs for good has their reminders paused; a trainer's refusal
+pauses nothing, since they never subscribed.
 """
 
 from __future__ import annotations
@@ -35,10 +36,8 @@ from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
-IDLE_REFRESH_SECONDS = 3600.0
-"""Reminder modules with nothing starting soon are re-read hourly, to see new or moved sessions."""
 SOON = timedelta(minutes=30)
-"""Data is kept within the cache TTL from this long before a reminder is due."""
+"""Data is kept fresh from this long before a reminder is due."""
 HORIZON = timedelta(days=8)
 """How far ahead sessions are looked at: past the longest lead a person may choose (7 days)."""
 
@@ -66,15 +65,17 @@ class ReminderSender:
         self._zone = zoho_zone
         self._trainers = trainers
 
-    def wanted(self, digests: list[Digest], reminders: list[Reminder], now: datetime) -> list[ModuleRef]:
-        """Followed modules never read, older than an hour, or stale with a reminder due soon."""
-        wanted = []
-        for followed in self._followed(digests, reminders).values():
-            age = self._sessions.age(followed.module)
-            stale = age is not None and age >= self._sessions.ttl
-            if age is None or age >= IDLE_REFRESH_SECONDS or (stale and self._reminder_soon(followed, now)):
-                wanted.append(followed.module)
-        return wanted
+    def needed(self, digests: list[Digest], reminders: list[Reminder], now: datetime) -> list[ModuleRef]:
+        """Modules with a reminder falling due within `SOON`: their data must be fresh. (A module
+        never read is followed, and the planner reads those first among the followed.)"""
+        return [
+            followed.module
+            for followed in self._followed(digests, reminders).values()
+            if self._reminder_soon(followed, now)
+        ]
+
+    def followed(self, digests: list[Digest], reminders: list[Reminder]) -> list[ModuleRef]:
+        return [followed.module for followed in self._followed(digests, reminders).values()]
 
     async def send_due(
         self, digests: list[Digest], reminders: list[Reminder], now: datetime, report: SendReport

@@ -1,0 +1,66 @@
+"""What every instance of the bot must agree on, behind one small interface with two backends.
+
+Zoho's limits belong to the organisation: the access token, the lock, the
+calls of the last minute and of the last day, and the session data already
+fetched must be one for every process that talks to Zoho. `Coordination` is
+the handful of atomic operations that needs. `disk.DiskCoordination`
+(diskcache, SQLite transactions) serves the processes of one machine;
+`postgres.PostgresCoordination` serves instances on any number of machines
+through the shared database. Every time is a clock reading (seconds) passed
+in, so tests move it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+
+class CoordinationError(Exception):
+    """The backend could not be reached or refused a statement (bounded by its timeouts)."""
+
+
+Limits = Sequence[tuple[float, int]]
+"""(window in seconds, most events allowed in it), all of which must have room."""
+
+
+class Coordination(Protocol):
+    async def get(self, key: str, now: float) -> str | None:
+        """The value, unless it has expired by `now`."""
+
+    def peek(self, key: str, now: float) -> str | None:
+        """The value as last seen, without waiting on I/O (a backend over the network may lag)."""
+
+    async def put(self, key: str, value: str, expires_at: float | None = None) -> None: ...
+
+    async def add(self, key: str, value: str, now: float, expires_at: float) -> bool:
+        """Set the key only when it is absent or expired; True for the one caller that did."""
+
+    async def delete(self, key: str, value: str | None = None) -> None:
+        """Delete the key; with `value`, only while it still holds that value."""
+
+    async def take_slot(self, name: str, now: float, limits: Limits) -> tuple[float, float]:
+        """Record one event in `name`'s log if every window has room: returns (0.0, 0.0).
+
+        Otherwise records nothing and returns (seconds until a slot frees, the window that
+        is full), the longest wait among the full windows.
+        """
+
+    async def count_since(self, name: str, since: float) -> int: ...
+
+    def exclusive(self, name: str, now: float, seconds: float) -> AbstractAsyncContextManager[None]:
+        """Held by one instance at a time; waits at most `seconds` for it (CoordinationError past that)."""
+
+    async def close(self) -> None: ...
+
+
+def wait_for_room(times: Sequence[float], now: float, limits: Limits) -> tuple[float, float]:
+    """(wait, window) for the fullest of `limits` over event times `times` (ascending); (0, 0) if room."""
+    worst = (0.0, 0.0)
+    for window, limit in limits:
+        recent = [t for t in times if t > now - window]
+        if len(recent) >= limit:
+            wait = recent[-limit] + window - now
+            worst = max(worst, (wait, window))
+    return worst

@@ -1,0 +1,142 @@
+"""What to fetch from Zoho next, within the call budgets: the planner the scheduler runs each tick.
+
+Order: data a due digest or reminder needs; then modules people have been
+asking about; then the rest of what is followed, oldest first. Only data older
+than the freshness setting (`BOT_FRESHNESS_MINUTES`) is wanted. Several wanted
+modules of one batch are one batch fetch (one paged call for all of them).
+
+Budgets: the background share of this minute's calls and of the day's. Every
+fetch fits what is left this minute (what does not waits for a later tick,
+needed data first again), so a tick never waits on the budget; only needed
+data may use the last `NEEDED_SHARE` of the day's background allowance, and
+the rest is paced: at most a 24th of the day's background allowance in any
+hour, so the allowance lasts the whole day instead of going in its first hours. When the budgets
+cannot keep followed data fresh the planner says so once, with the figures,
+and again only after it has caught up.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from bot.sessions.modules import ModuleRef
+from bot.sessions.service import SessionService
+from bot.sessions.source import ZohoSource
+from bot.sessions.urgency import Need, Urgency
+
+log = logging.getLogger(__name__)
+
+NEEDED_SHARE = 0.25
+"""Of the day's background allowance, what only data needed by due sends may use."""
+HOUR = 3600.0
+REFRESH_SECONDS = 120.0
+"""A paged fetch longer than estimated may wait this long for its later pages rather than lose them."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One fetch: a single module, or several modules of one batch read with the batch endpoint."""
+
+    modules: tuple[ModuleRef, ...]
+    calls: int
+
+
+@dataclass
+class Plan:
+    """What a tick decided: the units to fetch (a fetch may still fail), and what waits for budget."""
+
+    chosen: list[Unit] = field(default_factory=list)
+    deferred: list[Unit] = field(default_factory=list)
+
+    @property
+    def deferred_calls(self) -> int:
+        return sum(unit.calls for unit in self.deferred)
+
+
+class RefreshPlanner:
+    def __init__(self, sessions: SessionService, source: ZohoSource, clock: Clock) -> None:
+        self._sessions = sessions
+        self._source = source
+        self._clock = clock
+        self._behind = False
+
+    async def run(self, needed: list[ModuleRef], followed: list[ModuleRef]) -> Plan:
+        """Fetch what is due within the budgets; `needed` by due sends, `followed` by any subscription."""
+        tiers = [self._stale(needed), self._stale(self._sessions.recently_asked()), self._stale(followed)]
+        tiers[2].sort(key=self._age_order)
+        units = _units(tiers, self._sessions)
+        minute, day = await self._source.room(Urgency.BACKGROUND)
+        hour = math.ceil(self._source.background_day_limit() / 24) - await self._source.calls_in_last(HOUR)
+        day_floor = self._day_floor()
+        plan = Plan()
+        for unit, is_needed in units:
+            paced = is_needed or (unit.calls <= hour and day - unit.calls >= day_floor)
+            if unit.calls <= minute and unit.calls <= day and paced:
+                plan.chosen.append(unit)
+                minute, day, hour = minute - unit.calls, day - unit.calls, hour - unit.calls
+            else:
+                plan.deferred.append(unit)
+        if plan.chosen:
+            need = Need(Urgency.BACKGROUND, self._clock.time() + REFRESH_SECONDS)
+            await self._sessions.refresh([m for unit in plan.chosen for m in unit.modules], need)
+        self._report(plan, minute, day)
+        return plan
+
+    def _stale(self, modules: list[ModuleRef]) -> list[ModuleRef]:
+        """Stale here: `refresh` then takes what another instance fetched meanwhile, without a call."""
+        return [module for module in _unique(modules) if not self._sessions.is_fresh(module)]
+
+    def _age_order(self, module: ModuleRef) -> float:
+        """Never fetched first, then the oldest."""
+        age = self._sessions.age(module)
+        return -(age if age is not None else float("inf"))
+
+    def _day_floor(self) -> int:
+        return int(self._source.background_day_limit() * NEEDED_SHARE)
+
+    def _report(self, plan: Plan, minute: int, day: int) -> None:
+        if plan.deferred and not self._behind:
+            self._behind = True
+            modules = sum(len(unit.modules) for unit in plan.deferred)
+            log.warning(
+                "planner: %d followed module(s) older than %d min wait for budget: they need about %d "
+                "call(s); %d background call(s) are left this minute and %d today (of %d a day)",
+                modules,
+                round(self._sessions.ttl / 60),
+                plan.deferred_calls,
+                minute,
+                day,
+                self._source.background_day_limit(),
+            )
+        elif not plan.deferred and self._behind:
+            self._behind = False
+            log.info("planner: followed modules are within %d min again", round(self._sessions.ttl / 60))
+
+
+def _unique(modules: list[ModuleRef]) -> list[ModuleRef]:
+    return list({module.key: module for module in modules}.values())
+
+
+def _units(tiers: list[list[ModuleRef]], sessions: SessionService) -> list[tuple[Unit, bool]]:
+    """Fetch units in priority order, a batch's wanted modules gathered into its first unit;
+    each with whether a due send needs it."""
+    seen: set[str] = set()
+    by_batch: dict[tuple[str, str], list[ModuleRef]] = {}
+    order: list[tuple[tuple[str, str], bool]] = []
+    for rank, tier in enumerate(tiers):
+        for module in tier:
+            if module.key in seen:
+                continue
+            seen.add(module.key)
+            batch = (module.course_id, module.batch_id)
+            if batch not in by_batch:
+                by_batch[batch] = []
+                order.append((batch, rank == 0))
+            by_batch[batch].append(module)
+    return [
+        (Unit(tuple(by_batch[batch]), sessions.estimated_calls(by_batch[batch])), is_needed)
+        for batch, is_needed in order
+    ]

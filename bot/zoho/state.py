@@ -1,0 +1,100 @@
+"""Zoho's bookkeeping that every instance shares: the access token, the lock, the calls made.
+
+Built on a `Coordination` backend (one machine: diskcache; several: the shared
+PostgreSQL database), so a restart reuses the token, one refresh serves every
+instance, and no two instances spend the same minute's or day's calls twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bot.coordination import Coordination, CoordinationError, Limits
+from bot.zoho.errors import ZohoUnavailableError
+
+_TOKEN = "zoho:token"
+_LOCKED_UNTIL = "zoho:locked-until"
+_REFRESH_MUTEX = "zoho:refresh-mutex"
+LMS_CALLS = "zoho:lms"
+TOKEN_REQUESTS = "zoho:token-requests"
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    access_token: str
+    expires_at: float
+
+
+class ZohoState:
+    """Every method is one short exchange with the backend and never calls Zoho."""
+
+    def __init__(self, coordination: Coordination) -> None:
+        self._coordination = coordination
+
+    async def token(self, now: float) -> CachedToken | None:
+        with _reachable():
+            raw = await self._coordination.get(_TOKEN, now)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return CachedToken(str(data["access_token"]), float(data["expires_at"]))
+
+    async def store_token(self, token: CachedToken) -> None:
+        value = json.dumps({"access_token": token.access_token, "expires_at": token.expires_at})
+        with _reachable():
+            await self._coordination.put(_TOKEN, value, expires_at=token.expires_at)
+
+    async def forget_token(self, access_token: str, now: float) -> None:
+        """Drop the cached token if it is still the rejected one (another instance may have renewed it)."""
+        with _reachable():
+            raw = await self._coordination.get(_TOKEN, now)
+        if raw is not None and json.loads(raw)["access_token"] == access_token:
+            with _reachable():
+                await self._coordination.delete(_TOKEN, raw)
+
+    async def locked_until(self, now: float) -> float:
+        with _reachable():
+            raw = await self._coordination.get(_LOCKED_UNTIL, now)
+        return float(raw) if raw else 0.0
+
+    def known_lock(self, now: float) -> float:
+        """The lock's end as last seen, without I/O: for answers that may not wait on the database."""
+        raw = self._coordination.peek(_LOCKED_UNTIL, now)
+        return float(raw) if raw else 0.0
+
+    async def lock(self, until: float, now: float) -> None:
+        """Zoho locked the API: every instance holds its calls until `until` (a later lock extends it)."""
+        if until > await self.locked_until(now):
+            with _reachable():
+                await self._coordination.put(_LOCKED_UNTIL, repr(until), expires_at=until)
+
+    async def take_slot(self, name: str, now: float, limits: Limits) -> tuple[float, float]:
+        with _reachable():
+            return await self._coordination.take_slot(name, now, limits)
+
+    async def calls_since(self, name: str, since: float) -> int:
+        with _reachable():
+            return await self._coordination.count_since(name, since)
+
+    async def try_refresh_mutex(self, owner: str, now: float, hold_seconds: float) -> bool:
+        """Claim the right to refresh the token; the claim lapses by itself if its owner dies."""
+        with _reachable():
+            return await self._coordination.add(_REFRESH_MUTEX, owner, now, now + hold_seconds)
+
+    async def release_refresh_mutex(self, owner: str) -> None:
+        with _reachable():
+            await self._coordination.delete(_REFRESH_MUTEX, owner)
+
+
+@contextlib.contextmanager
+def _reachable() -> Iterator[None]:
+    """The shared state is on the way to every Zoho call: its failure is Zoho being unavailable."""
+    try:
+        yield
+    except CoordinationError as exc:
+        raise ZohoUnavailableError(
+            "The bot could not reach its shared database to coordinate Zoho calls; try again shortly."
+        ) from exc

@@ -1,0 +1,103 @@
+"""The refresh planner, on the injected clock: what it fetches first, and what waits for budget."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.core import Core
+from bot.sessions.urgency import Urgency
+from bot.sessions.windows import next_days
+from tests.clock import FakeClock
+from tests.conftest import TODAY, MakeCore, module_refs
+from tests.fakes.zoho import FakeZoho
+from tests.fakes.zoho_data import Org, large_org
+
+ORG = large_org(TODAY, courses=8, batches_per_course=1, modules_per_batch=1, sessions_per_batch=(5, 10))
+"""Eight modules, each alone in its batch: every fetch is one module, one page."""
+BUSY = large_org(TODAY, courses=1, batches_per_course=1, modules_per_batch=4, sessions_per_batch=(20, 30))
+"""Four modules of one batch."""
+
+
+@pytest.fixture
+def org() -> Org:
+    return Org(courses=ORG.courses + BUSY.courses, trainers=ORG.trainers)
+
+
+def fetched(fz: FakeZoho) -> list[str]:
+    return [call.path.split("/modules/")[1].split("/")[0] for call in fz.calls() if "/modules/" in call.path]
+
+
+async def test_needed_first_then_asked_then_followed_oldest_first_within_the_minute(
+    make_core: MakeCore, fz: FakeZoho, clock: FakeClock
+) -> None:
+    core = make_core(ZOHO_CALLS_PER_MINUTE="10")  # background: 8 a minute
+    m = module_refs(Org(courses=ORG.courses))
+    for module in (m[5], m[4]):  # fetched long ago, 4 older than 5
+        await core.sessions.upcoming(module, clock.now(), next_days(clock.now()), urgency=Urgency.BACKGROUND)
+        clock.advance(600)
+    await core.sessions.upcoming(m[6], clock.now(), next_days(clock.now()))  # a person asked
+    clock.advance(601)
+    fz.clear()
+
+    plan = await core.planner.run(needed=[m[7]], followed=[m[0], m[1], m[2], m[3], m[4], m[5], m[6]])
+
+    order = fetched(fz)
+    assert order[:2] == [m[7].module_id, m[6].module_id], "needed, then asked"
+    assert order[2:] == [
+        m[0].module_id,
+        m[1].module_id,
+        m[2].module_id,
+        m[3].module_id,
+        m[5].module_id,
+        m[4].module_id,
+    ]
+    assert plan.deferred == []
+
+
+async def test_what_the_minute_cannot_hold_waits_and_is_said_once(
+    make_core: MakeCore, fz: FakeZoho, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    core = make_core(ZOHO_CALLS_PER_MINUTE="5")  # background: 4 a minute
+    m = module_refs(Org(courses=ORG.courses))
+    with caplog.at_level(logging.INFO, logger="bot.sessions.planner"):
+        first = await core.planner.run(needed=[], followed=m)
+        second = await core.planner.run(needed=[], followed=m)
+    assert len(fz.calls()) == 4
+    assert [len(plan.chosen) for plan in (first, second)] == [4, 0]
+    assert len(first.deferred) == 4
+    behind = [r.getMessage() for r in caplog.records if "wait for budget" in r.getMessage()]
+    assert behind == [
+        "planner: 4 followed module(s) older than 10 min wait for budget: they need about 4 call(s); "
+        "0 background call(s) are left this minute and 2246 today (of 2250 a day)"
+    ]
+
+    clock.advance(61)
+    with caplog.at_level(logging.INFO, logger="bot.sessions.planner"):
+        await core.planner.run(needed=[], followed=m)
+    assert len(fz.calls()) == 8
+    assert any("within 10 min again" in r.getMessage() for r in caplog.records)
+
+
+async def test_several_wanted_modules_of_a_batch_are_one_batch_fetch(core: Core, fz: FakeZoho) -> None:
+    busy = module_refs(BUSY)
+    plan = await core.planner.run(needed=[], followed=busy)
+    (call,) = fz.calls()
+    assert call.path == f"/api/v1/courses/{busy[0].course_id}/batches/{busy[0].batch_id}/sessions"
+    assert [len(unit.modules) for unit in plan.chosen] == [4]
+    assert all(core.sessions.is_fresh(module) for module in busy)
+
+
+async def test_needed_data_goes_first_in_every_minute_and_a_tick_never_waits(
+    make_core: MakeCore, fz: FakeZoho, clock: FakeClock
+) -> None:
+    core = make_core(ZOHO_CALLS_PER_MINUTE="2")  # background: 1 a minute
+    m = module_refs(Org(courses=ORG.courses))
+    plan = await core.planner.run(needed=m[:3], followed=m[3:])
+    assert (len(plan.chosen), len(plan.deferred)) == (1, 7)
+    assert fetched(fz) == [m[0].module_id]
+    assert clock.slept == [], "no waiting for the budget inside a tick"
+    clock.advance(61)
+    await core.planner.run(needed=m[:3], followed=m[3:])
+    assert fetched(fz) == [m[0].module_id, m[1].module_id], "the next minute, the next needed module"
