@@ -51,7 +51,8 @@ async def one_round(zoho: FakeZoho, slack: FakeSlack, delay: float, round_no: in
         bot = build_bot(settings)
         await bot.start()
         await bot.core.catalog.walk()
-        bot.core.state.forget_token(bot.core.state.token().access_token)  # cold: no token either
+        token = await bot.core.state.token(bot.core.clock.time())
+        await bot.core.state.forget_token(token.access_token, bot.core.clock.time())  # cold: no token either
         zoho.reset_limits()
         zoho.delay = delay
         runner = await start_http(web_app(bot.bolt), 0, "127.0.0.1")

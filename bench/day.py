@@ -1,0 +1,415 @@
+"""A whole working day at real scale, on an injected clock: Zoho calls, freshness, sends, memory.
+
+    .venv/bin/python -m bench.day                   # both runs; writes bench/RESULTS.md
+    .venv/bin/python -m bench.day --runs sqlite     # one instance on SQLite only (prints, writes nothing)
+
+The organisation: 200 modules in 20 batches of 10 courses, each batch holding
+60 to 200 sessions from 30 days back to 60 days ahead (Zoho returns past
+sessions too). The day, Tuesday 10 March 2026 in Europe/Paris, midnight to
+midnight: 2,000 lookups between 09:00 and 18:00, skewed toward a few popular
+modules (Zipf, s = 1.1); 50 digest channels (1 to 3 modules each, between 07:30
+and 09:30, Monday to Friday); 1,000 reminder subscriptions (15 min, 1 h or 1 day
+ahead). Every instance's scheduler ticks every 30 simulated seconds; lookups go
+to the session service as `/sessions` does once the name is resolved (the Slack
+HTTP layer is measured by `bench.slack_latency`). Run once with one instance on
+SQLite, once with two instances (separate data folders) on one PostgreSQL,
+lookups alternating between them. The fake Zoho keeps Zoho's 30-a-minute lock
+and records every call; the fake Slack records every post.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import platform
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.app import Bot, build_bot
+from bot.config import load_settings
+from bot.core import build_core
+from bot.sessions.errors import SessionsError
+from bot.sessions.modules import ModuleRef
+from bot.sessions.windows import next_days
+from bot.zoho.client import RetryPolicy
+from tests.clock import FakeClock
+from tests.conftest import module_refs
+from tests.fakes.slack import FakeSlack
+from tests.fakes.zoho import FakeZoho
+from tests.fakes.zoho_data import Org, large_org
+from tests.store import postgres
+
+PARIS = ZoneInfo("Europe/Paris")
+DAY = date(2026, 3, 10)
+START = datetime.combine(DAY, datetime.min.time(), PARIS)
+END = START + timedelta(days=1)
+TICK = timedelta(seconds=30)
+COMMANDS, CHANNELS, REMINDERS, USERS = 2000, 50, 1000, 400
+FRESHNESS_MINUTES, PER_MINUTE, PER_DAY, PAGE = 10, 25, 2500, 25
+LEADS = (timedelta(minutes=15), timedelta(hours=1), timedelta(days=1))
+RESULTS = Path(__file__).with_name("RESULTS.md")
+REMINDER_TEXT = re.compile(r"^Reminder: (Session \d+) starts")
+
+
+@dataclass(frozen=True)
+class Workload:
+    commands: list[tuple[datetime, ModuleRef]]
+    digests: list[tuple[str, ModuleRef, datetime]]
+    reminders: list[tuple[str, ModuleRef, timedelta]]
+
+
+@dataclass
+class Figures:
+    name: str
+    instances: int
+    seconds: float = 0.0
+    calls: int = 0
+    most_in_a_minute: int = 0
+    locks: int = 0
+    token_refreshes: int = 0
+    refetched: int = 0
+    command_ages: list[float] = field(default_factory=list)
+    sentences: Counter[str] = field(default_factory=Counter)
+    digests_due: int = 0
+    digests_sent: int = 0
+    digests_nothing_upcoming: int = 0
+    digests_duplicated: int = 0
+    reminders_due: int = 0
+    reminders_sent: int = 0
+    reminders_duplicated: int = 0
+    send_ages: list[float] = field(default_factory=list)
+    rss_before_mb: float = 0.0
+    rss_peak_mb: float = 0.0
+
+
+def starts_of(org: Org) -> dict[str, list[tuple[str, datetime]]]:
+    """Module id -> (session name, start) as the org's wall-clock times in Paris."""
+    found: dict[str, list[tuple[str, datetime]]] = {}
+    for course in org.courses:
+        for batch in course.batches:
+            for module in batch.modules:
+                found[module.module_id] = [
+                    (s["sessionName"], _start(s["sessionStartDate"], s["sessionStartTime"]))
+                    for s in module.sessions
+                ]
+    return found
+
+
+def _start(day: str, at: str) -> datetime:
+    return datetime.strptime(f"{day} {at}", "%d-%m-%Y %I:%M %p").replace(tzinfo=PARIS)
+
+
+def zipf(rng: random.Random, items: list[ModuleRef], s: float = 1.1) -> ModuleRef:
+    return rng.choices(items, [1 / rank**s for rank in range(1, len(items) + 1)])[0]
+
+
+def workload(modules: list[ModuleRef]) -> Workload:
+    rng = random.Random(20260310)
+    popular = modules[:]
+    rng.shuffle(popular)
+    nine = START + timedelta(hours=9)
+    commands = sorted(
+        (nine + timedelta(seconds=rng.uniform(0, 9 * 3600)), zipf(rng, popular)) for _ in range(COMMANDS)
+    )
+    digests = []
+    for n in range(CHANNELS):
+        at = START + timedelta(hours=7, minutes=30 + 15 * rng.randint(0, 8))
+        digests += [(f"CDIGEST{n:03d}", module, at) for module in rng.sample(popular, rng.randint(1, 3))]
+    reminders: dict[tuple[str, str], tuple[str, ModuleRef, timedelta]] = {}
+    while len(reminders) < REMINDERS:
+        user, module = f"U{rng.randint(1, USERS):04d}", zipf(rng, popular)
+        reminders.setdefault((user, module.key), (user, module, rng.choice(LEADS)))
+    return Workload(commands, digests, list(reminders.values()))
+
+
+async def start_bot(
+    zoho: FakeZoho, slack: FakeSlack, clock: FakeClock, data: Path, database: str | None
+) -> Bot:
+    environ = {
+        **zoho.bot_environment(),
+        "BOT_DATA_DIR": str(data),
+        "ZOHO_TIMEZONE": "Europe/Paris",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "bench",
+        "SLACK_API_URL": slack.api_url,
+        "BOT_FRESHNESS_MINUTES": str(FRESHNESS_MINUTES),
+        "ZOHO_CALLS_PER_MINUTE": str(PER_MINUTE),
+        "ZOHO_CALLS_PER_DAY": str(PER_DAY),
+        **({"DATABASE_URL": database} if database else {}),
+    }
+    settings = load_settings(environ=environ, env_file=None)
+    core = build_core(settings, clock=clock, retry=RetryPolicy(base_delay=0, max_delay=0))
+    bot = build_bot(settings, clock=clock, core=core)
+    await bot.start()
+    return bot
+
+
+async def subscribe(bot: Bot, load: Workload) -> None:
+    before = START - timedelta(minutes=1)
+    for channel, module, at in load.digests:
+        await bot.store.save_digest(
+            channel, module, at.time(), frozenset(range(5)), "Europe/Paris", "U0001", before
+        )
+    for user, module, lead in load.reminders:
+        await bot.store.save_reminder(user, module, lead, before)
+
+
+async def simulate(bots: list[Bot], clock: FakeClock, load: Workload, figures: Figures) -> None:
+    channel_modules: dict[str, list[ModuleRef]] = {}
+    for channel, module, _ in load.digests:
+        channel_modules.setdefault(channel, []).append(module)
+    commands = list(load.commands)
+    turn, moment = 0, START
+    while moment < END:
+        clock.set(max(moment, clock.now()))  # waits for the budget may have moved it on
+        for bot in bots:
+            report = await bot.scheduler.tick()
+            for key in report.sent:
+                if key.startswith("digest:"):
+                    ages = [bot.core.sessions.age(m) for m in channel_modules[key.split(":")[1]]]
+                    figures.send_ages.append(max(age or 0.0 for age in ages))
+        moment += TICK
+        while commands and commands[0][0] < moment:
+            at, module = commands.pop(0)
+            clock.set(max(at, clock.now()))
+            bot = bots[turn % len(bots)]
+            turn += 1
+            try:
+                listing = await bot.core.sessions.upcoming(
+                    module, clock.now(), next_days(clock.now()), clock.time() + 20
+                )
+                figures.command_ages.append((clock.now() - listing.fetched_at).total_seconds())
+            except SessionsError as exc:
+                figures.sentences[type(exc).__name__] += 1
+            await bot.core.sessions.drain()
+
+
+def most_in_any(arrivals: list[float], window: float) -> int:
+    best, first = 0, 0
+    for last, at in enumerate(arrivals):
+        while arrivals[first] <= at - window:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
+def tally(figures: Figures, zoho: FakeZoho, slack: FakeSlack, load: Workload, starts: dict) -> None:
+    calls = sorted(zoho.calls(), key=lambda c: c.at)
+    figures.calls = len(calls)
+    figures.most_in_a_minute = most_in_any([c.at for c in calls], 60.0)
+    figures.locks = sum(1 for c in calls if c.status == 429) + int(zoho.is_locked())
+    figures.token_refreshes = len(zoho.token_requests())
+    last: dict[str, float] = {}
+    for call in calls:
+        if call.path.endswith("/sessions") and call.query.get("startIndex", "0") == "0":
+            if call.at - last.get(call.path, -1e12) < FRESHNESS_MINUTES * 60:
+                figures.refetched += 1
+            last[call.path] = call.at
+    posts = slack.calls_to("chat.postMessage", ok=True)
+    first_parts = Counter(
+        str(c.args["channel"])
+        for c in posts
+        if (str(c.args["channel"]).startswith("CDIGEST") and "(part " not in str(c.args.get("text")))
+        or "(part 1 of" in str(c.args.get("text"))
+    )
+    figures.digests_due = len({channel for channel, _, _ in load.digests})
+    figures.digests_sent = len(first_parts)
+    figures.digests_duplicated = sum(n - 1 for n in first_parts.values())
+    reminded: Counter[tuple[str, str]] = Counter()
+    for call in posts:
+        match = REMINDER_TEXT.match(str(call.args.get("text") or ""))
+        if match:
+            reminded[(str(call.args["channel"]), match.group(1))] += 1
+    due = {
+        (user, name)
+        for user, module, lead in load.reminders
+        for name, start in starts[module.module_id]
+        if start - lead >= START and start <= END - TICK
+    }
+    figures.reminders_due = len(due)
+    figures.reminders_sent = len(due & set(reminded))
+    figures.reminders_duplicated = sum(n - 1 for n in reminded.values())
+
+
+async def run(name: str, database: str | None, instances: int) -> Figures:
+    figures = Figures(name, instances)
+    org = large_org(DAY)
+    load = workload(module_refs(org))
+    clock = FakeClock(START)
+    figures.rss_before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with FakeZoho(org) as zoho, FakeSlack() as slack, tempfile.TemporaryDirectory() as folder:
+        zoho.clock = clock.time
+        for n in range(1, USERS + 1):
+            slack.add_user(f"U{n:04d}", f"user{n}", tz="Europe/Paris")
+        for n in range(CHANNELS):
+            slack.add_channel(f"CDIGEST{n:03d}", f"digest-{n}")
+        bots = [
+            await start_bot(zoho, slack, clock, Path(folder) / f"i{n}", database) for n in range(instances)
+        ]
+        try:
+            await subscribe(bots[0], load)
+            started = time.perf_counter()
+            await simulate(bots, clock, load, figures)
+            figures.seconds = time.perf_counter() - started
+            records = await bots[0].store.send_records("digest")
+            figures.digests_nothing_upcoming = sum(1 for r in records if r.last_error == "nothing upcoming")
+        finally:
+            for bot in bots:
+                await bot.aclose()
+        figures.rss_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tally(figures, zoho, slack, load, starts_of(org))
+    return figures
+
+
+def minimum_calls(org: Org) -> tuple[int, int]:
+    """(calls a day, calls a window): every batch read once per freshness window with the batch
+    endpoint, `records // 25 + 1` pages each (every module of this org is followed)."""
+    per_window = sum(len(batch.sessions()) // PAGE + 1 for course in org.courses for batch in course.batches)
+    return math.ceil(24 * 60 / FRESHNESS_MINUTES) * per_window, per_window
+
+
+def capacity(org: Org) -> tuple[int, int]:
+    """(followed modules kept within the freshness window at 25 calls a minute, single-page modules):
+    the calls of one window, 25 x 10, over the calls per followed module when read by batch."""
+    window_calls = PER_MINUTE * FRESHNESS_MINUTES
+    modules = sum(len(batch.modules) for course in org.courses for batch in course.batches)
+    _, per_window = minimum_calls(org)
+    return math.floor(window_calls * modules / per_window), window_calls
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)] if ordered else 0.0
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def table(runs: list[Figures]) -> str:
+    org = large_org(DAY)
+    minimum, per_window = minimum_calls(org)
+    kept, window_calls = capacity(org)
+    rows = [
+        ("Zoho calls in the day", lambda f: f"{f.calls} (allowance {PER_DAY}; perfect planner {minimum})"),
+        ("most calls in any 60 s", lambda f: f"{f.most_in_a_minute} (budget {PER_MINUTE})"),
+        ("locks hit", lambda f: str(f.locks)),
+        ("token refreshes", lambda f: str(f.token_refreshes)),
+        ("same module or batch re-read within 10 min", lambda f: str(f.refetched)),
+        ("lookups answered", lambda f: f"{len(f.command_ages) + sum(f.sentences.values())} of {COMMANDS}"),
+        ("  with sessions / with a sentence", lambda f: f"{len(f.command_ages)} / {dict(f.sentences) or 0}"),
+        (
+            "  age of their data p50 / p99 / max",
+            lambda f: " / ".join(minutes(percentile(f.command_ages, q)) for q in (0.5, 0.99, 1.0)),
+        ),
+        (
+            "digests due / sent (+ nothing upcoming, none posted) / duplicated / missed",
+            lambda f: (
+                f"{f.digests_due} / {f.digests_sent} (+{f.digests_nothing_upcoming}) / "
+                f"{f.digests_duplicated} / {f.digests_due - f.digests_sent - f.digests_nothing_upcoming}"
+            ),
+        ),
+        (
+            "reminders due / sent / duplicated / missed",
+            lambda f: (
+                f"{f.reminders_due} / {f.reminders_sent} / {f.reminders_duplicated} / "
+                f"{f.reminders_due - f.reminders_sent}"
+            ),
+        ),
+        (
+            "age of digest data at sending p50 / max",
+            lambda f: f"{minutes(percentile(f.send_ages, 0.5))} / {minutes(percentile(f.send_ages, 1.0))}",
+        ),
+        (
+            "peak resident memory (process: instances + fakes)",
+            lambda f: f"{f.rss_peak_mb:.0f} MB (before the bots: {f.rss_before_mb:.0f} MB)",
+        ),
+        ("wall-clock time of the simulated day", lambda f: f"{f.seconds:.0f} s"),
+    ]
+    lines = ["| | " + " | ".join(f"{f.name}" for f in runs) + " |", "| --- |" + " --- |" * len(runs)]
+    lines += [f"| {label} | " + " | ".join(value(f) for f in runs) + " |" for label, value in rows]
+    windows = math.ceil(24 * 60 / FRESHNESS_MINUTES)
+    lines += [
+        "",
+        f"Perfect planner: every followed batch read once per {FRESHNESS_MINUTES}-minute window "
+        f"with the batch endpoint, `records // 25 + 1` pages a batch: {per_window} calls a window "
+        f"x {windows} windows = {minimum} a day. Freshness capacity at {PER_MINUTE} calls a minute: "
+        f"{window_calls} calls a window keep {kept} followed modules of this org within "
+        f"{FRESHNESS_MINUTES} min by batch reads ({window_calls} single-page modules read one by one).",
+    ]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    return (
+        f"{platform.machine()}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+async def one(kind: str) -> Figures:
+    if kind == "sqlite":
+        return await run("1 instance, SQLite", None, 1)
+    reason = postgres.available()
+    if reason is not None:
+        raise SystemExit(f"PostgreSQL run not possible: {reason}")
+    server = postgres.acquire()
+    try:
+        return await run("2 instances, one PostgreSQL", server.fresh_database(), 2)
+    finally:
+        postgres.release()
+
+
+def in_own_process(kind: str) -> Figures:
+    """Each run in a fresh process, so its peak resident memory is its own."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.day", "--runs", kind, "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    data = json.loads(out.strip().splitlines()[-1])
+    data["sentences"] = Counter(data["sentences"])
+    return Figures(**data)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.day")
+    parser.add_argument("--runs", choices=("both", "sqlite", "postgres"), default="both")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON (for `both`)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    if args.runs != "both":
+        figures = asyncio.run(one(args.runs))
+        print(json.dumps(asdict(figures)) if args.json else table([figures]))
+        return
+    report = table([in_own_process("sqlite"), in_own_process("postgres")])
+    print(report)
+    write_results(report)
+
+
+def write_results(report: str) -> None:
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    section = (
+        f"## The working day (`python -m bench.day`)\n\nMachine: {machine()}, 2 cores. "
+        "The day is simulated on an injected clock; the fakes run in the same process.\n\n" + report + "\n"
+    )
+    head, _, rest = text.partition("## The working day")
+    tail = rest.partition("\n## ")[2]
+    RESULTS.write_text(head.rstrip() + "\n\n" + section + (f"\n## {tail}" if tail else ""), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
