@@ -1,4 +1,4 @@
-"""The answer to "what is coming up in this module": a plain value, so rendering needs no service."""
+"""What the service hands out: plain values, so rendering and comparing need no service."""
 
 from __future__ import annotations
 
@@ -23,3 +23,14 @@ class Listing:
     @property
     def stale(self) -> bool:
         return self.problem is not None
+
+
+@dataclass(frozen=True)
+class ModuleRead:
+    """The latest read of one module from Zoho, every session in it (past ones too)."""
+
+    module: ModuleRef
+    fetch_id: str
+    fetched_at: datetime
+    complete: bool
+    sessions: tuple[Session, ...]

@@ -29,7 +29,7 @@ import diskcache
 from bot.clock import Clock
 from bot.coordination import Coordination
 from bot.sessions.errors import ApiPaused, SessionsError
-from bot.sessions.listing import Listing
+from bot.sessions.listing import Listing, ModuleRead
 from bot.sessions.model import Session, parse_session
 from bot.sessions.modules import ModuleRef
 from bot.sessions.shared import SharedSnapshots, Snapshot
@@ -97,6 +97,19 @@ class SessionService:
             return None
         return self._listing(module, snapshot, now, window, self._problem(module, snapshot))
 
+    def latest_read(self, module: ModuleRef) -> ModuleRead | None:
+        """The last read of the module this instance holds, or None (no I/O)."""
+        snapshot = self._local(module)
+        if snapshot is None:
+            return None
+        return ModuleRead(
+            module,
+            snapshot.fetch_id,
+            datetime.fromtimestamp(snapshot.fetched_at, UTC),
+            snapshot.complete,
+            self._sessions(module, snapshot),
+        )
+
     def _listing(
         self, module: ModuleRef, snapshot: Snapshot, now: datetime, window: Window, problem: str | None
     ) -> Listing:
@@ -136,12 +149,12 @@ class SessionService:
                 await self.pull(modules)
                 if all(self.is_fresh(module) for module in modules):
                     return  # another instance fetched the batch while this one waited
-            records = await self._source.batch_sessions(course_id, batch_id, need)
-            self._batch_records[(course_id, batch_id)] = len(records)
+            read = await self._source.batch_sessions(course_id, batch_id, need)
+            self._batch_records[(course_id, batch_id)] = len(read.records)
             fetched_at = self._clock.time()
             for module in modules:
-                mine = tuple(r for r in records if str(r.get("moduleId", "")) == module.module_id)
-                await self._store(module, Snapshot(mine, fetched_at, uuid.uuid4().hex))
+                mine = tuple(r for r in read.records if str(r.get("moduleId", "")) == module.module_id)
+                await self._store(module, Snapshot(mine, fetched_at, uuid.uuid4().hex, read.complete))
 
     async def pull(self, modules: list[ModuleRef]) -> None:
         """Take what other instances fetched since this one last looked (nothing to do on one machine)."""
@@ -252,11 +265,11 @@ class SessionService:
                 if shared is not None and self._age(shared) < self._ttl:
                     return shared  # another instance fetched it while this one waited
             try:
-                records = await self._source.module_sessions(module, need)
+                read = await self._source.module_sessions(module, need)
             except SessionsError as exc:
                 self._cache.set(_error_key(module), str(exc))
                 raise
-            snapshot = Snapshot(tuple(records), self._clock.time(), uuid.uuid4().hex)
+            snapshot = Snapshot(tuple(read.records), self._clock.time(), uuid.uuid4().hex, read.complete)
             await self._store(module, snapshot)
             return snapshot
 

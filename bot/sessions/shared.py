@@ -30,6 +30,8 @@ class Snapshot:
     fetched_at: float
     fetch_id: str = ""
     """Tells two fetches apart even when the clock did not move between them."""
+    complete: bool = True
+    """False when Zoho's pages ended early: nothing can be concluded from what is missing."""
 
 
 class SharedSnapshots:
@@ -46,7 +48,12 @@ class SharedSnapshots:
         if raw is None:
             return None
         data = json.loads(raw)
-        return Snapshot(tuple(data["records"]), float(data["fetched_at"]), str(data["fetch_id"]))
+        return Snapshot(
+            tuple(data["records"]),
+            float(data["fetched_at"]),
+            str(data["fetch_id"]),
+            bool(data.get("complete", True)),
+        )
 
     async def save(self, key: str, snapshot: Snapshot) -> None:
         value = json.dumps(
@@ -54,6 +61,7 @@ class SharedSnapshots:
                 "records": list(snapshot.records),
                 "fetched_at": snapshot.fetched_at,
                 "fetch_id": snapshot.fetch_id,
+                "complete": snapshot.complete,
             }
         )
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import Clock
@@ -36,6 +37,15 @@ from bot.zoho.errors import (
 from bot.zoho.state import ZohoState
 
 Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Read:
+    """Session records from one read, and whether Zoho gave all of them (see `Pages`)."""
+
+    records: list[Record]
+    complete: bool
+
 
 _PRIORITIES = {Urgency.PERSON_WAITING: Priority.INTERACTIVE, Urgency.BACKGROUND: Priority.BACKGROUND}
 
@@ -69,15 +79,17 @@ class ZohoSource:
                 return 0, 0
             return await self._budget.room(_PRIORITIES[urgency])
 
-    async def module_sessions(self, module: ModuleRef, need: Need) -> list[Record]:
+    async def module_sessions(self, module: ModuleRef, need: Need) -> Read:
         with translated():
-            return await self._client.module_sessions(
+            pages = await self._client.module_sessions(
                 module.course_id, module.batch_id, module.module_id, _call(need)
             )
+        return Read(pages.records, pages.complete)
 
-    async def batch_sessions(self, course_id: str, batch_id: str, need: Need) -> list[Record]:
+    async def batch_sessions(self, course_id: str, batch_id: str, need: Need) -> Read:
         with translated():
-            return await self._client.batch_sessions(course_id, batch_id, _call(need))
+            pages = await self._client.batch_sessions(course_id, batch_id, _call(need))
+        return Read(pages.records, pages.complete)
 
     async def courses(self, need: Need, search: str | None = None, blended_only: bool = True) -> list[Record]:
         with translated():

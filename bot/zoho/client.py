@@ -61,6 +61,19 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class Pages:
+    """Every record of a paged list, and whether Zoho gave all of them.
+
+    Incomplete: the page cap was reached, or a page came back empty although the one before
+    said more follow. The records are still worth showing, but what is missing from them
+    says nothing (a session absent from an incomplete read was not cancelled).
+    """
+
+    records: list[Record]
+    complete: bool
+
+
+@dataclass(frozen=True)
 class Call:
     """How one logical call may spend: whose turn it is and when it must be done by."""
 
@@ -92,12 +105,12 @@ class ZohoClient:
         self._max_pages = max_pages
         self._lock_answer_logged = False
 
-    async def module_sessions(self, course: str, batch: str, module: str, call: Call) -> list[Record]:
+    async def module_sessions(self, course: str, batch: str, module: str, call: Call) -> Pages:
         path = f"/api/v1/courses/{course}/batches/{batch}/modules/{module}/sessions"
-        return await self.get_all(path, "sessions", call)
+        return await self.get_pages(path, "sessions", call)
 
-    async def batch_sessions(self, course: str, batch: str, call: Call) -> list[Record]:
-        return await self.get_all(f"/api/v1/courses/{course}/batches/{batch}/sessions", "sessions", call)
+    async def batch_sessions(self, course: str, batch: str, call: Call) -> Pages:
+        return await self.get_pages(f"/api/v1/courses/{course}/batches/{batch}/sessions", "sessions", call)
 
     async def courses(self, call: Call, search: str | None = None, blended_only: bool = True) -> list[Record]:
         params = {"type": "2"} if blended_only else {}
@@ -127,18 +140,29 @@ class ZohoClient:
     async def get_all(
         self, path: str, key: str, call: Call, params: Mapping[str, str] | None = None
     ) -> list[Record]:
+        """Every record `get_pages` could read."""
+        return (await self.get_pages(path, key, call, params)).records
+
+    async def get_pages(
+        self, path: str, key: str, call: Call, params: Mapping[str, str] | None = None
+    ) -> Pages:
         """Follow `hasMoreRecords`, advancing `startIndex` by the records received."""
         records: list[Record] = []
         start = 0
+        more = False
         for _ in range(self._max_pages):
             body = await self.get_json(path, {**(params or {}), "startIndex": str(start)}, call)
             page = _records(body, key)
             records.extend(page)
-            if not page or not _has_more(body):
-                return records
+            if not page and more:
+                log.warning("zoho %s: an empty page at %d though Zoho said more follow", path, start)
+                return Pages(records, complete=False)
+            more = _has_more(body)
+            if not page or not more:
+                return Pages(records, complete=True)
             start += len(page)
         log.warning("zoho %s: stopped after %d pages though Zoho said more follow", path, self._max_pages)
-        return records
+        return Pages(records, complete=False)
 
     async def get_json(self, path: str, params: Mapping[str, str], call: Call) -> Record:
         """One GET, with the budget, the lock guard, one token renewal and bounded retries."""

@@ -132,6 +132,8 @@ class FakeZoho:
         # Fault injection.
         self.delay = 0.0
         self.never_ending = False
+        self.cut_at: int | None = None
+        """Lists end after this many records though their last page says more follow."""
         self._faults: deque[int | tuple[int, JSON]] = deque()
         # Internal state.
         self._host = host
@@ -487,6 +489,8 @@ class FakeZoho:
         if self.never_ending:
             page = [items[(start + i) % len(items)] for i in range(PAGE_SIZE)] if items else []
             more = True
+        elif self.cut_at is not None:
+            page, more = items[start : min(start + PAGE_SIZE, self.cut_at)], True
         else:
             page, more = items[start : start + PAGE_SIZE], start + PAGE_SIZE < len(items)
         return {

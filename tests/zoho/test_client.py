@@ -25,7 +25,9 @@ def org() -> Org:
 
 
 async def module_sessions(core: Core, call: Call | None = None) -> list[dict]:
-    return await core.zoho.module_sessions(M.course_id, M.batch_id, M.module_id, call or Call())
+    pages = await core.zoho.module_sessions(M.course_id, M.batch_id, M.module_id, call or Call())
+    assert pages.complete
+    return pages.records
 
 
 async def test_sixty_sessions_take_three_pages(core: Core, fz: FakeZoho) -> None:
@@ -53,19 +55,29 @@ async def test_never_ending_list_stops_at_the_page_cap(
     fz.never_ending = True
     client = ZohoClient(core.http, fz.url, core.tokens, core.budget, core.state, clock, max_pages=4)
     with caplog.at_level(logging.WARNING, logger="bot.zoho.client"):
-        sessions = await client.module_sessions(M.course_id, M.batch_id, M.module_id, Call())
-    assert len(sessions) == 100
+        pages = await client.module_sessions(M.course_id, M.batch_id, M.module_id, Call())
+    assert (len(pages.records), pages.complete) == (100, False)
     assert [r.query["startIndex"] for r in fz.calls()] == ["0", "25", "50", "75"]
     assert "stopped after 4 pages" in caplog.text
+
+
+async def test_a_list_cut_short_is_marked_incomplete(core: Core, fz: FakeZoho) -> None:
+    """Zoho said more follow, then sent an empty page: what came is kept, but flagged."""
+    fz.cut_at = 30
+    pages = await core.zoho.module_sessions(M.course_id, M.batch_id, M.module_id, Call())
+    assert (len(pages.records), pages.complete) == (30, False)
+    assert [r.query["startIndex"] for r in fz.calls()] == ["0", "25", "30"]
 
 
 async def test_default_page_cap_is_bounded(core: Core, fz: FakeZoho) -> None:
     """Even with the default cap, a list that never ends stops (within the budget, at 200 pages)."""
     fz.never_ending = True
     fz.threshold = 10_000
-    sessions = await module_sessions(core, Call(Priority.INTERACTIVE, deadline=None))
+    pages = await core.zoho.module_sessions(
+        M.course_id, M.batch_id, M.module_id, Call(Priority.INTERACTIVE, deadline=None)
+    )
     assert len(fz.calls()) == 200
-    assert len(sessions) == 200 * 25
+    assert (len(pages.records), pages.complete) == (200 * 25, False)
 
 
 async def test_code_as_number_and_as_string(core: Core, fz: FakeZoho) -> None:
@@ -85,7 +97,7 @@ async def test_other_endpoints_page_and_carry_their_parameters(core: Core, fz: F
     employee = await core.zoho.employee(zoho_id(600001), Call())
     assert [b["batchId"] for b in batches] == [M.batch_id]
     assert [m["moduleId"] for m in modules] == [M.module_id]
-    assert len(batch_sessions) == 60
+    assert (len(batch_sessions.records), batch_sessions.complete) == (60, True)
     assert employee is not None
     assert employee["EmailID"] == "henry.martin@example.com"
     assert fz.calls("/api/forms")[0].query == {"recordId": zoho_id(600001)}
