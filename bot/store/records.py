@@ -38,6 +38,7 @@ class Reminder:
     session_id: str
     lead: timedelta
     paused_reason: str | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -89,4 +90,5 @@ def reminder_from_row(row: Any) -> Reminder:
         session_id=row["session_id"],
         lead=timedelta(minutes=row["lead_minutes"]),
         paused_reason=row["paused_reason"],
+        created_at=row["created_at"],
     )

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -104,6 +106,39 @@ leases = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
 )
 
+session_watch = Table(
+    "session_watch",
+    metadata,
+    Column("module_key", String(200), primary_key=True),
+    Column("revision", Integer, nullable=False, doc="+1 on every update: the condition of the next one"),
+    Column("fetch_id", String(64), nullable=False, doc="the read the known sessions come from"),
+    Column("sessions", Text, nullable=False, doc="JSON: the upcoming sessions as last read"),
+    Column("read_at", UTCDateTime(), nullable=False),
+    Column("vanished_fetch", String(64), doc="a read that lost every upcoming session, awaiting a second"),
+)
+
+session_changes = Table(
+    "session_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("change_key", String(400), nullable=False, unique=True),
+    Column("module_key", String(200), nullable=False),
+    Column("module_name", Text, nullable=False),
+    Column("session_id", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("before", Text, doc="JSON: the session before the change (none for an added one)"),
+    Column("after", Text, doc="JSON: the session after it (none for a cancelled one)"),
+    Column("detected_at", UTCDateTime(), nullable=False),
+    Index("ix_session_changes_detected_at", "detected_at"),
+)
+
+channel_settings = Table(
+    "channel_settings",
+    metadata,
+    Column("channel_id", String(32), primary_key=True),
+    Column("notices", Boolean, nullable=False, doc="change notices for the channel's digests"),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -111,14 +146,20 @@ schema_version = Table(
 )
 
 
-def _create_v1(connection: Connection) -> None:
-    for table in (digests, reminder_subscriptions, sends, leases):
-        connection.execute(CreateTable(table, if_not_exists=True))
-        for index in table.indexes:
-            connection.execute(CreateIndex(index, if_not_exists=True))
+def _creating(*tables: Table) -> Callable[[Connection], None]:
+    def create(connection: Connection) -> None:
+        for table in tables:
+            connection.execute(CreateTable(table, if_not_exists=True))
+            for index in table.indexes:
+                connection.execute(CreateIndex(index, if_not_exists=True))
+
+    return create
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _creating(digests, reminder_subscriptions, sends, leases),
+    2: _creating(session_watch, session_changes, channel_settings),  # change notices
+}
 ADVISORY_LOCK_ID = 0x5E5510B0
 
 
@@ -140,4 +181,14 @@ def _upgrade(connection: Connection) -> None:
             connection.execute(schema_version.insert().values(version=version))
 
 
-__all__ = ["digests", "leases", "metadata", "reminder_subscriptions", "sends", "upgrade"]
+__all__ = [
+    "channel_settings",
+    "digests",
+    "leases",
+    "metadata",
+    "reminder_subscriptions",
+    "sends",
+    "session_changes",
+    "session_watch",
+    "upgrade",
+]

@@ -28,6 +28,7 @@ from bot.store.records import (
     weekday_mask,
 )
 from bot.store.schema import digests, leases, reminder_subscriptions, sends
+from bot.store.watch import Watches
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class Store:
         if sqlite:
             event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
         self.dialect = self._engine.dialect.name
+        self.watches = Watches(self._engine)
+        """Change notices' part of the store."""
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -309,11 +312,12 @@ class Store:
             for r in rows
         ]
 
-    async def forget_sends_before(self, moment: datetime) -> int:
-        """Housekeeping: rows whose time has long passed can never be claimed again."""
+    async def forget_before(self, moment: datetime) -> int:
+        """Housekeeping: sends whose time has long passed can never be claimed again, and changes
+        found that long ago are no longer news."""
         async with self._engine.begin() as connection:
             result = await connection.execute(delete(sends).where(sends.c.due_at < moment))
-        return result.rowcount
+        return result.rowcount + await self.watches.forget_changes_before(moment)
 
     # Leader lease
 

@@ -16,14 +16,30 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import StatementError
 
 from bot.sessions.modules import ModuleId, ModuleRef
-from bot.store.schema import leases, schema_version
+from bot.store.schema import (
+    MIGRATIONS,
+    channel_settings,
+    leases,
+    schema_version,
+    session_changes,
+    session_watch,
+)
 from bot.store.store import Store, StoreError
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 TTL = timedelta(seconds=90)
 STALE = timedelta(minutes=10)
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"digests", "reminder_subscriptions", "sends", "leases", "schema_version"}
+TABLES = {
+    "digests",
+    "reminder_subscriptions",
+    "sends",
+    "leases",
+    "schema_version",
+    "session_watch",
+    "session_changes",
+    "channel_settings",
+}
 EVERY_DAY = frozenset(range(7))
 
 
@@ -63,16 +79,32 @@ async def test_open_creates_the_schema_and_upgrading_again_changes_nothing(
     await store.upgrade()
     again = await Store.open(store._engine.url.render_as_string(hide_password=False))
     try:
-        assert await _versions(again) == [1]
+        assert await _versions(again) == sorted(MIGRATIONS)
         assert len(await again.reminders()) == 1, "a second start keeps what is stored"
     finally:
         await again.close()
 
 
+async def test_a_database_of_the_first_version_is_upgraded_and_keeps_its_data(store: Store) -> None:
+    await store.save_reminder("U1", mod("c/b/m", "Module"), timedelta(minutes=15), NOW)
+    async with store._engine.begin() as connection:  # back to what version 1 created
+        for table in (session_watch, session_changes, channel_settings):
+            await connection.run_sync(lambda sync, table=table: table.drop(sync))
+        await connection.execute(schema_version.delete().where(schema_version.c.version > 1))
+
+    await store.upgrade()
+
+    assert await _tables(store) >= TABLES
+    assert await _versions(store) == sorted(MIGRATIONS)
+    assert len(await store.reminders()) == 1
+    await store.watches.set_channel_notices("C1", False)
+    assert await store.watches.channels_without_notices() == {"C1"}
+
+
 async def test_two_instances_opening_a_new_database_at_once_both_succeed(database_url: str) -> None:
     first, second = await asyncio.gather(Store.open(database_url), Store.open(database_url))
     try:
-        assert await _versions(first) == [1]
+        assert await _versions(first) == sorted(MIGRATIONS)
         await first.save_digest("C1", mod("c/b/m", "Module"), time(8), EVERY_DAY, "UTC", "U1", NOW)
         assert [d.channel_id for d in await second.digests()] == ["C1"]
     finally:
@@ -275,7 +307,7 @@ async def test_send_records_keep_aware_utc_times_and_old_ones_can_be_forgotten(s
     assert (records["new"].state, records["new"].attempts) == ("sent", 1)
     assert [r.key for r in await store.send_records("reminder")] == ["new"]
 
-    assert await store.forget_sends_before(NOW - timedelta(days=7)) == 1
+    assert await store.forget_before(NOW - timedelta(days=7)) == 1
     assert [r.key for r in await store.send_records()] == ["new"]
 
 

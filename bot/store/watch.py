@@ -1,0 +1,212 @@
+"""What change notices keep in the store: each followed module's known sessions, the changes found,
+and which channels want notices.
+
+A module's known sessions and the changes found in a read are written in one
+transaction, conditional on the revision that was compared, so two instances
+comparing the same read cannot both record its changes, and a crash leaves
+either both or neither: a change is never lost between being found and being kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import RowMapping, delete, desc, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.sessions.changes import Change, ChangeKind, Known
+from bot.sessions.modules import ModuleId, ModuleRef
+from bot.store.schema import channel_settings, session_changes, session_watch
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A followed module as last compared: which read, and what it held."""
+
+    module_key: str
+    revision: int
+    fetch_id: str
+    vanished_fetch: str | None
+    sessions: tuple[Known, ...] = ()
+
+
+@dataclass(frozen=True)
+class FoundChange:
+    """A change as kept: which module, when it was found, and its row id (for send keys)."""
+
+    id: int
+    module: ModuleRef
+    change: Change
+    detected_at: datetime
+
+
+class _Overtaken(Exception):
+    """Another instance updated the module's watch since it was read: undo this transaction."""
+
+
+class Watches:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def fetches(self) -> dict[str, Watch]:
+        """Every watched module's revision and reads, without their sessions: one cheap query a tick."""
+        query = select(
+            session_watch.c.module_key,
+            session_watch.c.revision,
+            session_watch.c.fetch_id,
+            session_watch.c.vanished_fetch,
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {row[0]: Watch(row[0], row[1], row[2], row[3]) for row in rows}
+
+    async def known(self, module_key: str) -> Watch | None:
+        query = select(session_watch).where(session_watch.c.module_key == module_key)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        if row is None:
+            return None
+        sessions = tuple(Known.from_dict(item) for item in json.loads(row["sessions"]))
+        return Watch(row["module_key"], row["revision"], row["fetch_id"], row["vanished_fetch"], sessions)
+
+    async def record(
+        self,
+        module: ModuleRef,
+        compared: Watch | None,
+        fetch_id: str,
+        state: Sequence[Known] | None,
+        changes: Sequence[Change],
+        now: datetime,
+    ) -> bool:
+        """Keep a compared read: the new known sessions (or, with `state` None, the read as one
+        awaiting confirmation) and its changes. False when another instance recorded first."""
+        values = (
+            {"fetch_id": fetch_id, "sessions": _sessions_json(state), "read_at": now, "vanished_fetch": None}
+            if state is not None
+            else {"vanished_fetch": fetch_id}
+        )
+        try:
+            async with self._engine.begin() as connection:
+                if compared is None:
+                    await connection.execute(
+                        session_watch.insert().values(module_key=module.key, revision=1, **values)
+                    )
+                else:
+                    result = await connection.execute(
+                        update(session_watch)
+                        .where(
+                            session_watch.c.module_key == module.key,
+                            session_watch.c.revision == compared.revision,
+                        )
+                        .values(revision=compared.revision + 1, **values)
+                    )
+                    if result.rowcount != 1:
+                        raise _Overtaken
+                revision = compared.revision if compared else 0
+                for change in changes:
+                    await connection.execute(
+                        session_changes.insert().values(
+                            change_key=_change_key(module, change, revision),
+                            module_key=module.key,
+                            module_name=module.title,
+                            session_id=change.session.session_id,
+                            kind=change.kind.value,
+                            before=_known_json(change.before),
+                            after=_known_json(change.after),
+                            detected_at=now,
+                        )
+                    )
+        except (IntegrityError, _Overtaken):
+            return False
+        return True
+
+    async def forget_except(self, followed: Iterable[str]) -> int:
+        """Stop watching modules no longer followed: following one again starts from a new baseline."""
+        keep = list(followed)
+        query = delete(session_watch)
+        if keep:
+            query = query.where(session_watch.c.module_key.not_in(keep))
+        async with self._engine.begin() as connection:
+            return (await connection.execute(query)).rowcount
+
+    async def changes_since(
+        self, moment: datetime, modules: Iterable[ModuleId] | None = None, limit: int | None = None
+    ) -> list[FoundChange]:
+        """Changes found after `moment`, newest first; only those of `modules` when given."""
+        query = (
+            select(session_changes)
+            .where(session_changes.c.detected_at > moment)
+            .order_by(desc(session_changes.c.detected_at), desc(session_changes.c.id))
+        )
+        if modules is not None:
+            query = query.where(session_changes.c.module_key.in_([module.key for module in modules]))
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_found(row) for row in rows]
+
+    async def forget_changes_before(self, moment: datetime) -> int:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(session_changes).where(session_changes.c.detected_at < moment)
+            )
+        return result.rowcount
+
+    async def set_channel_notices(self, channel_id: str, on: bool) -> None:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(channel_settings).where(channel_settings.c.channel_id == channel_id).values(notices=on)
+            )
+            if result.rowcount:
+                return
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(channel_settings.insert().values(channel_id=channel_id, notices=on))
+        except IntegrityError:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    update(channel_settings)
+                    .where(channel_settings.c.channel_id == channel_id)
+                    .values(notices=on)
+                )
+
+    async def channel_notices(self, channel_id: str) -> bool:
+        """Whether the channel hears of changes (on unless turned off)."""
+        return channel_id not in await self.channels_without_notices(channel_id)
+
+    async def channels_without_notices(self, channel_id: str | None = None) -> set[str]:
+        query = select(channel_settings.c.channel_id).where(channel_settings.c.notices.is_(False))
+        if channel_id is not None:
+            query = query.where(channel_settings.c.channel_id == channel_id)
+        async with self._engine.connect() as connection:
+            return {row[0] for row in await connection.execute(query)}
+
+
+def _change_key(module: ModuleRef, change: Change, revision: int) -> str:
+    """Unique per module, session, change and new value, and per compared revision, so a session
+    moved twice (even back and forth) is two changes, and one read recorded twice is one."""
+    value = change.new_value[:120]
+    return f"{module.key}:{change.session.session_id}:{change.kind.value}:{value}@{revision}"[:400]
+
+
+def _sessions_json(state: Sequence[Known] | None) -> str:
+    return json.dumps([known.to_dict() for known in state or ()])
+
+
+def _known_json(known: Known | None) -> str | None:
+    return json.dumps(known.to_dict()) if known is not None else None
+
+
+def _found(data: RowMapping) -> FoundChange:
+    module = ModuleId.parse(data["module_key"])
+    if module is None:
+        raise ValueError(f"stored module key {data['module_key']!r} is not course/batch/module")
+    before = Known.from_dict(json.loads(data["before"])) if data["before"] else None
+    after = Known.from_dict(json.loads(data["after"])) if data["after"] else None
+    change = Change(ChangeKind(data["kind"]), before, after)
+    return FoundChange(data["id"], ModuleRef.named(module, data["module_name"]), change, data["detected_at"])
