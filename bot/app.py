@@ -25,6 +25,8 @@ from bot.features.digests.handlers import DigestCommands
 from bot.features.digests.send import DigestSender
 from bot.features.home.handlers import Home
 from bot.features.listing import handlers as listing
+from bot.features.notices.detect import ChangeDetector
+from bot.features.notices.send import NoticeSender
 from bot.features.outbox import Outbox
 from bot.features.reminders.handlers import ReminderCommands
 from bot.features.reminders.send import ReminderSender
@@ -48,6 +50,7 @@ class Bot:
     slack: AsyncWebClient
     store: Store
     digests: DigestSender
+    notices: NoticeSender
     scheduler: Scheduler
 
     async def start(self) -> None:
@@ -93,8 +96,10 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
     if settings.remind_trainers:
         trainers = TrainerDirectory(TrainerEmails(core.source, core.people_cache, core.clock), slack)
     reminders = ReminderSender(store, core.sessions, outbox, settings.zoho_timezone, trainers)
-    scheduler = Scheduler(store, core.planner, core.clock, digests, reminders, holder)
-    return Bot(core, bolt, slack, store, digests, scheduler)
+    detector = ChangeDetector(store.watches, core.sessions)
+    notices = NoticeSender(store, detector, outbox, settings.zoho_timezone, trainers)
+    scheduler = Scheduler(store, core.planner, core.clock, digests, reminders, notices, holder)
+    return Bot(core, bolt, slack, store, digests, notices, scheduler)
 
 
 def register_features(bolt: AsyncApp, deps: Deps) -> None:

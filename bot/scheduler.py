@@ -2,9 +2,9 @@
 
 Every tick (30 s) the instance that holds the lease in the store gathers the
 subscriptions, has the refresh planner fetch what the features say their sends
-need and what they follow (within Zoho's budgets), and lets the digest and
-reminder features send what is due (each send claimed in the store first, so
-nothing goes out twice). Once a day it forgets sends too old to matter.
+need and what they follow (within Zoho's budgets), and lets the change notices,
+digest and reminder features send what is due (each send claimed in the store
+first, so nothing goes out twice). Once a day it forgets sends too old to matter.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.features.digests.send import DigestSender
+from bot.features.notices.send import NoticeSender
 from bot.features.outbox import SendReport
 from bot.features.reminders.send import ReminderSender
 from bot.sessions.planner import RefreshPlanner
@@ -29,7 +30,7 @@ LEASE_NAME = "scheduler"
 LEASE_TTL = timedelta(seconds=90)
 """A crashed leader's lease lapses after this; another instance takes over."""
 KEEP_SENDS = timedelta(days=14)
-"""Send records older than this can never be claimed again; housekeeping deletes them daily."""
+"""Send records (and changes found) older than this are deleted by the daily housekeeping."""
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Scheduler:
         clock: Clock,
         digests: DigestSender,
         reminders: ReminderSender,
+        notices: NoticeSender,
         holder: str,
     ) -> None:
         self._store = store
@@ -52,6 +54,7 @@ class Scheduler:
         self._clock = clock
         self._digests = digests
         self._reminders = reminders
+        self._notices = notices
         self.holder = holder
         self._swept_at: datetime | None = None
 
@@ -88,6 +91,7 @@ class Scheduler:
             needed=self._digests.needed(due) + self._reminders.needed(digests, reminders, now),
             followed=self._digests.followed(digests) + self._reminders.followed(digests, reminders),
         )
+        await self._notices.send(digests, reminders, now, report)
         for entry in due:
             await self._digests.send(entry, now, report)
         await self._reminders.send_due(digests, reminders, now, report)
@@ -97,7 +101,7 @@ class Scheduler:
         """Once a day, forget sends too old to matter, so the table does not grow forever."""
         if self._swept_at is not None and now - self._swept_at < timedelta(days=1):
             return
-        removed = await self._store.forget_sends_before(now - KEEP_SENDS)
+        removed = await self._store.forget_before(now - KEEP_SENDS)
         self._swept_at = now
         if removed:
-            log.info("forgot %d sends older than %s", removed, KEEP_SENDS)
+            log.info("forgot %d sends and session changes older than %s", removed, KEEP_SENDS)

@@ -194,6 +194,7 @@ async def test_a_moved_session_is_reminded_at_its_new_time_only(
     assert within_one_tick(ticks.first_sent(reminder_key("UANA", meet, moved)), new_due)
     texts = dms(slack, "UANA")
     assert texts == [
+        "1 change to training sessions (Induction).",  # the move, told at once (tests/test_notices.py)
         "Reminder: Company overview starts at 09:00 CET.",
         "Reminder: Meet the team starts at 16:00 CET.",
     ], "nothing at 13:45 for the old time"
@@ -212,7 +213,10 @@ async def test_a_cancelled_session_is_not_reminded(
 
     assert ticks.first_sent(reminder_key("UANA", session(101))) is None
     assert within_one_tick(ticks.first_sent(reminder_key("UANA", session(102))), dues[1])
-    assert dms(slack, "UANA") == ["Reminder: Meet the team starts at 14:00 CET."]
+    assert dms(slack, "UANA") == [
+        "1 change to training sessions (Induction).",  # the cancellation, told at once
+        "Reminder: Meet the team starts at 14:00 CET.",
+    ]
 
 
 @pytest.mark.parametrize(

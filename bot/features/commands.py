@@ -3,6 +3,7 @@
 /sessions [help]
 /sessions <module> [today|tomorrow|week|month]
 /sessions digest <module> [at HH:MM] [weekdays] | digest list | digest off <module>
+/sessions digest notices off|on                 (change notices for the channel's digests)
 /sessions remind <module> [15m|1h|1d]           | remind list | remind off [module]
 """
 
@@ -53,6 +54,13 @@ class DigestOff:
 
 
 @dataclass(frozen=True)
+class DigestNotices:
+    """Turn change notices for a channel's digests off or on."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
 class RemindAdd:
     query: str
     lead: timedelta = DEFAULT_LEAD
@@ -76,7 +84,16 @@ class Invalid:
 
 
 Command = (
-    Help | ShowSessions | DigestAdd | DigestList | DigestOff | RemindAdd | RemindList | RemindOff | Invalid
+    Help
+    | ShowSessions
+    | DigestAdd
+    | DigestList
+    | DigestOff
+    | DigestNotices
+    | RemindAdd
+    | RemindList
+    | RemindOff
+    | Invalid
 )
 
 
@@ -104,6 +121,8 @@ def _digest(words: list[str]) -> Command:
     head = words[0].lower()
     if head == "list" and len(words) == 1:
         return DigestList()
+    if head == "notices" and len(words) == 2 and words[1].lower() in ("on", "off"):
+        return DigestNotices(words[1].lower() == "on")
     if head == "off":
         return (
             DigestOff(" ".join(words[1:]))

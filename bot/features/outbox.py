@@ -9,7 +9,7 @@ permanent one settles it as failed (the feature then pauses what it belongs to).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -60,6 +60,20 @@ class Outbox:
             await self._store.finish(key, "retry", exc.reason)
             raise
         await self._store.finish(key, "sent")
+
+    async def post_together(
+        self, keys: Sequence[str], target: str, message: Message, report: SendReport
+    ) -> None:
+        """Post one message for several claimed keys and settle them together; a refusal settles
+        each as `failed` does, then is re-raised."""
+        try:
+            await delivery.post(self._slack, target, message)
+        except delivery.DeliveryError as exc:
+            for key in keys:
+                await self.failed(key, exc, report)
+            raise
+        for key in keys:
+            await self.sent(key, report)
 
     async def sent(self, key: str, report: SendReport) -> None:
         await self._store.finish(key, "sent")

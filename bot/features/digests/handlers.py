@@ -1,4 +1,4 @@
-"""`/sessions digest …`: subscribe a channel, list its digests, stop one."""
+"""`/sessions digest …`: subscribe a channel, list its digests, stop one, turn change notices off or on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.features import commands
 from bot.features.deps import Deps
-from bot.features.digests.render import confirmation_text, list_text
+from bot.features.digests.render import confirmation_text, list_text, notices_text
 from bot.features.resolve import Chosen, Unresolved, choose_module
 from bot.sessions.matching import normalise
 from bot.slack import delivery
@@ -35,7 +35,10 @@ class DigestCommands:
 
     def handlers(self) -> dict[type, Any]:
         """The parsed commands this feature answers, for the router."""
-        return dict.fromkeys((commands.DigestAdd, commands.DigestList, commands.DigestOff), self.on_command)
+        return dict.fromkeys(
+            (commands.DigestAdd, commands.DigestList, commands.DigestOff, commands.DigestNotices),
+            self.on_command,
+        )
 
     async def on_command(
         self,
@@ -48,6 +51,8 @@ class DigestCommands:
             return await self.add(client, channel, user, parsed)
         if isinstance(parsed, commands.DigestOff):
             return await self.off(client, channel, user, parsed.query)
+        if isinstance(parsed, commands.DigestNotices):
+            return await self.notices(channel, user, parsed.on)
         return await self.list(channel)
 
     async def add(
@@ -79,7 +84,14 @@ class DigestCommands:
         )
 
     async def list(self, channel: str) -> Message:
-        return sentence_message(list_text(await self._deps.store.digests(channel_id=channel)), "")
+        digests = await self._deps.store.digests(channel_id=channel)
+        notices = await self._deps.store.watches.channel_notices(channel)
+        return sentence_message(list_text(digests, notices), "")
+
+    async def notices(self, channel: str, user: str, on: bool) -> Message:
+        await self._deps.store.watches.set_channel_notices(channel, on)
+        log.info("change notices turned %s in %s by %s", "on" if on else "off", channel, user)
+        return sentence_message(notices_text(on), ":white_check_mark:")
 
     async def off(self, client: AsyncWebClient, channel: str, user: str, query: str) -> Message:
         existing = await self._deps.store.digests(channel_id=channel)

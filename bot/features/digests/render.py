@@ -76,7 +76,29 @@ def confirmation_text(user_id: str, digest: Digest) -> str:
     return f"{user_mention(user_id)} subscribed this channel to a daily digest: {digest_line(digest)}."
 
 
-def list_text(digests: Sequence[Digest]) -> str:
+def list_text(digests: Sequence[Digest], notices: bool | None = None) -> str:
+    """The channel's digests, and whether change notices are on when `notices` is given."""
     if not digests:
         return "This channel has no digests. Add one with `/sessions digest <module> [at HH:MM] [mon-fri]`."
-    return "This channel's digests:\n" + bullets([digest_line(d) for d in digests])
+    listed = "This channel's digests:\n" + bullets([digest_line(d) for d in digests])
+    if notices is None:
+        return listed
+    state = (
+        "Change notices are on: this channel hears when a session moves, is cancelled or is added "
+        "(`/sessions digest notices off`)."
+        if notices
+        else "Change notices are off (`/sessions digest notices on`)."
+    )
+    return f"{listed}\n{state}"
+
+
+def notices_text(on: bool) -> str:
+    if on:
+        return (
+            "Change notices are on: this channel hears when a session of its digests moves, is cancelled "
+            "or is added, or changes trainer or room."
+        )
+    return (
+        "Change notices are off for this channel: its digests still come. "
+        "Turn them back on with `/sessions digest notices on`."
+    )

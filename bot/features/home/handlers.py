@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.features.deps import Deps
-from bot.features.home.render import HomeAction, home_view
+from bot.features.home.render import MAX_CHANGES, HomeAction, home_view
 from bot.sessions.model import Session
 from bot.sessions.windows import next_days
 from bot.slack.actions import action_value, on_action
 from bot.slack.delivery import SLACK_FAILURES, narrow
 from bot.slack.users import user_zone
 from bot.store.records import Reminder
+from bot.store.watch import FoundChange
 
 log = logging.getLogger(__name__)
+
+CHANGES_SHOWN_FOR = timedelta(days=7)
 
 
 class Home:
@@ -68,11 +72,29 @@ class Home:
         reminders = await self._deps.store.reminders(user_id=user)
         digests = await self._deps.store.digests(created_by=user)
         zone = await user_zone(client, user, self._deps.zoho_zone)
-        view = home_view(self._upcoming(reminders), reminders, digests, zone)
+        view = home_view(self._upcoming(reminders), reminders, digests, zone, await self._changes(reminders))
         try:
             await client.views_publish(user_id=user, view=view)
         except SLACK_FAILURES as exc:
             log.warning("views.publish for %s failed: %s", user, narrow(exc).reason)
+
+    async def _changes(self, reminders: list[Reminder]) -> list[FoundChange]:
+        """The latest changes to sessions the person's reminders cover, newest first."""
+        active = [reminder for reminder in reminders if not reminder.paused_reason]
+        if not active:
+            return []
+        since = self._deps.clock.now() - CHANGES_SHOWN_FOR
+        modules = {reminder.module.id for reminder in active}
+        found = await self._deps.store.watches.changes_since(since, modules, limit=MAX_CHANGES * 10)
+        covered = [
+            change
+            for change in found
+            if any(
+                r.module.id == change.module.id and r.session_id in ("", change.change.session.session_id)
+                for r in active
+            )
+        ]
+        return covered[:MAX_CHANGES]
 
     def _upcoming(self, reminders: list[Reminder]) -> list[tuple[str, Session]]:
         now = self._deps.clock.now()

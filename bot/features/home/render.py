@@ -8,14 +8,17 @@ from enum import StrEnum
 from typing import Any
 
 from bot.features.digests.render import digest_line
+from bot.features.notices.render import change_line
 from bot.features.reminders.render import reminder_line
 from bot.features.session_view import Block, session_text
 from bot.sessions.model import Session
 from bot.slack.text import escape_clip, mrkdwn, plain
 from bot.store.records import Digest, Reminder
+from bot.store.watch import FoundChange
 
 MAX_SESSIONS = 15
 MAX_ROWS = 20
+MAX_CHANGES = 5
 
 
 class HomeAction(StrEnum):
@@ -28,8 +31,10 @@ def home_view(
     reminders: Sequence[Reminder],
     digests: Sequence[Digest],
     zone: tzinfo,
+    changes: Sequence[FoundChange] = (),
 ) -> dict[str, Any]:
-    """`upcoming` pairs a module name with a session the person will be reminded of."""
+    """`upcoming` pairs a module name with a session the person will be reminded of; `changes` are
+    the latest changes to their reminded sessions, newest first."""
     blocks: list[Block] = [{"type": "header", "text": plain("Your training sessions")}]
     blocks.append(_title("Coming up, with a reminder"))
     if upcoming:
@@ -38,6 +43,13 @@ def home_view(
             blocks.append({"type": "section", "text": mrkdwn(text)})
     else:
         blocks.append(_note("Nothing in the next 14 days."))
+    if changes:
+        blocks.append(_title("Recent changes"))
+        lines = [
+            f"• {change_line(found.change, zone)} ({escape_clip(found.module.title, 100)})"
+            for found in changes[:MAX_CHANGES]
+        ]
+        blocks.append({"type": "section", "text": mrkdwn("\n".join(lines))})
     blocks.append({"type": "divider"})
     blocks.append(_title("Your reminders"))
     if not reminders:

@@ -87,7 +87,7 @@ def help_message(modules: Sequence[ModuleRef]) -> Message:
         "• `/sessions onboarding`: the next 14 days",
         f"• `/sessions onboarding week`: also {', '.join(f'`{w}`' for w in WINDOW_NAMES)}",
         "• `/sessions digest onboarding at 09:00 mon-fri`: a daily digest in this channel "
-        "(`digest list`, `digest off onboarding`)",
+        "(`digest list`, `digest off onboarding`, `digest notices off` for no change notices)",
         "• `/sessions remind onboarding 1h`: a DM before each session "
         "(`15m`, `1h`, `1d`; `remind list`, `remind off`)",
     ]

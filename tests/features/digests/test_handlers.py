@@ -87,7 +87,9 @@ async def test_digest_list_shows_the_channels_digests(bot: SlackBot) -> None:
     assert listed.body["text"] == (
         "This channel's digests:\n"
         "• *Tools &amp; Systems* at 08:00 (America/New_York), every day\n"
-        "• *GDPR Basics* at 09:30 (Europe/Paris), Monday to Friday"
+        "• *GDPR Basics* at 09:30 (Europe/Paris), Monday to Friday\n"
+        "Change notices are on: this channel hears when a session moves, is cancelled or is added "
+        "(`/sessions digest notices off`)."
     )
 
 

@@ -1,0 +1,96 @@
+"""Posting change notices: each (target, change) claimed in the store before it is posted.
+
+A target's claimed changes go out as one message; the claims are then settled
+together, so a second instance, a crash mid-post or a restart never tells anyone
+twice, and a passing Slack refusal leaves them for a later tick (at most
+`MAX_ATTEMPTS`). A channel that refuses for good has its digests paused, a person
+their reminders, as for digests and reminders themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.features.notices.detect import ChangeDetector
+from bot.features.notices.due import DueNotice, due_notices, trainer_erecnos
+from bot.features.notices.render import channel_notice, person_notice
+from bot.features.outbox import Outbox, SendReport
+from bot.features.reminders.trainers import TrainerDirectory
+from bot.slack import delivery
+from bot.store.records import Digest, Reminder
+from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+NEWS_FOR = timedelta(hours=2)
+"""A change not announced this long after it was found (Slack refusing meanwhile) is no longer news."""
+
+
+class NoticeSender:
+    def __init__(
+        self,
+        store: Store,
+        detector: ChangeDetector,
+        outbox: Outbox,
+        zoho_zone: ZoneInfo,
+        trainers: TrainerDirectory | None,
+    ) -> None:
+        self._store = store
+        self._detector = detector
+        self._outbox = outbox
+        self._zone = zoho_zone
+        self._trainers = trainers
+
+    async def send(
+        self, digests: list[Digest], reminders: list[Reminder], now: datetime, report: SendReport
+    ) -> None:
+        """Find what changed in the latest reads, then tell whoever has not been told yet."""
+        await self._detector.detect(digests, reminders, now)
+        changes = await self._store.watches.changes_since(now - NEWS_FOR)
+        if not changes:
+            return
+        quiet = await self._store.watches.channels_without_notices()
+        trainers: dict[str, str] = {}
+        if self._trainers is not None:
+            erecnos = trainer_erecnos(changes)
+            trainers = await self._trainers.slack_users(erecnos, now.astimezone(self._zone).date())
+        notices = due_notices(changes, digests, reminders, quiet, trainers, now)
+        settled = await self._outbox.settled(key for notice in notices for key in notice.keys)
+        for notice in notices:
+            notice.items = [item for item in notice.items if item.key not in settled]
+            if notice.items:
+                await self._send(notice, now, report)
+
+    async def _send(self, notice: DueNotice, now: datetime, report: SendReport) -> None:
+        kind = "notice" if notice.to_channel else "notice-dm"
+        if notice.quiet:
+            for item in notice.items:
+                if await self._outbox.skip(
+                    item.key, kind, notice.target, item.found.detected_at, now, "notices off"
+                ):
+                    report.skipped.append(item.key)
+            return
+        mine = [
+            item
+            for item in notice.items
+            if await self._outbox.claim(item.key, kind, notice.target, item.found.detected_at, now)
+        ]
+        if not mine:
+            return
+        changes = [item.found for item in mine]
+        message = (
+            channel_notice(changes, self._zone)
+            if notice.to_channel
+            else person_notice(changes, self._zone, notice.for_trainer)
+        )
+        try:
+            await self._outbox.post_together([item.key for item in mine], notice.target, message, report)
+        except delivery.DeliveryError as exc:
+            if exc.permanent and notice.to_channel:
+                await self._store.pause_channel_digests(notice.target, exc.pause_reason)
+            elif exc.permanent and not notice.for_trainer:
+                await self._store.pause_user_reminders(notice.target, exc.pause_reason)
+            return
+        log.info("notice of %d change(s) sent to %s", len(mine), notice.target)
