@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Bot
-from bot.features.digests.send import PARTIAL_AFTER
+from bot.features.digests.send import FRESH_WITHIN, PARTIAL_AFTER
 from bot.features.outbox import MAX_ATTEMPTS
 from bot.scheduler import LEASE_TTL
 from tests.clock import FakeClock
@@ -507,6 +507,25 @@ async def test_a_day_ahead_reminder_does_not_keep_zoho_busy_all_day(
 
 
 # --------------------------------------------------------------------------- partial and long digests
+
+
+async def test_a_digest_waits_a_little_for_a_refresh_the_minute_budget_put_off(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
+) -> None:
+    """One background call a minute (2 a minute in all) and two a day's hour for followed data:
+    at 08:00 both modules' data is old, and only one of their two batches can be read at once.
+    The digest waits for the second read instead of going out with data hours old."""
+    plan = Plan(digests=(ChannelDigest("CTRAINING", (INDUCTION, TOOLS), time(8)),))
+    bot = (await started(start_bot, slack, plan, ZOHO_CALLS_PER_MINUTE="2", ZOHO_CALLS_PER_DAY="48")).bot
+    ticks = Ticks(clock)
+
+    await ticks.through(bot, until=paris("08:30"), busy=[paris("08:00"), paris("08:05")])
+
+    (sent_at,) = ticks.sent[digest_key("CTRAINING", DAY)]
+    assert paris("08:00") < sent_at < paris("08:00") + FRESH_WITHIN
+    reads = [c for c in fz.calls("/api/v1/courses") if c.at >= paris("07:59").timestamp()]
+    assert len(reads) == 2, "both batches read for the digest"
+    assert max(c.at for c in reads) <= sent_at.timestamp()
 
 
 async def test_a_module_zoho_no_longer_knows_does_not_silence_the_channels_digest(

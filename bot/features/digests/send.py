@@ -3,7 +3,11 @@
 Each digest is claimed under its channel-and-day key, and each part of a long
 one under its own key as well, so a retry never repeats a part already posted.
 A digest waits up to `PARTIAL_AFTER` for a module Zoho has no data for, then
-goes out without it. A channel that refuses for good has its digests paused
+goes out without it, and up to `FRESH_WITHIN` for data older than the freshness
+setting that the planner has not yet refreshed (when many digests fall due at
+once, their refreshes may take a few minutes of the call budget), then goes
+out with what it has. Data that is old because Zoho could not be asked does
+not wait: the digest says how old it is. A channel that refuses for good has its digests paused
 with the reason, shown in its lists.
 """
 
@@ -29,6 +33,8 @@ log = logging.getLogger(__name__)
 
 PARTIAL_AFTER = timedelta(minutes=30)
 """A digest waits this long for a module Zoho has no data for, then goes out without it."""
+FRESH_WITHIN = timedelta(minutes=5)
+"""A digest waits this long for its data to be refreshed, then goes out with older data."""
 PREVIEW_SECONDS = 60.0
 
 
@@ -70,6 +76,10 @@ class DigestSender:
                 "digest %s waits for Zoho data of %d module(s)", entry.key, len(entry.digests) - len(listings)
             )
             return
+        awaiting = [listing for listing in listings if self._awaits_refresh(listing, now)]
+        if awaiting and now - entry.scheduled < FRESH_WITHIN:
+            log.info("digest %s waits for a refresh of %d module(s)", entry.key, len(awaiting))
+            return
         messages = digest_messages(listings, entry.days(), entry.zone)
         if not messages:
             await self._outbox.skip(
@@ -105,6 +115,10 @@ class DigestSender:
         key = f"{entry.key}#part{number}"
         if await self._outbox.claim(key, "digest-part", entry.channel_id, entry.scheduled, now):
             await self._outbox.post(key, entry.channel_id, message)
+
+    def _awaits_refresh(self, listing: Listing, now: datetime) -> bool:
+        """Older than the freshness setting, and not because Zoho failed: a refresh is coming."""
+        return listing.problem is None and (now - listing.fetched_at).total_seconds() >= self._sessions.ttl
 
     def _listings(self, entry: DueDigest, now: datetime) -> list[Listing]:
         """The cached listings of the digest's modules that Zoho has given data for."""
