@@ -8,7 +8,7 @@ modules of one batch are one batch fetch (one paged call for all of them).
 Budgets: the background share of this minute's calls and of the day's. Every
 fetch fits what is left this minute (what does not waits for a later tick,
 needed data first again), so a tick never waits on the budget; only needed
-data may use the last `NEEDED_SHARE` of the day's background allowance, and
+data may use the last `SENDS_RESERVE` of the day's background allowance, and
 the rest is paced: at most a 24th of the day's background allowance in any
 hour, so the allowance lasts the whole day instead of going in its first hours. When the budgets
 cannot keep followed data fresh the planner says so once, with the figures,
@@ -29,8 +29,6 @@ from bot.sessions.urgency import Need, Urgency
 
 log = logging.getLogger(__name__)
 
-NEEDED_SHARE = 0.25
-"""Of the day's background allowance, what only data needed by due sends may use."""
 HOUR = 3600.0
 REFRESH_SECONDS = 120.0
 """A paged fetch longer than estimated may wait this long for its later pages rather than lose them."""
@@ -70,7 +68,7 @@ class RefreshPlanner:
         units = _units(tiers, self._sessions)
         minute, day = await self._source.room(Urgency.BACKGROUND)
         hour = math.ceil(self._source.background_day_limit() / 24) - await self._source.calls_in_last(HOUR)
-        day_floor = self._day_floor()
+        day_floor = self._source.reserved_for_sends()
         plan = Plan()
         for unit, is_needed in units:
             paced = is_needed or (unit.calls <= hour and day - unit.calls >= day_floor)
@@ -93,9 +91,6 @@ class RefreshPlanner:
         """Never fetched first, then the oldest."""
         age = self._sessions.age(module)
         return -(age if age is not None else float("inf"))
-
-    def _day_floor(self) -> int:
-        return int(self._source.background_day_limit() * NEEDED_SHARE)
 
     def _report(self, plan: Plan, minute: int, day: int) -> None:
         if plan.deferred and not self._behind:

@@ -46,6 +46,10 @@ PAGE_SIZE = 25
 """Records Zoho returns per page: what a fetch of n records costs is about n / 25 calls."""
 ASKED_SECONDS = 3600.0
 """A module people asked about this recently is kept fresh by the planner."""
+KEPT_FOR_SENDS = (
+    "The bot's daily Zoho allowance is nearly used up, and what is left is kept for digests and reminders."
+)
+"""Why a listing's data is old when its refresh was left to the planner to save the reserve."""
 FETCH_WAIT_SECONDS = 20.0
 """How long a fetch waits for another instance's fetch of the same module or batch to end."""
 
@@ -237,13 +241,20 @@ class SessionService:
     def _refresh_behind(self, module: ModuleRef) -> None:
         if _key(module) in self._inflight or self._source.locked_until() > self._clock.time():
             return
-        task = asyncio.ensure_future(
-            self._quietly(module, self._shared_fetch(module, Need(Urgency.BACKGROUND)))
-        )
+        task = asyncio.ensure_future(self._quietly(module, self._fetch_behind(module)))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _quietly(self, module: ModuleRef, fetch: Awaitable[Snapshot]) -> None:
+    async def _fetch_behind(self, module: ModuleRef) -> None:
+        """A refresh behind a lookup, unless it would spend what the day keeps for due sends
+        (the planner then refreshes the module, people having asked about it, when it may)."""
+        _, day = await self._source.room(Urgency.BACKGROUND)
+        if day > 0 and day - self.estimated_calls([module]) < self._source.reserved_for_sends():
+            self._cache.set(_error_key(module), KEPT_FOR_SENDS)
+            return
+        await self._shared_fetch(module, Need(Urgency.BACKGROUND))  # a spent day is recorded as such
+
+    async def _quietly(self, module: ModuleRef, fetch: Awaitable[object]) -> None:
         try:
             await fetch
         except SessionsError as exc:

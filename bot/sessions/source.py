@@ -47,6 +47,10 @@ class Read:
     complete: bool
 
 
+SENDS_RESERVE = 0.25
+"""Of the day's background allowance, the share only data that due sends need may use: neither
+followed refreshes nor the refreshes behind people's lookups touch it."""
+
 _PRIORITIES = {Urgency.PERSON_WAITING: Priority.INTERACTIVE, Urgency.BACKGROUND: Priority.BACKGROUND}
 
 
@@ -66,6 +70,10 @@ class ZohoSource:
     def background_day_limit(self) -> int:
         """The calls background work may make in any 24 hours."""
         return self._budget.day_limit(Priority.BACKGROUND)
+
+    def reserved_for_sends(self) -> int:
+        """Background calls a day kept for data that due digests and reminders need."""
+        return int(self.background_day_limit() * SENDS_RESERVE)
 
     async def calls_in_last(self, seconds: float) -> int:
         """Calls every instance made in the last `seconds`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.sessions.errors import DailyAllowanceSpent
+from bot.sessions.service import KEPT_FOR_SENDS
 from bot.sessions.urgency import Urgency
 from bot.sessions.windows import next_days
 from bot.slack.errors import sentence_for
@@ -69,3 +70,30 @@ async def test_background_work_is_paced_and_leaves_people_their_share_of_the_day
     assert plan.deferred, "more followed modules than the day allows"
     _, people_today = await core.source.room(Urgency.PERSON_WAITING)
     assert people_today == 3
+
+
+async def test_refreshes_behind_lookups_leave_the_reserve_of_due_sends_alone(
+    make_core: MakeCore, fz: FakeZoho, clock: FakeClock
+) -> None:
+    """Of 10 calls a day, background may make 9 and keeps 2 of them for data due sends need.
+    Four cold lookups spend 4; stale lookups of the same modules then refresh behind until only
+    the reserve is left (3 more), and a due digest's module still gets its read."""
+    fz.set_org(SINGLES)
+    core = make_core(ZOHO_CALLS_PER_DAY="10")
+    modules = module_refs(SINGLES)[:4]
+    window = next_days(clock.now())
+    for module in modules:
+        await core.sessions.upcoming(module, clock.now(), window)
+    assert len(fz.calls()) == 4
+
+    clock.advance(core.sessions.ttl + 1)
+    for module in modules:
+        await core.sessions.upcoming(module, clock.now(), window)
+        await core.sessions.drain()
+    assert len(fz.calls()) == 7, "the fourth refresh behind would have eaten into the reserve"
+    held = await core.sessions.upcoming(modules[3], clock.now(), window)
+    assert held.problem == KEPT_FOR_SENDS, "the listing says why its data is old"
+
+    await core.planner.run(needed=[modules[3]], followed=modules)
+    assert len(fz.calls()) == 8
+    assert core.sessions.is_fresh(modules[3]), "the reserve served the due send's data"
