@@ -9,7 +9,9 @@ sessions too). The day, Tuesday 10 March 2026 in Europe/Paris, midnight to
 midnight: 2,000 lookups between 09:00 and 18:00, skewed toward a few popular
 modules (Zipf, s = 1.1); 50 digest channels (1 to 3 modules each, between 07:30
 and 09:30, Monday to Friday); 1,000 reminder subscriptions (15 min, 1 h or 1 day
-ahead). Every instance's scheduler ticks every 30 simulated seconds; lookups go
+ahead); every 30 minutes from 08:00 to 17:30 a session of a digest's module changes in
+Zoho (moved a day, room changed, cancelled, or a new one added, in turn), so change
+notices run at scale. Every instance's scheduler ticks every 30 simulated seconds; lookups go
 to the session service as `/sessions` does once the name is resolved (the Slack
 HTTP layer is measured by `bench.slack_latency`). Run once with one instance on
 SQLite, once with two instances (separate data folders) on one PostgreSQL,
@@ -62,6 +64,11 @@ FRESHNESS_MINUTES, PER_MINUTE, PER_DAY, PAGE = 10, 25, 2500, 25
 LEADS = (timedelta(minutes=15), timedelta(hours=1), timedelta(days=1))
 RESULTS = Path(__file__).with_name("RESULTS.md")
 REMINDER_TEXT = re.compile(r"^Reminder: (Session \d+) starts")
+NOTICE_TEXT = "to training sessions ("
+"""In a change notice's text: told apart from digests, which go to the same channels."""
+
+
+CHANGE_KINDS = ("moved", "room", "cancelled", "added")
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class Workload:
     commands: list[tuple[datetime, ModuleRef]]
     digests: list[tuple[str, ModuleRef, datetime]]
     reminders: list[tuple[str, ModuleRef, timedelta]]
+    changes: list[tuple[datetime, ModuleRef, str]]
+    """When, in which module, and what kind of change Zoho's data undergoes."""
 
 
 @dataclass
@@ -93,6 +102,13 @@ class Figures:
     send_ages: list[float] = field(default_factory=list)
     rss_before_mb: float = 0.0
     rss_peak_mb: float = 0.0
+    changes_made: int = 0
+    changes_found: int = 0
+    channel_notices_due: int = 0
+    channel_notices_sent: int = 0
+    notice_dms_sent: int = 0
+    notices_duplicated: int = 0
+    notice_delays: list[float] = field(default_factory=list)
 
 
 def starts_of(org: Org) -> dict[str, list[tuple[str, datetime]]]:
@@ -132,7 +148,44 @@ def workload(modules: list[ModuleRef]) -> Workload:
     while len(reminders) < REMINDERS:
         user, module = f"U{rng.randint(1, USERS):04d}", zipf(rng, popular)
         reminders.setdefault((user, module.key), (user, module, rng.choice(LEADS)))
-    return Workload(commands, digests, list(reminders.values()))
+    digest_modules = sorted({module.key: module for _, module, _ in digests}.values(), key=lambda m: m.key)
+    changes = [
+        (START + timedelta(hours=8, minutes=30 * n), rng.choice(digest_modules), CHANGE_KINDS[n % 4])
+        for n in range(20)
+    ]
+    return Workload(commands, digests, list(reminders.values()), changes)
+
+
+def make_change(zoho: FakeZoho, module: ModuleRef, kind: str, now: datetime, number: int) -> str | None:
+    """Change one session of `module` starting at least three hours after `now`; its id, or None
+    when the module has no such session."""
+    with zoho.lock:
+        raw = next(
+            (
+                s
+                for course in zoho.courses
+                for batch in course.batches
+                for m in batch.modules
+                if m.module_id == module.module_id
+                for s in m.sessions
+                if _start(s["sessionStartDate"], s["sessionStartTime"]) > now + timedelta(hours=3)
+            ),
+            None,
+        )
+        if raw is None:
+            return None
+        if kind == "moved":
+            later = _start(raw["sessionStartDate"], raw["sessionStartTime"]) + timedelta(days=1)
+            zoho.update_session(raw["sessionId"], sessionStartDate=f"{later:%d-%m-%Y}")
+        elif kind == "room":
+            zoho.update_session(raw["sessionId"], sessionRoom=f"Room {number}")
+        elif kind == "cancelled":
+            zoho.remove_session(raw["sessionId"])
+        else:
+            added = {**raw, "sessionId": f"added-{number}", "sessionName": f"Added session {number}"}
+            zoho.add_session(module.course_id, module.batch_id, module.module_id, added)
+            return added["sessionId"]
+        return str(raw["sessionId"])
 
 
 async def start_bot(
@@ -167,20 +220,35 @@ async def subscribe(bot: Bot, load: Workload) -> None:
         await bot.store.save_reminder(user, module, lead, before)
 
 
-async def simulate(bots: list[Bot], clock: FakeClock, load: Workload, figures: Figures) -> None:
+async def simulate(
+    bots: list[Bot], zoho: FakeZoho, clock: FakeClock, load: Workload, figures: Figures
+) -> None:
     channel_modules: dict[str, list[ModuleRef]] = {}
     for channel, module, _ in load.digests:
         channel_modules.setdefault(channel, []).append(module)
-    commands = list(load.commands)
+    commands, changes = list(load.commands), list(load.changes)
+    changed: dict[str, datetime] = {}
+    told: Counter[tuple[str, str]] = Counter()
     turn, moment = 0, START
     while moment < END:
         clock.set(max(moment, clock.now()))  # waits for the budget may have moved it on
+        while changes and changes[0][0] <= clock.now():
+            _, module, kind = changes.pop(0)
+            session_id = make_change(zoho, module, kind, clock.now(), len(changed) + 1)
+            if session_id is not None:
+                changed[session_id[:40]] = clock.now()
+                figures.channel_notices_due += len({c for c, m in channel_modules.items() if module in m})
         for bot in bots:
             report = await bot.scheduler.tick()
             for key in report.sent:
                 if key.startswith("digest:"):
                     ages = [bot.core.sessions.age(m) for m in channel_modules[key.split(":")[1]]]
                     figures.send_ages.append(max(age or 0.0 for age in ages))
+                if key.startswith("notice:"):
+                    _, target, session_id, *_ = key.split(":")
+                    told[(target, session_id)] += 1
+                    if target.startswith("C") and told[(target, session_id)] == 1 and session_id in changed:
+                        figures.notice_delays.append((clock.now() - changed[session_id]).total_seconds())
         moment += TICK
         while commands and commands[0][0] < moment:
             at, module = commands.pop(0)
@@ -195,6 +263,10 @@ async def simulate(bots: list[Bot], clock: FakeClock, load: Workload, figures: F
             except SessionsError as exc:
                 figures.sentences[type(exc).__name__] += 1
             await bot.core.sessions.drain()
+    figures.changes_made = len(changed)
+    figures.channel_notices_sent = sum(1 for target, _ in told if target.startswith("C"))
+    figures.notice_dms_sent = sum(1 for target, _ in told if target.startswith("U"))
+    figures.notices_duplicated = sum(n - 1 for n in told.values())
 
 
 def most_in_any(arrivals: list[float], window: float) -> int:
@@ -218,7 +290,9 @@ def tally(figures: Figures, zoho: FakeZoho, slack: FakeSlack, load: Workload, st
             if call.at - last.get(call.path, -1e12) < FRESHNESS_MINUTES * 60:
                 figures.refetched += 1
             last[call.path] = call.at
-    posts = slack.calls_to("chat.postMessage", ok=True)
+    posts = [
+        c for c in slack.calls_to("chat.postMessage", ok=True) if NOTICE_TEXT not in str(c.args.get("text"))
+    ]
     first_parts = Counter(
         str(c.args["channel"])
         for c in posts
@@ -262,10 +336,11 @@ async def run(name: str, database: str | None, instances: int) -> Figures:
         try:
             await subscribe(bots[0], load)
             started = time.perf_counter()
-            await simulate(bots, clock, load, figures)
+            await simulate(bots, zoho, clock, load, figures)
             figures.seconds = time.perf_counter() - started
             records = await bots[0].store.send_records("digest")
             figures.digests_nothing_upcoming = sum(1 for r in records if r.last_error == "nothing upcoming")
+            figures.changes_found = len(await bots[0].store.watches.changes_since(START - TICK))
         finally:
             for bot in bots:
                 await bot.aclose()
@@ -293,6 +368,10 @@ def capacity(org: Org) -> tuple[int, int]:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)] if ordered else 0.0
+
+
+def p50_max(seconds: list[float]) -> str:
+    return f"{minutes(percentile(seconds, 0.5))} / {minutes(percentile(seconds, 1.0))}"
 
 
 def minutes(seconds: float) -> str:
@@ -331,7 +410,22 @@ def table(runs: list[Figures]) -> str:
         ),
         (
             "age of digest data at sending p50 / max",
-            lambda f: f"{minutes(percentile(f.send_ages, 0.5))} / {minutes(percentile(f.send_ages, 1.0))}",
+            lambda f: p50_max(f.send_ages),
+        ),
+        (
+            "sessions changed in Zoho / changes found",
+            lambda f: f"{f.changes_made} / {f.changes_found}",
+        ),
+        (
+            "channel notices due / sent / duplicated; DMs sent",
+            lambda f: (
+                f"{f.channel_notices_due} / {f.channel_notices_sent} / {f.notices_duplicated}; "
+                f"{f.notice_dms_sent}"
+            ),
+        ),
+        (
+            "change in Zoho to channel notice p50 / max",
+            lambda f: p50_max(f.notice_delays),
         ),
         (
             "peak resident memory (process: instances + fakes)",

@@ -133,7 +133,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         ]
         port = settings.port or (None if socket_mode else DEFAULT_PORT)
         if port is not None:
-            runner = await server.start_http(server.web_app(None if socket_mode else bot.bolt), port)
+            runner = await server.start_http(
+                server.web_app(None if socket_mode else bot.bolt, settings.slack_signing_secret), port
+            )
         if socket_mode:
             await server.run_socket_mode(bot.bolt, settings.slack_app_token, stop)
         else:

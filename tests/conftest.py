@@ -162,7 +162,8 @@ async def make_bot(
         settings = load_settings(environ={**bot_env, **overrides}, env_file=None)
         bot = build_bot(settings, clock=clock, core=build_core(settings, clock=clock, retry=retry))
         await bot.start()
-        runner = await start_http(web_app(bot.bolt), port=0, host="127.0.0.1")
+        bolt = None if settings.slack_app_token else bot.bolt  # Socket Mode: /healthz alone
+        runner = await start_http(web_app(bolt, settings.slack_signing_secret), port=0, host="127.0.0.1")
         harness = SlackBot(bot, runner, httpx.AsyncClient(timeout=30), slack, fz, clock)
         started.append(harness)
         return harness

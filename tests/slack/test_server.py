@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 
 from bot.slack.server import run_socket_mode, start_http, web_app
 from tests.conftest import MakeBot
@@ -60,6 +62,36 @@ async def test_missing_signature_headers_are_refused(walked: SlackBot) -> None:
     body = slash_command_body(text="Tools & Systems")
     sent = await walked.post(body, {"Content-Type": "application/x-www-form-urlencoded"})
     assert sent.status == 401
+    assert walked.zoho.requests == []
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "", "1.5", "-1", "1e9"])
+async def test_a_timestamp_that_is_not_a_whole_number_is_refused_and_nothing_is_sent(
+    walked: SlackBot, timestamp: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a probe: such a request crashed signature checking, and the error handler then
+    posted "Something went wrong" to the response_url of the unverified body."""
+    body = slash_command_body(
+        text="Tools & Systems " + "x" * 5000, response_url=walked.slack.response_url("x")
+    )
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": "v0=" + "0" * 64,
+    }
+    with caplog.at_level(logging.DEBUG):
+        sent = await walked.post(body, headers)
+
+    assert sent.status == 401
+    assert walked.zoho.requests == []
+    assert walked.slack.calls == []
+    assert walked.slack.responses == [], "nothing is posted anywhere for an unverified request"
+    assert "x" * 100 not in caplog.text, "the log carries no request body"
+
+
+async def test_a_future_dated_signature_is_refused(walked: SlackBot) -> None:
+    future = await walked.command("Tools & Systems", timestamp=int(time.time()) + 6 * 60)
+    assert future.status == 401
     assert walked.zoho.requests == []
 
 
