@@ -1,5 +1,7 @@
 """What the text after `/sessions` asks for: a pure parser, so bad input changes nothing.
 
+Its `Invalid` messages are mrkdwn: anything typed that they show back is escaped.
+
 /sessions [help]
 /sessions <module> [today|tomorrow|week|month]
 /sessions digest <module> [at HH:MM] [weekdays] | digest list | digest off <module>
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 from bot.sessions.windows import WINDOW_NAMES
+from bot.slack.text import escape_clip
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -139,7 +142,7 @@ def _digest(words: list[str]) -> Command:
             return Invalid(f"At what time? {usage}")
         parsed = parse_clock(tail[0])
         if parsed is None:
-            return Invalid(f"“{tail[0]}” is not a time of day such as 08:30 or 9am. {usage}")
+            return Invalid(f"“{_echo(tail[0])}” is not a time of day such as 08:30 or 9am. {usage}")
         at = parsed
         rest = tail[1:]
         words = words[:index]
@@ -147,7 +150,7 @@ def _digest(words: list[str]) -> Command:
             days = parse_weekdays(" ".join(rest))
             if days is None:
                 return Invalid(
-                    f"“{' '.join(rest)}” is not a set of weekdays such as mon-fri or mon,wed. {usage}"
+                    f"“{_echo(' '.join(rest))}” is not a set of weekdays such as mon-fri or mon,wed. {usage}"
                 )
             weekdays = days
     elif len(words) > 1 and (days := parse_weekdays(words[-1])) is not None:
@@ -171,10 +174,15 @@ def _remind(words: list[str]) -> Command:
         lead = parse_lead(words[-1])
         if lead is None:
             return Invalid(
-                f"A reminder can come 1 minute to 7 days before a session, not {words[-1]}. {usage}"
+                f"A reminder can come 1 minute to 7 days before a session, not {_echo(words[-1])}. {usage}"
             )
         return RemindAdd(" ".join(words[:-1]), lead)
     return RemindAdd(" ".join(words))
+
+
+def _echo(typed: str) -> str:
+    """What a person typed, shown back as plain characters (never a live mention or link)."""
+    return escape_clip(typed, 100)
 
 
 def _names_a_time(lowered: list[str]) -> bool:

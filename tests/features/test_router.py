@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from bot.features.listing.ids import Action, decode_listing
 from bot.features.router import COMMAND
 from tests.slack.harness import SlackBot, all_text, assert_within_slack_limits, elements
@@ -56,3 +60,37 @@ async def test_unusable_subcommand_input_gets_a_sentence_in_the_ack(walked: Slac
 
 def test_the_command_is_sessions() -> None:
     assert COMMAND == "/sessions"
+
+
+HOSTILE = [
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<@U0123ABCD>",
+    "<!subteam^S0123|@team>",
+    "<https://evil.example|click here>",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "digest gdpr basics at 9am {}",
+        "digest gdpr basics at {}",
+        "remind gdpr basics 9999h{}",
+        "digest off {}",
+        "{}",
+    ],
+)
+async def test_what_a_person_typed_is_never_echoed_live(
+    walked: SlackBot, template: str, hostile: str
+) -> None:
+    """Found by a probe: `/sessions digest gdpr basics at 9am <!channel>` answered with the
+    broadcast live in `text` and `blocks`; each of these is shown back as plain characters."""
+    sent = await walked.command(template.format(hostile))
+    answer = sent.body if sent.body.get("text") else await walked.followup(sent)
+
+    shown = answer.get("text", "") + "\n" + all_text(answer)
+    assert hostile not in shown
+    assert not re.search(r"<[!@#]|<https?:", shown.replace("<!date^", "")), shown
