@@ -28,6 +28,7 @@ from bot.store.records import (
     weekday_mask,
 )
 from bot.store.schema import digests, leases, reminder_subscriptions, sends
+from bot.store.upsert import upsert
 from bot.store.watch import Watches
 
 log = logging.getLogger(__name__)
@@ -103,13 +104,14 @@ class Store:
             "created_by": created_by,
             "paused_reason": None,
         }
-        where = and_(digests.c.channel_id == channel_id, digests.c.module_key == module.key)
-        await self._upsert(
-            update(digests).where(where).values(**values),
-            digests.insert().values(channel_id=channel_id, module_key=module.key, created_at=now, **values),
+        row = await upsert(
+            self._engine,
+            digests,
+            ("channel_id", "module_key"),
+            {"channel_id": channel_id, "module_key": module.key, "created_at": now},
+            values,
         )
-        found = await self.digests(channel_id=channel_id, module=module.id)
-        return found[0]
+        return digest_from_row(row)
 
     async def digests(
         self, channel_id: str | None = None, created_by: str | None = None, module: ModuleId | None = None
@@ -155,19 +157,13 @@ class Store:
             "lead_minutes": int(lead.total_seconds() // 60),
             "paused_reason": None,
         }
-        where = and_(
-            reminder_subscriptions.c.user_id == user_id,
-            reminder_subscriptions.c.module_key == module.key,
-            reminder_subscriptions.c.session_id == session_id,
+        row = await upsert(
+            self._engine,
+            reminder_subscriptions,
+            ("user_id", "module_key", "session_id"),
+            {"user_id": user_id, "module_key": module.key, "session_id": session_id, "created_at": now},
+            values,
         )
-        await self._upsert(
-            update(reminder_subscriptions).where(where).values(**values),
-            reminder_subscriptions.insert().values(
-                user_id=user_id, module_key=module.key, session_id=session_id, created_at=now, **values
-            ),
-        )
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(select(reminder_subscriptions).where(where))).mappings().one()
         return reminder_from_row(row)
 
     async def reminders(self, user_id: str | None = None) -> list[Reminder]:
@@ -347,18 +343,6 @@ class Store:
     async def release_lease(self, name: str, holder: str) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(delete(leases).where(leases.c.name == name, leases.c.holder == holder))
-
-    async def _upsert(self, update_statement: Any, insert_statement: Any) -> None:
-        """Update, else insert; a racing insert from another instance turns into the update."""
-        async with self._engine.begin() as connection:
-            if (await connection.execute(update_statement)).rowcount:
-                return
-        try:
-            async with self._engine.begin() as connection:
-                await connection.execute(insert_statement)
-        except IntegrityError:
-            async with self._engine.begin() as connection:
-                await connection.execute(update_statement)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.sessions.changes import Change, ChangeKind, Known
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store.schema import channel_settings, session_changes, session_watch
+from bot.store.upsert import upsert
 
 
 @dataclass(frozen=True)
@@ -158,22 +159,9 @@ class Watches:
         return result.rowcount
 
     async def set_channel_notices(self, channel_id: str, on: bool) -> None:
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
-                update(channel_settings).where(channel_settings.c.channel_id == channel_id).values(notices=on)
-            )
-            if result.rowcount:
-                return
-        try:
-            async with self._engine.begin() as connection:
-                await connection.execute(channel_settings.insert().values(channel_id=channel_id, notices=on))
-        except IntegrityError:
-            async with self._engine.begin() as connection:
-                await connection.execute(
-                    update(channel_settings)
-                    .where(channel_settings.c.channel_id == channel_id)
-                    .values(notices=on)
-                )
+        await upsert(
+            self._engine, channel_settings, ("channel_id",), {"channel_id": channel_id}, {"notices": on}
+        )
 
     async def channel_notices(self, channel_id: str) -> bool:
         """Whether the channel hears of changes (on unless turned off)."""

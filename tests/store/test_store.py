@@ -366,3 +366,29 @@ async def test_two_stores_taking_a_new_lease_at_once_give_one_holder(database_ur
         assert count == 10
     finally:
         await other.close()
+
+
+async def test_subscribing_and_stopping_at_the_same_time_always_answers(store: Store) -> None:
+    """Found by a probe: 100 pairs of `remind … 1h` and `remind off` at once, or `digest … at 9:00`
+    and `digest off …` in one channel, failed with IndexError and NoResultFound. Each save is one
+    statement whose answer is the row as it stands, whichever came first."""
+    module = mod("c/b/m", "Module")
+
+    async def remind_pair() -> None:
+        await asyncio.gather(
+            store.save_reminder("U1", module, timedelta(hours=1), NOW),
+            store.remove_reminders("U1", module.id),
+        )
+
+    async def digest_pair() -> None:
+        await asyncio.gather(
+            store.save_digest("C1", module, time(9), EVERY_DAY, "UTC", "U1", NOW),
+            store.remove_digest("C1", module.id),
+        )
+
+    outcomes = await asyncio.gather(*[remind_pair() for _ in range(100)], return_exceptions=True)
+    outcomes += await asyncio.gather(*[digest_pair() for _ in range(100)], return_exceptions=True)
+    assert [o for o in outcomes if o is not None] == []
+    saved = await store.save_reminder("U1", module, timedelta(hours=2), NOW)
+    assert saved.lead == timedelta(hours=2)
+    assert len(await store.reminders("U1")) == 1
