@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.features.deps import Deps
+from bot.features.listing.render import still_discovering
 from bot.sessions.matching import Ambiguous, Found
 from bot.sessions.modules import ModuleRef
 from bot.slack.messages import Message, sentence_message
@@ -26,8 +27,9 @@ class Unresolved:
 ModuleChoice = Chosen | Unresolved
 
 
-async def choose_module(deps: Deps, query: str) -> ModuleChoice:
-    """The module meant, or why there is not exactly one (a domain failure rises to the caller)."""
+async def choose_module(deps: Deps, query: str, command: str) -> ModuleChoice:
+    """The module meant, or why there is not exactly one (a domain failure rises to the caller);
+    `command` (`/sessions digest`…) is how the person would name it by its ids."""
     shown = escape_clip(query, 100)
     resolution = await deps.catalog.lookup(query, deps.deadline())
     if isinstance(resolution, Found):
@@ -41,6 +43,8 @@ async def choose_module(deps: Deps, query: str) -> ModuleChoice:
                 ":thinking_face:",
             )
         )
+    if deps.catalog.walked_at() is None:
+        return Unresolved(sentence_message(still_discovering(query, command), ":hourglass_flowing_sand:"))
     nearest = "; ".join(escape(m.path) for m in resolution.nearest)
     hint = f" Nearest: {nearest}." if nearest else ""
     return Unresolved(

@@ -20,6 +20,9 @@ from bot.store.records import Digest
 
 log = logging.getLogger(__name__)
 
+COMMAND = "/sessions digest"
+"""How a person names this feature's modules by id, in sentences."""
+
 INVITE = (
     "I can't post in this channel, so I can't send it a digest. Invite me first "
     "(`/invite @Sessions`), then run the command again."
@@ -58,7 +61,7 @@ class DigestCommands:
     async def add(
         self, client: AsyncWebClient, channel: str, user: str, parsed: commands.DigestAdd
     ) -> Message:
-        choice = await choose_module(self._deps, parsed.query)
+        choice = await choose_module(self._deps, parsed.query, COMMAND)
         if isinstance(choice, Unresolved):
             return choice.message
         module = choice.module
@@ -98,7 +101,7 @@ class DigestCommands:
         wanted = normalise(query)
         matches = [d for d in existing if normalise(d.module.name) == wanted or d.module.key == query.strip()]
         if not matches:
-            choice = await choose_module(self._deps, query)
+            choice = await choose_module(self._deps, query, COMMAND)
             if isinstance(choice, Chosen):
                 matches = [d for d in existing if d.module.id == choice.module.id]
         if not matches:

@@ -54,16 +54,21 @@ def looking_up_message(query: str) -> Message:
     }
 
 
+def still_discovering(query: str, command: str) -> str:
+    """A name not found before the first walk of Zoho's courses has finished (a new install)."""
+    return (
+        f"I couldn't find a module called “{escape_clip(query, 100)}” yet: I'm still discovering the "
+        f"modules in Zoho. Try again in a few minutes, or use the ids as `{command} course/batch/module`."
+    )
+
+
 def not_found_message(
     query: str, nearest: Sequence[ModuleRef], window_word: str, discovering: bool = False
 ) -> Message:
     """`discovering`: the first walk of Zoho's courses has not finished (a new install)."""
     shown = escape_clip(query, 100)
     if discovering:
-        intro = (
-            f"I couldn't find a module called “{shown}” yet: I'm still discovering the modules in Zoho. "
-            "Try again in a few minutes, or use the ids as `/sessions course/batch/module`."
-        )
+        intro = still_discovering(query, "/sessions")
     elif nearest:
         intro = f"I couldn't find a module called “{shown}”. Did you mean one of these?"
     else:

@@ -22,6 +22,9 @@ from bot.slack.text import date_token, escape_clip
 
 log = logging.getLogger(__name__)
 
+COMMAND = "/sessions remind"
+"""How a person names this feature's modules by id, in sentences."""
+
 BUTTON_WINDOW_DAYS = 366
 
 
@@ -51,7 +54,7 @@ class ReminderCommands:
         return await self.list(user)
 
     async def add(self, client: AsyncWebClient, user: str, parsed: commands.RemindAdd) -> Message:
-        choice = await choose_module(self._deps, parsed.query)
+        choice = await choose_module(self._deps, parsed.query, COMMAND)
         if isinstance(choice, Unresolved):
             return choice.message
         module = choice.module
@@ -78,7 +81,7 @@ class ReminderCommands:
             r.module.id for r in mine if normalise(r.module.name) == wanted or r.module.key == query.strip()
         }
         if not modules:
-            choice = await choose_module(self._deps, query)
+            choice = await choose_module(self._deps, query, COMMAND)
             if isinstance(choice, Chosen):
                 modules = {r.module.id for r in mine if r.module.id == choice.module.id}
         if not modules:

@@ -392,3 +392,17 @@ def test_sample_day_is_a_monday() -> None:
     """The expectations above rely on it (and on Paris being at UTC+1 that week)."""
     assert date(2025, 3, 10) == TODAY
     assert START.astimezone(PARIS).hour == 11
+
+
+@pytest.mark.parametrize("command", ["{}", "digest {}", "remind {} 1h"])
+async def test_before_the_first_discovery_every_command_says_the_same_about_an_unknown_name(
+    sb: SlackBot, command: str
+) -> None:
+    """Found by a probe: digest and remind said the module did not exist where the listing rightly
+    said to try again soon."""
+    sent = await sb.command(command.format("toolz and sistems"))
+    answer = sent.body if sent.body.get("text") else await sb.followup(sent)
+
+    assert "I'm still discovering the modules in Zoho" in all_text(answer)
+    assert await sb.bot.store.digests() == []
+    assert await sb.bot.store.reminders() == []
