@@ -35,6 +35,7 @@ from bot.scheduler import Scheduler
 from bot.sessions.people import TrainerEmails
 from bot.slack import server
 from bot.slack.errors import handle_unexpected
+from bot.slack.once import events_once
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
         process_before_response=False,
     )
     bolt.error(handle_unexpected)
+    bolt.middleware(events_once(core.coordination, core.clock))
     store = Store(settings.database)
     register_features(bolt, Deps(core.clock, core.catalog, core.sessions, settings.zoho_timezone, store))
     holder = f"scheduler-{uuid.uuid4().hex[:12]}"

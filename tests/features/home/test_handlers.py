@@ -142,3 +142,23 @@ async def test_a_home_tab_of_another_tab_is_not_published(walked: SlackBot) -> N
     assert sent.status == 200
     await open_home(walked)  # a later home event proves the earlier one was handled
     assert len(walked.slack.calls_to("views.publish")) == 1
+
+
+async def test_an_event_slack_resends_is_handled_once(walked: SlackBot) -> None:
+    """Found by a probe: events resent with X-Slack-Retry-Num and the same event_id were handled
+    each time. The resends go first; another person's event after them is the barrier."""
+    event = {"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home", "event_ts": "1.2"}
+    body = event_body(event, event_id="EvRESENT01")
+    first = await walked.post(body, signed_headers(body, SECRET, content_type=JSON_CONTENT_TYPE))
+    assert first.status == 200
+    await walked.slack.wait_for_calls_async("views.publish", 1)
+    for retry in ("1", "2"):
+        headers = {**signed_headers(body, SECRET, content_type=JSON_CONTENT_TYPE), "X-Slack-Retry-Num": retry}
+        assert (await walked.post(body, headers)).status == 200
+    walked.slack.add_user("U2", "bo", tz="Europe/Paris")
+    barrier = event_body({**event, "user": "U2", "channel": "DU2"}, event_id="EvBARRIER2")
+    await walked.post(barrier, signed_headers(barrier, SECRET, content_type=JSON_CONTENT_TYPE))
+
+    await walked.slack.wait_for_async(lambda: walked.slack.home_view("U2"), what="the barrier's Home")
+    published = [c.args["user_id"] for c in walked.slack.calls_to("views.publish")]
+    assert published.count("U1") == 1, published
