@@ -161,6 +161,6 @@ def _listing_ref(body: dict[str, Any]) -> ListingRef | None:
     value = action_value(body)
     try:
         return decode_listing(value)
-    except (ValueError, KeyError, TypeError):
-        log.info("undecodable listing button value %r", value)
+    except ValueError as exc:
+        log.info("undecodable listing button value: %s", exc)
         return None

@@ -1,6 +1,9 @@
 """Action ids and button values of the listing: a wire format that posted messages keep for months.
 
-Ids carry a version; values are small versioned JSON records decoded here only.
+Ids carry a version; values are small versioned JSON records decoded here only. A value
+is untrusted input: anything this version would not have written (too long, not JSON,
+nested, an offset that is not a small whole number, an unknown window word) is refused
+with ValueError, cheaply, and the error never quotes more than a few characters of it.
 """
 
 from __future__ import annotations
@@ -10,8 +13,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.sessions.modules import ModuleId
+from bot.sessions.windows import WINDOW_NAMES
 
 VALUE_VERSION = 1
+MAX_VALUE_CHARS = 2000
+"""Slack's limit on a button's value: nothing longer was written by the bot."""
+MAX_OFFSET = 10_000
 
 
 class Action(StrEnum):
@@ -44,10 +51,12 @@ def encode_listing(ref: ListingRef) -> str:
 
 def decode_listing(value: str) -> ListingRef:
     data = _load(value)
-    try:
-        return ListingRef(_module(data), str(data.get("w", "")), int(data.get("o", 0)))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"not a listing button value: {value!r}") from exc
+    window, offset = data.get("w", ""), data.get("o", 0)
+    if window not in ("", *WINDOW_NAMES):
+        raise ValueError(f"not a window word: {_shown(window)}")
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+        raise ValueError(f"not an offset: {_shown(offset)}")
+    return ListingRef(_module(data), str(window), offset)
 
 
 def encode_session(ref: SessionRef) -> str:
@@ -56,15 +65,15 @@ def encode_session(ref: SessionRef) -> str:
 
 def decode_session(value: str) -> SessionRef:
     data = _load(value)
-    if "s" not in data:
-        raise ValueError(f"not a session button value: {value!r}")
-    return SessionRef(_module(data), str(data["s"]))
+    if not isinstance(data.get("s"), str):
+        raise ValueError(f"not a session button value: {_shown(value)}")
+    return SessionRef(_module(data), data["s"])
 
 
 def _module(data: dict[str, object]) -> ModuleId:
-    module = ModuleId.parse(str(data["m"]))
+    module = ModuleId.parse(data["m"]) if isinstance(data["m"], str) else None
     if module is None:
-        raise ValueError(f"not a module in a button value: {data['m']!r}")
+        raise ValueError(f"not a module in a button value: {_shown(data['m'])}")
     return module
 
 
@@ -74,10 +83,22 @@ def _dump(data: dict[str, object]) -> str:
 
 def _load(value: str) -> dict[str, object]:
     """Raises ValueError for anything that is not a value this version wrote (so do the decoders)."""
+    if not isinstance(value, str) or len(value) > MAX_VALUE_CHARS:
+        raise ValueError(f"not a button value: {_shown(value)}")
     try:
-        data = json.loads(value)
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a button value: {value!r}") from exc
+        data = json.loads(value, parse_constant=_no_constant)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"not a button value: {_shown(value)}") from exc
     if not isinstance(data, dict) or data.get("v") != VALUE_VERSION or "m" not in data:
-        raise ValueError(f"unknown button value version: {value!r}")
+        raise ValueError(f"unknown button value version: {_shown(value)}")
     return data
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a value the bot writes")
+
+
+def _shown(value: object) -> str:
+    """A few characters of an untrusted value, for error messages and logs."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

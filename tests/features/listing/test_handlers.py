@@ -6,6 +6,7 @@ Monday 10 March 2025; sample data sits around that day.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -377,6 +378,36 @@ async def test_a_button_from_an_older_version_gets_a_sentence(walked: SlackBot) 
     answer = await walked.followup(click)
     assert "older message" in answer["text"]
     assert answer["replace_original"] is False
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param('{"v":1,"m":"KEY","o":Infinity}', id="infinite-offset"),
+        pytest.param('{"v":1,"m":"KEY","o":-5}', id="negative-offset"),
+        pytest.param('{"v":1,"m":"KEY","o":1e308}', id="huge-offset"),
+        pytest.param('{"v":1,"m":"KEY","w":"fortnight"}', id="unknown-window"),
+        pytest.param('{"v":1,"m":"KEY","w":["week"]}', id="window-not-text"),
+        pytest.param('{"v":1,"m":' + "[" * 5000 + "]" * 5000 + "}", id="5000-deep"),
+        pytest.param('{"v":1,"m":"' + "a/b/" + "c" * 900_000 + '"}', id="900-KB-module"),
+        pytest.param("[]", id="not-an-object"),
+        pytest.param("", id="empty"),
+    ],
+)
+async def test_a_tampered_button_value_gets_a_sentence_and_a_bounded_log_line(
+    walked: SlackBot, value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a probe: such values gave "Something went wrong" or, for a 900 KB module field,
+    stalled the bot for 11 s; the log then carried the whole value."""
+    (tools,) = [m for m in walked.bot.core.catalog.modules() if m.name == "Tools & Systems"]
+    with caplog.at_level(logging.INFO):
+        click = await walked.click(Action.SHOW_MORE.value, value.replace("KEY", tools.key))
+        answer = await walked.followup(click)
+
+    assert click.status == 200
+    assert "older message" in answer["text"]
+    assert walked.zoho.requests == []
+    assert max((len(r.getMessage()) for r in caplog.records), default=0) < 1000
 
 
 async def test_calendar_link_buttons_are_acknowledged(walked: SlackBot) -> None:

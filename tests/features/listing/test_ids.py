@@ -61,7 +61,7 @@ def test_values_are_small_versioned_json() -> None:
     ],
 )
 def test_foreign_listing_values_raise_value_error(value: str) -> None:
-    with pytest.raises(ValueError, match=r"button value|invalid literal"):
+    with pytest.raises(ValueError, match=r"button value|not an offset"):
         decode_listing(value)
 
 
