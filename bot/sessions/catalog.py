@@ -4,7 +4,10 @@ A full walk of a large organisation (courses, then their batches, then their
 modules) costs hundreds of calls, so it runs in the background at background
 priority, is kept on disk so a restart does not repeat it, and is renewed every
 few hours. A person's lookup never waits for a walk: it matches against what
-is known, and only a name that matches nothing is tried with Zoho's course search.
+is known. Until the first walk has finished, a name that matches nothing is
+tried with Zoho's course search, at most `SEARCHES_PER_MINUTE` times a minute on
+this machine and once per name every `MISS_SECONDS`; after it, names are matched
+against what the catalog holds and nothing a person types costs a Zoho call.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ _MISS = "miss:"
 _VERSION = "version"
 """Changes whenever the known modules do, so each process rebuilds its index only then."""
 MISS_SECONDS = 600
+SEARCHES_PER_MINUTE = 3
+"""Course searches while discovery is incomplete: a small share of the 25 calls a minute."""
+_SEARCH_COUNT = "search-count:"
 SEARCH_COURSE_LIMIT = 3
 WALK_RETRY_SECONDS = 300
 
@@ -137,13 +143,15 @@ class Catalog:
         return discovered.walked_at if isinstance(discovered, Discovered) else None
 
     async def lookup(self, query: str, deadline: float | None) -> Resolution:
-        """Resolve what a person typed; a miss is tried with Zoho's course search, and a name
-        that search did not find is not searched again for a while (each search costs calls)."""
+        """Resolve what a person typed; before the first walk has finished, a miss is tried
+        with Zoho's course search (see the module's docstring for its bounds)."""
         resolution = resolve(query, self.modules())
         if not isinstance(resolution, NotFound) or ModuleId.parse(query) is not None:
             return resolution
+        if self.walked_at() is not None:
+            return resolution
         miss = f"{_MISS}{normalise(query)}"
-        if self._cache.get(miss, 0.0) > self._clock.time():
+        if self._cache.get(miss, 0.0) > self._clock.time() or not self._may_search():
             return resolution
         try:
             added = await self._search(query, Need(Urgency.PERSON_WAITING, deadline))
@@ -156,6 +164,12 @@ class Catalog:
         if isinstance(resolution, NotFound):
             self._cache.set(miss, self._clock.time() + MISS_SECONDS, expire=MISS_SECONDS)
         return resolution
+
+    def _may_search(self) -> bool:
+        """One more search this minute, counted atomically by every process on this disk."""
+        bucket = f"{_SEARCH_COUNT}{int(self._clock.time() // 60)}"
+        self._cache.add(bucket, 0, expire=120)
+        return self._cache.incr(bucket) <= SEARCHES_PER_MINUTE
 
     def is_due(self) -> bool:
         walked = self.walked_at()
