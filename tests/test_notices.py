@@ -87,10 +87,6 @@ def notices(slack: FakeSlack, target: str) -> list[JSON]:
     ]
 
 
-def shown(message: JSON) -> str:
-    return all_text(message)
-
-
 def token(moment: Any) -> str:
     return f"<!date^{int(moment.timestamp())}^"
 
@@ -122,7 +118,7 @@ async def test_a_moved_session_is_told_to_the_channel_and_to_the_person_reminded
 
     (channel,) = notices(slack, "CTRAINING")
     assert_within_slack_limits(channel)
-    text = shown(channel)
+    text = all_text(channel)
     assert "*Induction*" in text, "grouped under its module"
     assert re.search(
         rf"\*Meet the team\* moved: ~{re.escape(token(meet.start))}[^~]*~ → {re.escape(token(moved))}", text
@@ -131,8 +127,8 @@ async def test_a_moved_session_is_told_to_the_channel_and_to_the_person_reminded
     assert channel["text"] == "2 changes to training sessions (Induction)."  # the move and the room
     (dm,) = notices(slack, "UANA")
     assert_within_slack_limits(dm)
-    assert "*Meet the team* moved" in shown(dm)
-    assert "Your reminder now follows the new time." in shown(dm)
+    assert "*Meet the team* moved" in all_text(dm)
+    assert "Your reminder now follows the new time." in all_text(dm)
     assert len(notice_keys(ticks)) == 3, "channel: move and room; Ana: the move"
 
 
@@ -145,11 +141,11 @@ async def test_a_cancelled_session(start_bot: StartBot, slack: FakeSlack, fz: Fa
     await read_again(ticks, bot)
 
     (channel,) = notices(slack, "CTRAINING")
-    assert f"*Company overview* on {token(overview.start)}" in shown(channel)
-    assert "is cancelled" in shown(channel)
+    assert f"*Company overview* on {token(overview.start)}" in all_text(channel)
+    assert "is cancelled" in all_text(channel)
     (dm,) = notices(slack, "UANA")
-    assert "is cancelled" in shown(dm)
-    assert "No reminder will come for a cancelled session." in shown(dm)
+    assert "is cancelled" in all_text(dm)
+    assert "No reminder will come for a cancelled session." in all_text(dm)
 
 
 async def test_an_added_session_is_told_to_the_channel_only(
@@ -168,7 +164,7 @@ async def test_an_added_session_is_told_to_the_channel_only(
     await read_again(ticks, bot)
 
     (channel,) = notices(slack, "CTRAINING")
-    text = shown(channel)
+    text = all_text(channel)
     assert "*Site Safety*" in text
     assert "New: *Ladder &lt;!channel&gt; check* on <!date^" in text, "Zoho's text escaped"
     assert "<!channel>" not in text + channel["text"]
@@ -186,7 +182,7 @@ async def test_trainer_and_room_changes(
     await read_again(ticks, bot)
 
     (channel,) = notices(slack, "CTRAINING")
-    text = shown(channel)
+    text = all_text(channel)
     assert "*Benefits Q&amp;A* on <!date^" in text
     assert f"trainer now Nora Ghost (was {TRAINER_HENRY.display_name})" in text
     assert "room now Room 9" in text
@@ -204,9 +200,9 @@ async def test_a_trainer_hears_of_changes_to_their_own_sessions(
     await read_again(ticks, bot)
 
     (dm,) = notices(slack, "UHENRY")
-    assert "A session you train has changed" in shown(dm)
-    assert "room now Room 9" in shown(dm)
-    assert "reminder" not in shown(dm), "a trainer subscribed to nothing"
+    assert "A session you train has changed" in all_text(dm)
+    assert "room now Room 9" in all_text(dm)
+    assert "reminder" not in all_text(dm), "a trainer subscribed to nothing"
 
 
 # --------------------------------------------------------------------------- when nothing may be said
@@ -268,7 +264,7 @@ async def test_everything_vanishing_at_once_is_confirmed_by_a_second_read(
 
     await read_again(ticks, bot)
     (channel,) = notices(slack, "CTRAINING")
-    assert shown(channel).count("is cancelled") == 3
+    assert all_text(channel).count("is cancelled") == 3
     assert removed
 
 
@@ -310,8 +306,8 @@ async def test_notices_off_for_a_channel(
     fz.remove_session(session(102).session_id)
     await read_again(ticks, bot)
     (channel,) = notices(slack, "CTRAINING")
-    assert "*Meet the team*" in shown(channel)
-    assert "Company overview" not in shown(channel), "what happened while off is not told later"
+    assert "*Meet the team*" in all_text(channel)
+    assert "Company overview" not in all_text(channel), "what happened while off is not told later"
 
 
 # --------------------------------------------------------------------------- once, whatever happens
@@ -331,10 +327,10 @@ async def test_a_session_moved_twice_gets_two_notices(
 
     first, second = notices(slack, "CTRAINING")
     three = meet.start + timedelta(hours=1)
-    assert f"~{token(meet.start)}" in shown(first)
-    assert f"→ {token(three)}" in shown(first)
-    assert f"~{token(three)}" in shown(second)
-    assert f"→ {token(meet.start)}" in shown(second)
+    assert f"~{token(meet.start)}" in all_text(first)
+    assert f"→ {token(three)}" in all_text(first)
+    assert f"~{token(three)}" in all_text(second)
+    assert f"→ {token(meet.start)}" in all_text(second)
     assert len(notices(slack, "UANA")) == 2
 
 
@@ -430,7 +426,7 @@ async def test_app_home_lists_the_latest_changes_to_reminded_sessions(
     sent = await harness.post(body, signed_headers(body, SECRET, content_type=JSON_CONTENT_TYPE))
     assert sent.status == 200
     (published,) = await slack.wait_for_calls_async("views.publish", 1)
-    text = shown(published.args["view"])
+    text = all_text(published.args["view"])
     assert "*Recent changes*" in text
     assert "*Company overview* on <!date^" in text
     assert "is cancelled (Induction)" in text

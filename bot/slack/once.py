@@ -29,20 +29,17 @@ Middleware = Callable[..., Awaitable[BoltResponse]]
 
 def events_once(coordination: Coordination, clock: Clock) -> Middleware:
     async def once(body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and event_id:
+        raw = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(raw, str) and raw:
+            event_id = raw[:MAX_ID_CHARS]
             now = clock.time()
             try:
-                first = await coordination.add(
-                    f"slack-event:{event_id[:MAX_ID_CHARS]}", "1", now, now + REMEMBER_SECONDS
-                )
+                first = await coordination.add(f"slack-event:{event_id}", "1", now, now + REMEMBER_SECONDS)
             except CoordinationError as exc:
-                log.warning(
-                    "event %s: could not check for a resend (%s); handling it", event_id[:MAX_ID_CHARS], exc
-                )
+                log.warning("event %s: could not check for a resend (%s); handling it", event_id, exc)
                 first = True
             if not first:
-                log.info("event %s: a resend of one already handled; dropped", event_id[:MAX_ID_CHARS])
+                log.info("event %s: a resend of one already handled; dropped", event_id)
                 return BoltResponse(status=200, body="")
         return await next()
 

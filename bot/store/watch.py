@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.sessions.changes import Change, ChangeKind, Known
 from bot.sessions.modules import ModuleId, ModuleRef
+from bot.store.records import module_from_row
 from bot.store.schema import channel_settings, session_changes, session_watch
 from bot.store.upsert import upsert
 
@@ -191,10 +192,7 @@ def _known_json(known: Known | None) -> str | None:
 
 
 def _found(data: RowMapping) -> FoundChange:
-    module = ModuleId.parse(data["module_key"])
-    if module is None:
-        raise ValueError(f"stored module key {data['module_key']!r} is not course/batch/module")
     before = Known.from_dict(json.loads(data["before"])) if data["before"] else None
     after = Known.from_dict(json.loads(data["after"])) if data["after"] else None
     change = Change(ChangeKind(data["kind"]), before, after)
-    return FoundChange(data["id"], ModuleRef.named(module, data["module_name"]), change, data["detected_at"])
+    return FoundChange(data["id"], module_from_row(data), change, data["detected_at"])

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.features.deps import Deps
 from bot.features.home.render import MAX_CHANGES, HomeAction, home_view
+from bot.features.notices.due import covers
 from bot.sessions.model import Session
 from bot.sessions.windows import next_days
 from bot.slack.actions import action_value, on_action
@@ -86,14 +87,7 @@ class Home:
         since = self._deps.clock.now() - CHANGES_SHOWN_FOR
         modules = {reminder.module.id for reminder in active}
         found = await self._deps.store.watches.changes_since(since, modules, limit=MAX_CHANGES * 10)
-        covered = [
-            change
-            for change in found
-            if any(
-                r.module.id == change.module.id and r.session_id in ("", change.change.session.session_id)
-                for r in active
-            )
-        ]
+        covered = [change for change in found if any(covers(reminder, change) for reminder in active)]
         return covered[:MAX_CHANGES]
 
     def _upcoming(self, reminders: list[Reminder]) -> list[tuple[str, Session]]:

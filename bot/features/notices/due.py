@@ -90,7 +90,7 @@ def due_notices(
                 add(digest.channel_id, True, found)
         if found.change.kind in PERSONAL_KINDS:
             for reminder in reminders:
-                if _covers(reminder, found) and _before(reminder.created_at, found):
+                if covers(reminder, found) and _before(reminder.created_at, found):
                     add(reminder.user_id, False, found)
         for erecno in _trainers(found):
             user = trainer_users.get(erecno)
@@ -109,7 +109,9 @@ def _trainers(found: FoundChange) -> set[str]:
     return {side.trainer_erecno for side in sides if side is not None and side.trainer_erecno}
 
 
-def _covers(reminder: Reminder, found: FoundChange) -> bool:
+def covers(reminder: Reminder, found: FoundChange) -> bool:
+    """Whether the reminder (not paused) is of the changed session: its module's every session,
+    or that one."""
     return (
         not reminder.paused_reason
         and reminder.module.id == found.module.id
