@@ -28,6 +28,7 @@ SCOPE_OF_METHOD: dict[str, str | None] = {
     "chat_scheduleMessage": "chat:write",
     "chat_deleteScheduledMessage": "chat:write",
     "conversations_open": "im:write",
+    "conversations_history": "channels:history",  # and groups:/im:history, pinned in test_scopes
     "users_info": "users:read",
     "users_lookupByEmail": "users:read.email",
     "views_publish": None,  # needs no scope, only the Home tab
@@ -84,7 +85,10 @@ def test_scopes(manifest: dict[str, Any]) -> None:
         "im:write",
         "users:read",
         "users:read.email",
-    } <= _scopes(manifest)
+        "channels:history",
+        "groups:history",
+        "im:history",
+    } <= _scopes(manifest), "history: to find a send a crashed instance may have posted"
 
 
 def test_home_tab_messages_tab_interactivity_and_events(manifest: dict[str, Any]) -> None:

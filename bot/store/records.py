@@ -16,6 +16,14 @@ from bot.sessions.modules import ModuleId, ModuleRef
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A send claimed by this caller. `uncertain`: retaken from a holder that died mid-send, so
+    the message may already be in Slack."""
+
+    uncertain: bool
+
+
+@dataclass(frozen=True)
 class Digest:
     id: int
     channel_id: str

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store import schema
 from bot.store.records import (
+    Claim,
     Digest,
     Reminder,
     SendRecord,
@@ -217,23 +218,26 @@ class Store:
         holder: str,
         now: datetime,
         stale_after: timedelta,
-    ) -> bool:
-        """True for one caller only: the first to claim `key`, or one retaking a failed or lapsed claim."""
+    ) -> Claim | None:
+        """A `Claim` for one caller only: the first to claim `key`, or one retaking a failed or
+        lapsed claim; None for everyone else. A lapsed claim's holder died mid-send, so whether
+        the message went out is unknown (`Claim.uncertain`)."""
         if await self._insert_send(key, kind, target, due_at, holder, now, "claimed", None):
-            return True
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
-                update(sends)
-                .where(
-                    sends.c.key == key,
-                    or_(
-                        sends.c.state == "retry",
-                        and_(sends.c.state == "claimed", sends.c.claimed_at < now - stale_after),
-                    ),
+            return Claim(uncertain=False)
+        retaking = {
+            False: sends.c.state == "retry",
+            True: and_(sends.c.state == "claimed", sends.c.claimed_at < now - stale_after),
+        }
+        for uncertain, condition in retaking.items():
+            async with self._engine.begin() as connection:
+                result = await connection.execute(
+                    update(sends)
+                    .where(sends.c.key == key, condition)
+                    .values(state="claimed", claimed_by=holder, claimed_at=now, attempts=sends.c.attempts + 1)
                 )
-                .values(state="claimed", claimed_by=holder, claimed_at=now, attempts=sends.c.attempts + 1)
-            )
-        return result.rowcount == 1
+            if result.rowcount == 1:
+                return Claim(uncertain=uncertain)
+        return None
 
     async def finish(self, key: str, state: str, error: str | None = None) -> None:
         """Record how a claimed send ended: sent, retry (a later tick may retake it) or failed."""

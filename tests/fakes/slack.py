@@ -187,7 +187,9 @@ class FakeSlack:
         *,
         valid_tokens: Iterable[str] = ("xoxb-test",),
         valid_app_tokens: Iterable[str] = ("xapp-test",),
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        self._clock = clock
         self.valid_tokens: set[str] = set(valid_tokens)
         self.valid_app_tokens: set[str] = set(valid_app_tokens)
         self._lock = threading.Lock()
@@ -219,6 +221,7 @@ class FakeSlack:
             "users.lookupByEmail": self._api_users_lookup_by_email,
             "conversations.open": self._api_conversations_open,
             "conversations.info": self._api_conversations_info,
+            "conversations.history": self._api_conversations_history,
             "apps.connections.open": self._api_apps_connections_open,
         }
 
@@ -762,6 +765,29 @@ class FakeSlack:
             return _ok(channel=_im_json(f"D{user.id}", user.id))
         return _err("channel_not_found")
 
+    def _api_conversations_history(self, args: JSON) -> JSON:
+        """Newest first, from `oldest`, `limit` a page with a cursor; `metadata` only when
+        `include_all_metadata` is true, as Slack does."""
+        channel_id = _dm_channel_id(str(args.get("channel") or ""))
+        if channel_id not in self._channels and self._dm_user_locked(channel_id) is None:
+            return _err("channel_not_found")
+        oldest = float(args.get("oldest") or 0)
+        limit = min(int(args.get("limit") or 100), 999)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = sorted(
+            (m for (ch, ts), m in self._messages.items() if ch == channel_id and float(ts) > oldest),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        start = int(args.get("cursor") or 0)
+        page = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in found[start : start + limit]
+        ]
+        more = start + limit < len(found)
+        cursor = {"next_cursor": str(start + limit) if more else ""}
+        return _ok(messages=page, has_more=more, response_metadata=cursor)
+
     def _api_apps_connections_open(self, args: JSON) -> JSON:
         return _ok(url=self.socket_url)
 
@@ -795,9 +821,12 @@ class FakeSlack:
             raise KeyError(f"unknown user {user_id!r}: call add_user first") from None
 
     def _next_ts_locked(self) -> str:
-        """Unique, increasing message timestamps in Slack's "seconds.micros" form."""
+        """Unique, increasing message timestamps in Slack's "seconds.micros" form; from `clock` when
+        given, so `conversations.history`'s `oldest` works against a test's clock."""
         self._ts_counter += 1
         micros = 1_700_000_000_000_000 + self._ts_counter * 100
+        if self._clock is not None:
+            micros = int(self._clock() * 1_000_000) + self._ts_counter
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 
