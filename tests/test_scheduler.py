@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from bot.app import Bot
-from bot.features.digests.send import FRESH_WITHIN, PARTIAL_AFTER
+from bot.features.digests.send import FRESH_WITHIN
 from bot.features.outbox import MAX_ATTEMPTS
 from bot.scheduler import LEASE_TTL
+from bot.sessions.modules import ModuleRef
+from bot.sessions.service import GONE_SECONDS
+from bot.slack.errors import MODULE_GONE_PAUSE
 from tests.clock import FakeClock
 from tests.conftest import StartBot
 from tests.fakes.slack import FakeSlack
@@ -531,20 +534,74 @@ async def test_a_digest_waits_a_little_for_a_refresh_the_minute_budget_put_off(
 async def test_a_module_zoho_no_longer_knows_does_not_silence_the_channels_digest(
     start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
 ) -> None:
-    """A subscription to a module Zoho answers 404 for waits PARTIAL_AFTER, then the
-    channel's other modules go out without it, once."""
+    """A digest of a module Zoho answers 404 for is paused after that one read, so the
+    channel's other modules go out on time, without it, and nothing waits for it."""
     gone = module_ref(9, 9, 9, "Retired module")
     plan = Plan(digests=(ChannelDigest("CTRAINING", (INDUCTION, gone), time(8)),))
-    bot = (await started(start_bot, slack, plan)).bot
+    harness = await started(start_bot, slack, plan)
+    bot = harness.bot
     ticks = Ticks(clock)
 
     await ticks.through(bot, until=paris("10:00"), busy=[paris("08:00"), paris("08:30")])
 
     key = digest_key("CTRAINING", DAY)
-    assert ticks.sent == {key: [paris("08:00") + PARTIAL_AFTER]}
+    assert ticks.sent == {key: [paris("08:00")]}
     (post,) = [c.args for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "CTRAINING"]
     assert "Induction" in post["text"]
     assert "Retired module" not in post["text"]
+    assert [r.status for r in fz.calls() if gone.module_id in r.path] == [404], "read once, at 06:00"
+    paused = {d.module.key: d.paused_reason for d in await bot.store.digests(channel_id="CTRAINING")}
+    assert paused == {INDUCTION.key: None, gone.key: MODULE_GONE_PAUSE}
+
+
+def remove_module(fz: FakeZoho, module: ModuleRef) -> None:
+    """Zoho stops knowing the module: its reads answer 404 from now on."""
+    with fz.lock:
+        for course in fz.courses:
+            for batch in course.batches:
+                batch.modules = [m for m in batch.modules if m.module_id != module.module_id]
+
+
+async def test_a_followed_module_zoho_stops_knowing_is_paused_after_one_read_and_never_asked_again(
+    start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
+) -> None:
+    """Tools & Systems is read at 06:00 and kept fresh; at 09:00 Zoho drops it. One read answers
+    404, its digest and reminders are paused with the reason, and over the next 28 hours of ticks
+    (past the service's GONE_SECONDS) not one more call asks for it, while Induction goes on."""
+    plan = Plan(
+        subs=(Sub("UANA", INDUCTION, 15 * MINUTE), Sub("UCHLOE", TOOLS, 15 * MINUTE)),
+        digests=(ChannelDigest("CTOOLS", (TOOLS,), time(12, 30)),),
+    )
+    harness = await started(start_bot, slack, plan)
+    ticks = Ticks(clock)
+    await ticks.through(harness.bot, until=paris("09:00"), busy=[paris("08:45")])
+    tools_path = f"/api/v1/courses/{TOOLS.course_id}/batches/{TOOLS.batch_id}/"
+    assert {r.status for r in fz.calls() if r.path.startswith(tools_path)} == {200}
+    fz.clear()
+    remove_module(fz, TOOLS)
+    end = paris("13:00", day=1)
+    assert (end - clock.now()).total_seconds() > GONE_SECONDS
+
+    await ticks.through(harness.bot, until=end, busy=[paris("12:30"), paris("13:45"), paris("12:30", day=1)])
+
+    assert [r.status for r in fz.calls() if r.path.startswith(tools_path)] == [404]
+    assert ticks.count > 300
+    assert channel_calls(slack, "CTOOLS") == [], "no digest of a module Zoho no longer has"
+    assert dms(slack, "UCHLOE") == [], "no reminder either (Laptop setup was at 16:00)"
+    assert "Reminder: Meet the team starts at 14:00 CET." in dms(slack, "UANA"), "others go on"
+    (digest,) = await harness.bot.store.digests(channel_id="CTOOLS")
+    (reminder,) = await harness.bot.store.reminders(user_id="UCHLOE")
+    (other,) = await harness.bot.store.reminders(user_id="UANA")
+    assert (digest.paused_reason, reminder.paused_reason, other.paused_reason) == (
+        MODULE_GONE_PAUSE,
+        MODULE_GONE_PAUSE,
+        None,
+    )
+    reminders = await harness.command("remind list", user="UCHLOE")
+    digests = await harness.command("digest list", channel="CTOOLS")
+    said = "paused: Zoho no longer has this module; subscribe again if it comes back"
+    assert said in reminders.body["text"]
+    assert said in digests.body["text"]
 
 
 async def test_a_long_digest_that_fails_midway_never_reposts_its_first_part(

@@ -2,7 +2,8 @@
 
 Order: data a due digest or reminder needs; then modules people have been
 asking about; then the rest of what is followed, oldest first. Only data older
-than the freshness setting (`BOT_FRESHNESS_MINUTES`) is wanted. Several wanted
+than the freshness setting (`BOT_FRESHNESS_MINUTES`) is wanted, and none of a
+module Zoho has lately answered 404 for (`SessionService.gone`). Several wanted
 modules of one batch are one batch fetch (one paged call for all of them).
 
 Budgets: the background share of this minute's calls and of the day's. Every
@@ -84,8 +85,13 @@ class RefreshPlanner:
         return plan
 
     def _stale(self, modules: list[ModuleRef]) -> list[ModuleRef]:
-        """Stale here: `refresh` then takes what another instance fetched meanwhile, without a call."""
-        return [module for module in _unique(modules) if not self._sessions.is_fresh(module)]
+        """Stale here: `refresh` then takes what another instance fetched meanwhile, without a call.
+        A gone module is never wanted: asking again would cost a call for the same 404."""
+        return [
+            module
+            for module in _unique(modules)
+            if not self._sessions.is_fresh(module) and not self._sessions.gone(module)
+        ]
 
     def _age_order(self, module: ModuleRef) -> float:
         """Never fetched first, then the oldest."""

@@ -9,7 +9,9 @@ fetch per module is in flight. Zoho's records are parsed once per fetch, not on
 every read. Where several instances share a PostgreSQL database, what any of
 them fetched is shared (`shared.py`): an instance whose data is stale looks
 there before asking Zoho, and one fetch of a module or batch runs at a time
-across all of them.
+across all of them. A module Zoho answers 404 for is remembered as gone for
+`GONE_SECONDS`, so the planner spends no call on it and its subscriptions can
+be paused with the reason.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import diskcache
 
 from bot.clock import Clock
 from bot.coordination import Coordination
-from bot.sessions.errors import ApiPaused, SessionsError
+from bot.sessions.errors import ApiPaused, ModuleGone, SessionsError
 from bot.sessions.listing import Listing, ModuleRead
 from bot.sessions.model import Session, parse_session
 from bot.sessions.modules import ModuleRef
@@ -52,6 +54,8 @@ KEPT_FOR_SENDS = (
 """Why a listing's data is old when its refresh was left to the planner to save the reserve."""
 FETCH_WAIT_SECONDS = 20.0
 """How long a fetch waits for another instance's fetch of the same module or batch to end."""
+GONE_SECONDS = 6 * 3600.0
+"""How long a module Zoho answered 404 for counts as gone: no refresh asks for it meanwhile."""
 
 
 class SessionService:
@@ -192,6 +196,24 @@ class SessionService:
         age = self.age(module)
         return age is not None and age < self._ttl
 
+    def gone(self, module: ModuleRef) -> bool:
+        """Whether a read within the last `GONE_SECONDS` found that Zoho has no such module, and
+        no read since (here or by another instance) found it again (no I/O)."""
+        marked = self._cache.get(_gone_key(module))
+        if not isinstance(marked, float) or self._clock.time() - marked >= GONE_SECONDS:
+            return False
+        snapshot = self._local(module)
+        return snapshot is None or snapshot.fetched_at <= marked
+
+    async def confirm(self, module: ModuleRef, deadline: float | None) -> None:
+        """Return if Zoho knows the module; raise `ModuleGone` if not, or why Zoho could not be asked.
+
+        Data held for the module answers without a call, unless a later read found it gone (it
+        may be back); otherwise one read, a person waiting, kept like any other.
+        """
+        if self._local(module) is None or self.gone(module):
+            await self._shared_fetch(module, Need(Urgency.PERSON_WAITING, deadline))
+
     @property
     def ttl(self) -> float:
         return self._ttl
@@ -218,8 +240,7 @@ class SessionService:
                     await self._shared_fetch(members[0], need)
             except SessionsError as exc:
                 log.warning("refresh of batch %s/%s failed: %s", course_id, batch_id, exc)
-                for module in members:
-                    self._cache.set(_error_key(module), str(exc))
+                self._failed(members, exc)
                 failed += members
         return failed
 
@@ -278,7 +299,7 @@ class SessionService:
             try:
                 read = await self._source.module_sessions(module, need)
             except SessionsError as exc:
-                self._cache.set(_error_key(module), str(exc))
+                self._failed([module], exc)
                 raise
             snapshot = Snapshot(tuple(read.records), self._clock.time(), uuid.uuid4().hex, read.complete)
             await self._store(module, snapshot)
@@ -307,9 +328,18 @@ class SessionService:
         self._cache.set(_key(module), shared)
         return shared
 
+    def _failed(self, modules: list[ModuleRef], error: SessionsError) -> None:
+        """Record why these modules could not be read; a 404 (of the module or of its whole
+        batch) marks them gone."""
+        for module in modules:
+            self._cache.set(_error_key(module), str(error))
+            if isinstance(error, ModuleGone):
+                self._cache.set(_gone_key(module), self._clock.time(), expire=GONE_SECONDS)
+
     async def _store(self, module: ModuleRef, snapshot: Snapshot) -> None:
         self._cache.set(_key(module), snapshot)
         self._cache.delete(_error_key(module))
+        self._cache.delete(_gone_key(module))
         if self._shared is not None:
             await self._shared.save(module.key, snapshot)
 
@@ -346,3 +376,7 @@ def _key(module: ModuleRef) -> str:
 
 def _error_key(module: ModuleRef) -> str:
     return f"sessions-error:{module.key}"
+
+
+def _gone_key(module: ModuleRef) -> str:
+    return f"sessions-gone:{module.key}"

@@ -31,6 +31,8 @@ from bot.slack.text import date_token
 log = logging.getLogger(__name__)
 
 ADMIN_NEEDED = "The bot's connection to Zoho People needs an admin: ask them to run `python -m bot check`."
+MODULE_GONE_PAUSE = "Zoho no longer has this module; subscribe again if it comes back"
+"""Why a subscription is paused when Zoho answers 404 for its module (shown in the lists)."""
 
 
 def sentence_for(error: SessionsError) -> str:

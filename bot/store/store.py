@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, event, func, or_, select, update
+from sqlalchemy import Table, and_, delete, event, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -143,6 +143,11 @@ class Store:
                 update(digests).where(digests.c.channel_id == channel_id).values(paused_reason=reason)
             )
 
+    async def pause_module_digests(self, module: ModuleId, reason: str) -> int:
+        """Pause the module's active digests in every channel (those paused already keep their
+        reason); subscribing again resumes one. Returns how many were paused."""
+        return await self._pause_module(digests, module, reason)
+
     # Reminders
 
     async def save_reminder(
@@ -199,6 +204,19 @@ class Store:
                 .where(reminder_subscriptions.c.user_id == user_id)
                 .values(paused_reason=reason)
             )
+
+    async def pause_module_reminders(self, module: ModuleId, reason: str) -> int:
+        """Pause everyone's active reminders of the module, as `pause_module_digests` does digests."""
+        return await self._pause_module(reminder_subscriptions, module, reason)
+
+    async def _pause_module(self, table: Table, module: ModuleId, reason: str) -> int:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(table)
+                .where(table.c.module_key == module.key, table.c.paused_reason.is_(None))
+                .values(paused_reason=reason)
+            )
+        return result.rowcount
 
     async def remove_digest_by_id(self, digest_id: int, created_by: str) -> bool:
         async with self._engine.begin() as connection:

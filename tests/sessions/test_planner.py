@@ -7,6 +7,8 @@ import logging
 import pytest
 
 from bot.core import Core
+from bot.sessions.modules import ModuleRef
+from bot.sessions.service import GONE_SECONDS
 from bot.sessions.urgency import Urgency
 from bot.sessions.windows import next_days
 from tests.clock import FakeClock
@@ -101,3 +103,22 @@ async def test_needed_data_goes_first_in_every_minute_and_a_tick_never_waits(
     clock.advance(61)
     await core.planner.run(needed=m[:3], followed=m[3:])
     assert fetched(fz) == [m[0].module_id, m[1].module_id], "the next minute, the next needed module"
+
+
+async def test_a_module_zoho_answered_404_for_costs_one_call_per_gone_seconds(
+    core: Core, fz: FakeZoho, clock: FakeClock
+) -> None:
+    """Needed, asked about or followed, a gone module is not fetched again until the mark lapses."""
+    gone = ModuleRef("123", "456", "789")
+    m = module_refs(Org(courses=ORG.courses))
+    path = "/api/v1/courses/123/batches/456/modules/789/sessions"
+    minutes = int(GONE_SECONDS // 60)
+
+    for _ in range(minutes):
+        await core.planner.run(needed=[gone], followed=[gone, m[0]])
+        clock.advance(60)
+
+    assert [r.status for r in fz.calls() if r.path == path] == [404], "once in six hours"
+    assert fetched(fz).count(m[0].module_id) >= minutes // 11, "the other went on being refreshed"
+    await core.planner.run(needed=[], followed=[gone])
+    assert [r.status for r in fz.calls() if r.path == path] == [404, 404]

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core import Core
-from bot.sessions.errors import ApiPaused, SourceDown
+from bot.sessions.errors import ApiPaused, ModuleGone, SourceDown
 from bot.sessions.modules import ModuleRef
-from bot.sessions.service import DEFAULT_TTL
+from bot.sessions.service import DEFAULT_TTL, GONE_SECONDS
 from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import named_window, next_days
 from bot.zoho.client import Call
@@ -313,3 +313,65 @@ async def test_a_refresh_shows_what_zoho_says_now_even_when_the_clock_has_not_mo
     assert after is not None
     assert after.fetched_at == before.fetched_at
     assert names(after) == ["Session 2", "Session 3"], "the first of the three ended at 9:00"
+
+
+INVENTED = ModuleRef("123", "456", "789")
+INVENTED_PATH = "/api/v1/courses/123/batches/456/modules/789/sessions"
+
+
+async def test_confirm_reads_a_module_once_and_data_held_answers_after(
+    core: Core, fz: FakeZoho, clock: FakeClock
+) -> None:
+    gdpr = ref("GDPR Basics")
+    await core.sessions.confirm(gdpr, clock.time() + 20)
+    await core.sessions.confirm(gdpr, clock.time() + 20)
+    assert len(fz.calls()) == 1, "the read is kept like any other: the second answer costs nothing"
+    assert core.sessions.is_fresh(gdpr)
+    assert not core.sessions.gone(gdpr)
+
+
+async def test_a_404_marks_the_module_gone_for_gone_seconds(
+    core: Core, fz: FakeZoho, clock: FakeClock
+) -> None:
+    with pytest.raises(ModuleGone):
+        await core.sessions.confirm(INVENTED, clock.time() + 20)
+    assert [(r.path, r.status) for r in fz.calls()] == [(INVENTED_PATH, 404)]
+    assert core.sessions.gone(INVENTED)
+    clock.advance(GONE_SECONDS - 1)
+    assert core.sessions.gone(INVENTED)
+    clock.advance(1)
+    assert not core.sessions.gone(INVENTED), "a while later, Zoho may be asked again"
+
+
+async def test_a_module_found_gone_is_read_again_when_confirmed_and_a_good_read_clears_it(
+    core: Core, fz: FakeZoho, clock: FakeClock, org: Org
+) -> None:
+    gdpr = ref("GDPR Basics")
+    await core.sessions.confirm(gdpr, None)
+    clock.advance(DEFAULT_TTL + 1)
+    with fz.lock:
+        fz.courses = [c for c in fz.courses if c.course_id != gdpr.course_id]
+    await core.sessions.refresh([gdpr], Need(Urgency.BACKGROUND))
+    assert core.sessions.gone(gdpr), "gone though data is held: the 404 came after it"
+
+    fz.set_org(org)
+    clock.advance(60)
+    await core.sessions.confirm(gdpr, None)
+
+    assert [r.status for r in fz.calls()] == [200, 404, 200]
+    assert not core.sessions.gone(gdpr)
+
+
+async def test_a_batch_zoho_no_longer_has_marks_each_of_its_modules_gone(core: Core, fz: FakeZoho) -> None:
+    modules = [ModuleRef("123", "456", "1"), ModuleRef("123", "456", "2")]
+    failed = await core.sessions.refresh(modules, Need(Urgency.BACKGROUND))
+    assert [(r.path, r.status) for r in fz.calls()] == [("/api/v1/courses/123/batches/456/sessions", 404)]
+    assert failed == modules
+    assert all(core.sessions.gone(module) for module in modules)
+
+
+async def test_no_answer_from_zoho_is_not_gone(core: Core, fz: FakeZoho, clock: FakeClock) -> None:
+    fz.fail_next(3, 503)
+    with pytest.raises(SourceDown):
+        await core.sessions.confirm(INVENTED, clock.time() + 20)
+    assert not core.sessions.gone(INVENTED)

@@ -10,8 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.features import commands
 from bot.features.deps import Deps
 from bot.features.digests.render import confirmation_text, list_text, notices_text
-from bot.features.resolve import Chosen, Unresolved, choose_module
+from bot.features.resolve import Chosen, Unresolved, choose_module, not_in_zoho
 from bot.sessions.matching import normalise
+from bot.sessions.modules import ModuleRef
 from bot.slack import delivery
 from bot.slack.messages import Message, sentence_message
 from bot.slack.text import escape, escape_clip
@@ -22,6 +23,14 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/sessions digest"
 """How a person names this feature's modules by id, in sentences."""
+
+MAX_DIGESTS_PER_CHANNEL = 50
+"""Modules a channel's digests may follow; changing the time of one is not refused."""
+TOO_MANY = (
+    f"This channel already has digests of {MAX_DIGESTS_PER_CHANNEL} modules, the most a channel may "
+    "have, so nothing was saved. Stop one with `/sessions digest off <module>` "
+    "(`/sessions digest list` shows them), then try again."
+)
 
 INVITE = (
     "I can't post in this channel, so I can't send it a digest. Invite me first "
@@ -65,6 +74,9 @@ class DigestCommands:
         if isinstance(choice, Unresolved):
             return choice.message
         module = choice.module
+        refusal = await self._refusal(channel, module)
+        if refusal is not None:
+            return refusal
         zone = await user_zone(client, user, self._deps.zoho_zone)
         planned = Digest(0, channel, module, parsed.at, parsed.weekdays, zone.key, user)
 
@@ -85,6 +97,15 @@ class DigestCommands:
             f"({escape(zone.key)}), {commands.describe_weekdays(parsed.weekdays)}.",
             ":white_check_mark:",
         )
+
+    async def _refusal(self, channel: str, module: ModuleRef) -> Message | None:
+        """Why this digest may not be saved (the channel's limit, or Zoho has no such module);
+        None when it may. The limit is checked first: it costs no call."""
+        existing = await self._deps.store.digests(channel_id=channel)
+        changed = any(d.module.id == module.id for d in existing)
+        if len(existing) >= MAX_DIGESTS_PER_CHANNEL and not changed:
+            return sentence_message(TOO_MANY)
+        return await not_in_zoho(self._deps, module, COMMAND)
 
     async def list(self, channel: str) -> Message:
         digests = await self._deps.store.digests(channel_id=channel)

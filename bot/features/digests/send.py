@@ -8,12 +8,13 @@ setting that the planner has not yet refreshed (when many digests fall due at
 once, their refreshes may take a few minutes of the call budget), then goes
 out with what it has. Data that is old because Zoho could not be asked does
 not wait: the digest says how old it is. A channel that refuses for good has its digests paused
-with the reason, shown in its lists.
+with the reason, shown in its lists; so are the digests of a module Zoho no longer has.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -25,6 +26,7 @@ from bot.sessions.modules import ModuleRef
 from bot.sessions.service import SessionService
 from bot.sessions.urgency import Need, Urgency
 from bot.slack import delivery
+from bot.slack.errors import MODULE_GONE_PAUSE
 from bot.slack.messages import Message
 from bot.store.records import Digest
 from bot.store.store import Store
@@ -49,8 +51,9 @@ class DigestSender:
         self._catch_up = catch_up
 
     async def due(self, digests: list[Digest], now: datetime, report: SendReport) -> list[DueDigest]:
-        """The digests to send now; those past their catch-up window are settled as skipped (once)."""
-        due, missed = due_digests(digests, now, self._catch_up)
+        """The digests to send now; those past their catch-up window are settled as skipped (once),
+        and those of modules Zoho no longer has are paused first."""
+        due, missed = due_digests(await self._pause_gone(digests), now, self._catch_up)
         # Settled sends are left out before any write: a digest past its catch-up window stays
         # "missed" for hours, and a failing INSERT every tick is costly.
         settled = await self._outbox.settled(entry.key for entry in due + missed)
@@ -61,6 +64,15 @@ class DigestSender:
                 log.warning("digest %s skipped: its time passed more than %s ago", entry.key, self._catch_up)
                 report.skipped.append(entry.key)
         return [entry for entry in due if entry.key not in settled]
+
+    async def _pause_gone(self, digests: list[Digest]) -> list[Digest]:
+        """Pause the digests of modules Zoho no longer has (a read answered 404), so no digest
+        waits for their data; returns `digests` as they now are."""
+        gone = {d.module.id for d in digests if not d.paused_reason and self._sessions.gone(d.module)}
+        for module in gone:
+            paused = await self._store.pause_module_digests(module, MODULE_GONE_PAUSE)
+            log.warning("%d digest(s) of %s paused: Zoho no longer has the module", paused, module.key)
+        return [replace(d, paused_reason=MODULE_GONE_PAUSE) if d.module.id in gone else d for d in digests]
 
     def needed(self, due: list[DueDigest]) -> list[ModuleRef]:
         """The modules of the digests due now: their data must be fresh before they go out."""

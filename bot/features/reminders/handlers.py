@@ -12,8 +12,9 @@ from bot.features import commands
 from bot.features.deps import Deps
 from bot.features.listing.ids import Action, decode_session
 from bot.features.reminders.render import list_text
-from bot.features.resolve import Chosen, Unresolved, choose_module
+from bot.features.resolve import Chosen, Unresolved, choose_module, not_in_zoho
 from bot.sessions.matching import normalise
+from bot.sessions.modules import ModuleRef
 from bot.sessions.windows import next_days
 from bot.slack.actions import action_value, on_action
 from bot.slack.messages import Message, sentence_message
@@ -26,6 +27,13 @@ COMMAND = "/sessions remind"
 """How a person names this feature's modules by id, in sentences."""
 
 BUTTON_WINDOW_DAYS = 366
+MAX_REMINDERS_PER_PERSON = 50
+"""Rows a person may have (a module's every session or one session each); changing one is not refused."""
+TOO_MANY = (
+    f"You already have {MAX_REMINDERS_PER_PERSON} reminders, the most one person may have, so nothing "
+    "was saved. Stop some with `/sessions remind off <module>` (`/sessions remind list` shows them), "
+    "then try again."
+)
 
 
 class ReminderCommands:
@@ -58,6 +66,9 @@ class ReminderCommands:
         if isinstance(choice, Unresolved):
             return choice.message
         module = choice.module
+        refusal = await self._refusal(user, module)
+        if refusal is not None:
+            return refusal
         await self._deps.store.save_reminder(user, module, parsed.lead, self._deps.clock.now())
         await self._on_change(client, user)
         log.info("reminders of %s for %s, %s before", module.key, user, parsed.lead)
@@ -66,6 +77,15 @@ class ReminderCommands:
             f"of *{escape_clip(module.title, 100)}*.",
             ":white_check_mark:",
         )
+
+    async def _refusal(self, user: str, module: ModuleRef, session_id: str = "") -> Message | None:
+        """Why this reminder may not be saved (the person's limit, or Zoho has no such module);
+        None when it may. The limit is checked first: it costs no call."""
+        mine = await self._deps.store.reminders(user_id=user)
+        changed = any(r.module.id == module.id and r.session_id == session_id for r in mine)
+        if len(mine) >= MAX_REMINDERS_PER_PERSON and not changed:
+            return sentence_message(TOO_MANY)
+        return await not_in_zoho(self._deps, module, COMMAND)
 
     async def list(self, user: str) -> Message:
         return sentence_message(list_text(await self._deps.store.reminders(user_id=user)), "")
@@ -122,6 +142,9 @@ class ReminderCommands:
         session = next((s for s in listing.sessions if s.session_id == ref.session_id), None)
         if session is None or session.start is None or session.start <= now:
             return sentence_message("That session has already started or is no longer planned.")
+        refusal = await self._refusal(user, module, session.session_id)
+        if refusal is not None:
+            return refusal
         lead = commands.DEFAULT_LEAD
         await self._deps.store.save_reminder(user, module, lead, now, session.session_id)
         await self._on_change(client, user)

@@ -4,13 +4,14 @@ A reminder is sent from the cached sessions of the modules people follow; this
 module also tells the refresh planner which of those modules a reminder soon
 needs fresh (`needed`) and which are followed at all (`followed`). A person
 who refuses DMs for good has their reminders paused; a trainer's refusal
-pauses nothing, since they never subscribed.
+pauses nothing, since they never subscribed. Reminders of a module Zoho no
+longer has (a read answered 404) are paused with that reason.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ from bot.sessions.modules import ModuleId, ModuleRef
 from bot.sessions.service import SessionService
 from bot.sessions.windows import Window
 from bot.slack import delivery
+from bot.slack.errors import MODULE_GONE_PAUSE
 from bot.store.records import Digest, Reminder
 from bot.store.store import Store
 
@@ -80,11 +82,19 @@ class ReminderSender:
     async def send_due(
         self, digests: list[Digest], reminders: list[Reminder], now: datetime, report: SendReport
     ) -> None:
-        due = await self._due(digests, reminders, now)
+        due = await self._due(digests, await self._pause_gone(reminders), now)
         settled = await self._outbox.settled(entry.key for entry in due)
         for entry in due:
             if entry.key not in settled:
                 await self._send(entry, now, report)
+
+    async def _pause_gone(self, reminders: list[Reminder]) -> list[Reminder]:
+        """Pause the reminders of modules Zoho no longer has; returns `reminders` as they now are."""
+        gone = {r.module.id for r in reminders if not r.paused_reason and self._sessions.gone(r.module)}
+        for module in gone:
+            paused = await self._store.pause_module_reminders(module, MODULE_GONE_PAUSE)
+            log.warning("%d reminder(s) of %s paused: Zoho no longer has the module", paused, module.key)
+        return [replace(r, paused_reason=MODULE_GONE_PAUSE) if r.module.id in gone else r for r in reminders]
 
     def _followed(self, digests: list[Digest], reminders: list[Reminder]) -> dict[ModuleId, Followed]:
         """Reminded modules, and with trainers' reminders on, every module a digest follows too."""

@@ -10,7 +10,8 @@ from datetime import time
 
 import pytest
 
-from bot.features.digests.handlers import INVITE
+from bot.features.digests.handlers import INVITE, MAX_DIGESTS_PER_CHANNEL, TOO_MANY
+from bot.sessions.modules import ModuleRef
 from tests.fakes.zoho_data import zoho_id
 from tests.slack.harness import CHANNEL, SlackBot, all_text
 
@@ -162,3 +163,30 @@ async def test_subscribing_again_in_a_paused_channel_resumes_all_its_digests(bot
     await bot.command("digest GDPR Basics at 09:00")
 
     assert [d.paused_reason for d in await bot.bot.store.digests(channel_id=CHANNEL)] == [None, None]
+
+
+async def test_a_channels_digests_stop_at_the_limit_but_changing_one_still_works(bot: SlackBot) -> None:
+    now = bot.clock.now()
+    for n in range(MAX_DIGESTS_PER_CHANNEL - 1):
+        module = ModuleRef("1", "2", str(n), f"Module {n}")
+        await bot.bot.store.save_digest(CHANNEL, module, time(8), EVERY_DAY, "Europe/Paris", "U1", now)
+    await bot.command("digest GDPR Basics")  # the 50th
+    bot.slack.clear_records()
+
+    refused = await bot.command("digest Tools & Systems")
+
+    assert refused.body["text"] == TOO_MANY
+    assert "`/sessions digest off <module>`" in refused.body["text"], "it says how to make room"
+    assert len(await bot.bot.store.digests(channel_id=CHANNEL)) == MAX_DIGESTS_PER_CHANNEL
+    assert _posts(bot, CHANNEL) == [], "nothing announced in the channel"
+    assert bot.zoho.calls() == []
+
+    bot.slack.add_channel("C9", "elsewhere")
+    changed = await bot.command("digest GDPR Basics at 09:30 mon-fri")
+    elsewhere = await bot.command("digest Tools & Systems", channel="C9")
+
+    assert changed.body["text"].startswith("Done. This channel gets a digest of *GDPR Basics* at 09:30")
+    assert elsewhere.body["text"].startswith("Done."), "the limit is per channel"
+    digests = await bot.bot.store.digests(channel_id=CHANNEL)
+    assert len(digests) == MAX_DIGESTS_PER_CHANNEL
+    assert next(d.at for d in digests if d.module.key == GDPR) == time(9, 30)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.features.listing.ids import Action, decode_session
+from bot.features.reminders.handlers import MAX_REMINDERS_PER_PERSON, TOO_MANY
+from bot.sessions.modules import ModuleRef
 from tests.fakes.zoho_data import zoho_id
 from tests.slack.harness import SlackBot, buttons, session_names
 
@@ -143,3 +145,35 @@ async def test_an_old_button_value_gets_a_sentence(walked: SlackBot) -> None:
     answer = await walked.followup(click)
     assert answer["text"] == "This button is from an older message; run `/sessions` again."
     assert await walked.bot.store.reminders() == []
+
+
+async def test_a_persons_reminders_stop_at_the_limit_but_changing_one_still_works(walked: SlackBot) -> None:
+    now = walked.clock.now()
+    for n in range(MAX_REMINDERS_PER_PERSON - 1):
+        await walked.bot.store.save_reminder(
+            "U1", ModuleRef("1", "2", str(n), f"Module {n}"), timedelta(hours=1), now
+        )
+    await walked.command("remind GDPR Basics 1h")  # the 50th
+    listing = await walked.command("GDPR Basics")
+    walked.zoho.clear()
+    walked.slack.clear_records()
+
+    refused = await walked.command("remind Tools & Systems")
+    button = buttons(listing.body, Action.REMIND_SESSION.value)[0]
+    clicked = await walked.followup(await walked.click_button(button))
+
+    for answer in (refused.body, clicked):
+        assert answer["text"] == TOO_MANY
+        assert "`/sessions remind off <module>`" in answer["text"], "it says how to make room"
+    assert len(await walked.bot.store.reminders(user_id="U1")) == MAX_REMINDERS_PER_PERSON
+    assert walked.slack.calls_to("views.publish") == [], "nothing changed"
+    assert walked.zoho.calls() == []
+
+    changed = await walked.command("remind GDPR Basics 1d")
+    theirs = await walked.command("remind Tools & Systems", user="U2")
+
+    assert changed.body["text"].startswith("I'll send you a direct message 1 day before")
+    assert theirs.body["text"].startswith("I'll send you a direct message"), "the limit is per person"
+    mine = await walked.bot.store.reminders(user_id="U1")
+    assert len(mine) == MAX_REMINDERS_PER_PERSON
+    assert next(r.lead for r in mine if r.module.key == GDPR) == timedelta(days=1)
