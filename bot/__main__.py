@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot import app
+from bot import app, logs
 from bot.cli import bot_commands, zoho_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import Core, build_core
@@ -18,7 +17,6 @@ from bot.sessions.windows import WINDOW_NAMES, named_window, next_days
 from bot.store.store import StoreError
 from bot.zoho.errors import ZohoError
 
-log = logging.getLogger("bot")
 T = TypeVar("T")
 
 
@@ -63,17 +61,14 @@ def _positive_days(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    quiet = args.command not in (None, "serve", "scheduler")
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        settings = load_settings()
+        settings = load_settings(command=args.command or "serve")
+        logs.configure(_log_level(args, settings), settings.log_format, settings.secrets)
         return asyncio.run(_run(args, settings))
-    except (ConfigError, SessionsError, ZohoError, StoreError) as exc:
+    except ConfigError as exc:
+        print(_config_error(exc), file=sys.stderr)
+        return 1
+    except (SessionsError, ZohoError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # an unwritable BOT_DATA_DIR, a full disk
@@ -81,6 +76,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _log_level(args: argparse.Namespace, settings: Settings) -> str:
+    """`LOG_LEVEL` for the long-running commands; the one-shot ones print their results and log
+    only warnings; `--verbose` is DEBUG for all."""
+    if args.verbose:
+        return "DEBUG"
+    return settings.log_level if args.command in (None, "serve", "scheduler") else "WARNING"
+
+
+def _config_error(exc: ConfigError) -> str:
+    """One problem on the `error:` line; several under a count, one a line."""
+    if len(exc.problems) == 1:
+        return f"error: {exc}"
+    return "\n".join([f"error: {len(exc.problems)} settings need fixing:", *(f"  {p}" for p in exc.problems)])
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -122,18 +132,20 @@ async def _preview(core: Core, args: argparse.Namespace) -> int:
 
 
 async def _check(settings: Settings) -> int:
-    """Zoho first (it is what every feature needs), then Slack and the store when configured."""
+    """Zoho first (it is what every feature needs), then Slack and the store when configured;
+    any warning fails the check (exit 1)."""
     if not settings.slack_bot_token:
-        lines = await _with_core(settings, zoho_commands.check_zoho)
-        print("\n".join([*lines, "Slack: not checked (SLACK_BOT_TOKEN is not set)"]))
-        return 0
-    bot = app.build_bot(settings)
-    try:
-        lines = await zoho_commands.check_zoho(bot.core)
-        good, warnings = await bot_commands.check_slack_and_store(bot, settings)
-    finally:
-        await bot.aclose()
-    print("\n".join([*lines, *good, *(f"warning: {w}" for w in warnings)]))
+        good, warnings = await _with_core(settings, zoho_commands.check_zoho)
+        good.append("Slack: not checked (SLACK_BOT_TOKEN is not set)")
+    else:
+        bot = app.build_bot(settings)
+        try:
+            good, warnings = await zoho_commands.check_zoho(bot.core)
+            slack_good, slack_warnings = await bot_commands.check_slack_and_store(bot, settings)
+        finally:
+            await bot.aclose()
+        good, warnings = [*good, *slack_good], [*warnings, *slack_warnings]
+    print("\n".join([*good, *(f"warning: {w}" for w in warnings)]))
     return 1 if warnings else 0
 
 

@@ -1,16 +1,20 @@
 """Settings, read once from the environment and a `.env` file, validated up front.
 
-A wrong or missing value raises `ConfigError` with one sentence that names the
-variable and says how to fix it; `__main__` prints that sentence and exits.
+Every wrong value, and every setting the command about to run requires but lacks,
+is one sentence that names the variable and says how to fix it; they are raised
+together in one `ConfigError`, so that one run names them all, and `__main__`
+prints them and exits.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -20,6 +24,10 @@ from bot.zoho.datacentres import DATA_CENTRES, hosts_for
 
 MAX_CALLS_PER_MINUTE = 30
 """Zoho locks the LMS API for five minutes past 30 calls a minute."""
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
+T = TypeVar("T")
 
 
 VARIABLES = (
@@ -38,6 +46,8 @@ VARIABLES = (
     "BOT_REMIND_TRAINERS",
     "BOT_DIGEST_CATCH_UP_HOURS",
     "BOT_FRESHNESS_MINUTES",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
@@ -49,8 +59,39 @@ VARIABLES = (
 """Every environment variable the bot reads: its public interface (DYNO is set by platforms)."""
 
 
+_ZOHO_SECRETS = ("ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN")
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "serve": (*_ZOHO_SECRETS, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
+    "scheduler": (*_ZOHO_SECRETS, "SLACK_BOT_TOKEN"),
+    "digest": (*_ZOHO_SECRETS, "SLACK_BOT_TOKEN"),
+    "check": _ZOHO_SECRETS,
+    "preview": _ZOHO_SECRETS,
+    "modules": _ZOHO_SECRETS,
+    "zoho-token": ("ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET"),
+}
+"""The settings each command cannot start without (SLACK_SIGNING_SECRET: unless SLACK_APP_TOKEN is set)."""
+
+_FROM_ZOHO = "copy it from the Self Client in Zoho's API console (see the README, 'Connecting Zoho')"
+_HOW_TO_SET = {
+    "ZOHO_CLIENT_ID": _FROM_ZOHO,
+    "ZOHO_CLIENT_SECRET": _FROM_ZOHO,
+    "ZOHO_REFRESH_TOKEN": _FROM_ZOHO,
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your Slack app",
+    "SLACK_SIGNING_SECRET": (
+        "HTTP mode needs it to verify requests (or set SLACK_APP_TOKEN to use Socket Mode)"
+    ),
+}
+
+
 class ConfigError(Exception):
-    """A setting is missing or wrong; the message says which and what to do."""
+    """Settings are missing or wrong: one sentence each in `problems`, saying which and what to do."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__(*problems)
+        self.problems = list(problems)
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
 
 
 @dataclass(frozen=True)
@@ -64,6 +105,8 @@ class Settings:
     zoho_accounts_url: str
     zoho_people_url: str
     zoho_timezone: ZoneInfo
+    zoho_timezone_set: bool
+    """Whether ZOHO_TIMEZONE was given: without it, Zoho's times are read as UTC."""
     zoho_date_format: str
     zoho_calls_per_minute: int
     zoho_calls_per_day: int
@@ -79,22 +122,55 @@ class Settings:
     digest_catch_up_hours: float
     freshness_minutes: int
     """How old data for followed modules may get while the call budgets allow."""
+    log_level: str
+    """One of `LOG_LEVELS`."""
+    log_format: str
+    """One of `LOG_FORMATS`."""
     disk_is_ephemeral: bool
     """Running on a platform that wipes the disk on restart (a Procfile platform's dyno)."""
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured value that must never reach a log line (the database password too)."""
+        password = urlsplit(self.database_url or "").password or ""
+        values = (
+            self.zoho_client_secret,
+            self.zoho_refresh_token,
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            password,
+        )
+        return tuple(value for value in values if value)
+
     def zoho_credentials(self) -> ZohoCredentials:
         """The three Zoho secrets; raises if any is missing, since nothing works without them."""
-        _require(
-            ("ZOHO_CLIENT_ID", self.zoho_client_id),
-            ("ZOHO_CLIENT_SECRET", self.zoho_client_secret),
-            ("ZOHO_REFRESH_TOKEN", self.zoho_refresh_token),
-        )
+        self._require(_ZOHO_SECRETS)
         return ZohoCredentials(self.zoho_client_id, self.zoho_client_secret, self.zoho_refresh_token)
 
     def zoho_credentials_for_exchange(self) -> tuple[str, str]:
         """Client id and secret, enough to turn a grant code into a refresh token."""
-        _require(("ZOHO_CLIENT_ID", self.zoho_client_id), ("ZOHO_CLIENT_SECRET", self.zoho_client_secret))
+        self._require(REQUIRED["zoho-token"])
         return self.zoho_client_id, self.zoho_client_secret
+
+    def missing_for(self, command: str) -> list[str]:
+        """One sentence for each setting in `REQUIRED` that `command` lacks."""
+        return self._missing(REQUIRED.get(command, ()))
+
+    def _missing(self, names: tuple[str, ...]) -> list[str]:
+        given = {
+            "ZOHO_CLIENT_ID": self.zoho_client_id,
+            "ZOHO_CLIENT_SECRET": self.zoho_client_secret,
+            "ZOHO_REFRESH_TOKEN": self.zoho_refresh_token,
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret
+            or self.slack_app_token,  # Socket Mode needs none
+        }
+        return [f"{name} is not set: {_HOW_TO_SET[name]}." for name in names if not given[name]]
+
+    def _require(self, names: tuple[str, ...]) -> None:
+        if missing := self._missing(names):
+            raise ConfigError(*missing)
 
     @property
     def shared_database(self) -> bool:
@@ -110,27 +186,36 @@ class Settings:
         return f"sqlite+aiosqlite:///{self.data_dir / 'bot.sqlite3'}"
 
 
-def _require(*pairs: tuple[str, str]) -> None:
-    for name, value in pairs:
-        if not value:
-            raise ConfigError(
-                f"{name} is not set: copy it from the Self Client in Zoho's API console "
-                "(see the README, 'Connecting Zoho')."
-            )
-
-
-def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
-    """Read and validate the settings; the process environment wins over `.env`."""
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | None = Path(".env"),
+    command: str | None = None,
+) -> Settings:
+    """Read and validate the settings; the process environment wins over `.env`. With `command`,
+    the settings it requires must be set too. Raises one `ConfigError` with every problem."""
     values: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(os.environ if environ is None else environ)
-    return _parse(_Reader(values))
+    env = _Reader(values)
+    settings = _parse(env)
+    problems = [*env.problems, *(settings.missing_for(command) if command else [])]
+    if problems:
+        raise ConfigError(*problems)
+    return settings
 
 
 class _Reader:
+    """Reads the values; a wrong one is noted in `problems` and its default used instead, so
+    that reading goes on and every problem is found in one go."""
+
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = values
+        self.problems: list[str] = []
+
+    def wrong(self, problem: str, fallback: T) -> T:
+        self.problems.append(problem)
+        return fallback
 
     def text(self, name: str, default: str = "") -> str:
         return self._values.get(name, "").strip() or default
@@ -140,7 +225,7 @@ class _Reader:
         if not value:
             return None
         if not value.startswith(("http://", "https://")):
-            raise ConfigError(f"{name} must be a URL starting with http:// or https://, not {value!r}.")
+            return self.wrong(f"{name} must be a URL starting with http:// or https://, not {value!r}.", None)
         return value.rstrip("/")
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
@@ -150,9 +235,9 @@ class _Reader:
         try:
             value = int(raw)
         except ValueError:
-            raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+            return self.wrong(f"{name} must be a whole number, not {raw!r}.", default)
         if not low <= value <= high:
-            raise ConfigError(f"{name} must be between {low} and {high}, not {value}.")
+            return self.wrong(f"{name} must be between {low} and {high}, not {value}.", default)
         return value
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
@@ -162,9 +247,9 @@ class _Reader:
         try:
             value = float(raw)
         except ValueError:
-            raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
+            return self.wrong(f"{name} must be a number, not {raw!r}.", default)
         if not low <= value <= high:
-            raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value:g}.")
+            return self.wrong(f"{name} must be between {low:g} and {high:g}, not {value:g}.", default)
         return value
 
     def flag(self, name: str) -> bool:
@@ -173,46 +258,74 @@ class _Reader:
             return False
         if raw in ("1", "true", "yes", "on"):
             return True
-        raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+        return self.wrong(f"{name} must be true or false, not {raw!r}.", False)
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        """One of `choices`, given in any case; returned as spelled in `choices`."""
+        raw = self.text(name)
+        if not raw:
+            return default
+        by_case = {choice.casefold(): choice for choice in choices}
+        if raw.casefold() in by_case:
+            return by_case[raw.casefold()]
+        return self.wrong(f"{name} must be one of {', '.join(choices)}, not {raw!r}.", default)
+
+    def checked(self, name: str, parse: Callable[[str], T], default: T) -> T:
+        """`parse` turns the value, when set, into the setting, or raises `ConfigError` saying why not."""
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return default
 
 
 def _parse(env: _Reader) -> Settings:
     dc = env.text("ZOHO_DC", "com").lower()
-    accounts_override, people_override = env.url("ZOHO_ACCOUNTS_URL"), env.url("ZOHO_PEOPLE_URL")
-    if dc in DATA_CENTRES:
-        accounts, people = hosts_for(dc)
-    elif accounts_override and people_override:
-        accounts, people = accounts_override, people_override
-    else:
-        raise ConfigError(
-            f"ZOHO_DC must be one of {', '.join(DATA_CENTRES)}, not {dc!r}; for another data "
-            "centre set ZOHO_ACCOUNTS_URL and ZOHO_PEOPLE_URL instead."
-        )
-    calls = env.integer("ZOHO_CALLS_PER_MINUTE", 25, 1, MAX_CALLS_PER_MINUTE)
+    accounts, people = _hosts(env, dc)
     return Settings(
         zoho_client_id=env.text("ZOHO_CLIENT_ID"),
         zoho_client_secret=env.text("ZOHO_CLIENT_SECRET"),
         zoho_refresh_token=env.text("ZOHO_REFRESH_TOKEN"),
         zoho_dc=dc,
-        zoho_accounts_url=accounts_override or accounts,
-        zoho_people_url=people_override or people,
-        zoho_timezone=_zone(env.text("ZOHO_TIMEZONE", "UTC")),
-        zoho_date_format=_date_format(env.text("ZOHO_DATE_FORMAT", "%d-%m-%Y")),
-        zoho_calls_per_minute=calls,
+        zoho_accounts_url=accounts,
+        zoho_people_url=people,
+        zoho_timezone=env.checked("ZOHO_TIMEZONE", _zone, ZoneInfo("UTC")),
+        zoho_timezone_set=bool(env.text("ZOHO_TIMEZONE")),
+        zoho_date_format=env.checked("ZOHO_DATE_FORMAT", _date_format, "%d-%m-%Y"),
+        zoho_calls_per_minute=env.integer("ZOHO_CALLS_PER_MINUTE", 25, 1, MAX_CALLS_PER_MINUTE),
         zoho_calls_per_day=env.integer("ZOHO_CALLS_PER_DAY", 2500, 1, 10_000_000),
         data_dir=Path(env.text("BOT_DATA_DIR", "./.sessions-bot")),
-        modules_file=_optional_file(env.text("BOT_MODULES_FILE")),
+        modules_file=env.checked("BOT_MODULES_FILE", _existing_file, None),
         slack_bot_token=env.text("SLACK_BOT_TOKEN"),
         slack_signing_secret=env.text("SLACK_SIGNING_SECRET"),
-        slack_app_token=_app_token(env.text("SLACK_APP_TOKEN")),
+        slack_app_token=env.checked("SLACK_APP_TOKEN", _app_token, ""),
         slack_api_url=_slack_api_url(env.url("SLACK_API_URL")),
         port=env.integer("PORT", 0, 1, 65535) or None,
-        database_url=_database_url(env.text("DATABASE_URL")),
+        database_url=env.checked("DATABASE_URL", _database_url, None),
         remind_trainers=env.flag("BOT_REMIND_TRAINERS"),
         digest_catch_up_hours=env.number("BOT_DIGEST_CATCH_UP_HOURS", 3.0, 0.1, 23.0),
         freshness_minutes=env.integer("BOT_FRESHNESS_MINUTES", 10, 1, 1440),
+        log_level=env.choice("LOG_LEVEL", LOG_LEVELS, "INFO"),
+        log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "text"),
         disk_is_ephemeral=bool(env.text("DYNO")),
     )
+
+
+def _hosts(env: _Reader, dc: str) -> tuple[str, str]:
+    """Zoho's accounts and People hosts: ZOHO_ACCOUNTS_URL and ZOHO_PEOPLE_URL, else the data centre's."""
+    accounts, people = env.url("ZOHO_ACCOUNTS_URL"), env.url("ZOHO_PEOPLE_URL")
+    if dc in DATA_CENTRES:
+        dc_accounts, dc_people = hosts_for(dc)
+        return accounts or dc_accounts, people or dc_people
+    if not (env.text("ZOHO_ACCOUNTS_URL") and env.text("ZOHO_PEOPLE_URL")):  # a wrong one is named already
+        env.problems.append(
+            f"ZOHO_DC must be one of {', '.join(DATA_CENTRES)}, not {dc!r}; for another data "
+            "centre set ZOHO_ACCOUNTS_URL and ZOHO_PEOPLE_URL instead."
+        )
+    return accounts or "", people or ""
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -238,9 +351,7 @@ def _date_format(fmt: str) -> str:
     return fmt
 
 
-def _optional_file(path: str) -> Path | None:
-    if not path:
-        return None
+def _existing_file(path: str) -> Path:
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"BOT_MODULES_FILE points to {path!r}, which is not a file.")
@@ -248,7 +359,7 @@ def _optional_file(path: str) -> Path | None:
 
 
 def _app_token(token: str) -> str:
-    if token and not token.startswith("xapp-"):
+    if not token.startswith("xapp-"):
         raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-.")
     return token
 
@@ -257,10 +368,8 @@ def _slack_api_url(url: str | None) -> str | None:
     return None if url is None else url + "/"
 
 
-def _database_url(url: str) -> str | None:
+def _database_url(url: str) -> str:
     """Accept the `postgres://` form that hosting platforms hand out."""
-    if not url:
-        return None
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url.removeprefix(prefix)

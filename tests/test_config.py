@@ -34,6 +34,8 @@ def test_defaults() -> None:
     assert settings.modules_file is None
     assert settings.database_url is None
     assert settings.database == f"sqlite+aiosqlite:///{Path('./.sessions-bot') / 'bot.sqlite3'}"
+    assert (settings.log_level, settings.log_format) == ("INFO", "text")
+    assert not settings.zoho_timezone_set
 
 
 def test_zoho_credentials_are_read() -> None:
@@ -50,6 +52,12 @@ def test_missing_credential_is_named(missing: str) -> None:
     settings = load(**{k: v for k, v in CREDENTIALS.items() if k != missing})
     with pytest.raises(ConfigError, match=missing):
         settings.zoho_credentials()
+
+
+def test_every_missing_credential_is_named_at_once() -> None:
+    with pytest.raises(ConfigError) as error:
+        load().zoho_credentials()
+    assert [p.split()[0] for p in error.value.problems] == sorted(CREDENTIALS)
 
 
 @pytest.mark.parametrize(
@@ -102,6 +110,25 @@ def test_timezone_date_format_and_calls() -> None:
     assert settings.zoho_calls_per_minute == 30
 
 
+def test_timezone_counts_as_set_even_when_it_is_utc() -> None:
+    settings = load(ZOHO_TIMEZONE="UTC")
+    assert settings.zoho_timezone == ZoneInfo("UTC")
+    assert settings.zoho_timezone_set
+
+
+@pytest.mark.parametrize(
+    ("level", "form", "expected"),
+    [
+        ("debug", "JSON", ("DEBUG", "json")),
+        ("Warning", "text", ("WARNING", "text")),
+        ("ERROR", "", ("ERROR", "text")),
+    ],
+)
+def test_log_level_and_format_are_read_in_any_case(level: str, form: str, expected: tuple[str, str]) -> None:
+    settings = load(LOG_LEVEL=level, LOG_FORMAT=form)
+    assert (settings.log_level, settings.log_format) == expected
+
+
 def test_data_dir_and_modules_file(tmp_path: Path) -> None:
     modules = tmp_path / "modules.toml"
     modules.write_text("", encoding="utf-8")
@@ -140,6 +167,9 @@ def test_database_url(given: str, expected: str) -> None:
         ("ZOHO_CALLS_PER_MINUTE", "many"),
         ("BOT_MODULES_FILE", "/nonexistent/modules.toml"),
         ("DATABASE_URL", "mysql://bot:pw@db/bot"),
+        ("SLACK_APP_TOKEN", "xoxb-not-an-app-token"),
+        ("LOG_LEVEL", "verbose"),
+        ("LOG_FORMAT", "xml"),
     ],
 )
 def test_wrong_value_names_the_variable(name: str, value: str) -> None:
@@ -149,6 +179,64 @@ def test_wrong_value_names_the_variable(name: str, value: str) -> None:
     assert name in message
     assert "\n" not in message
     assert "pw" not in message, "a password in DATABASE_URL must not be echoed"
+
+
+def test_every_wrong_value_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as error:
+        load(ZOHO_DC="xx", PORT="abc", ZOHO_TIMEZONE="Paris", LOG_LEVEL="loud", BOT_REMIND_TRAINERS="maybe")
+    problems = error.value.problems
+    assert [p.split()[0] for p in problems] == [
+        "ZOHO_DC",
+        "ZOHO_TIMEZONE",
+        "PORT",
+        "BOT_REMIND_TRAINERS",
+        "LOG_LEVEL",
+    ]
+    assert str(error.value).splitlines() == problems
+    assert "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, not 'loud'." in problems
+
+
+def test_an_unlisted_data_centre_with_a_wrong_host_names_the_host_alone() -> None:
+    with pytest.raises(ConfigError) as error:
+        load(ZOHO_DC="uk", ZOHO_ACCOUNTS_URL="accounts.zoho.uk", ZOHO_PEOPLE_URL="https://people.zoho.uk")
+    assert error.value.problems == [
+        "ZOHO_ACCOUNTS_URL must be a URL starting with http:// or https://, not 'accounts.zoho.uk'."
+    ]
+
+
+def test_settings_a_command_requires_are_listed_after_the_wrong_values() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ={"PORT": "abc"}, env_file=None, command="serve")
+    assert [p.split(" is not set")[0].split()[0] for p in error.value.problems] == [
+        "PORT",
+        "ZOHO_CLIENT_ID",
+        "ZOHO_CLIENT_SECRET",
+        "ZOHO_REFRESH_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "given", "missing"),
+    [
+        ("serve", {}, ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]),
+        ("serve", {"SLACK_APP_TOKEN": "xapp-1"}, ["SLACK_BOT_TOKEN"]),
+        ("serve", {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, []),
+        ("scheduler", {}, ["SLACK_BOT_TOKEN"]),
+        ("check", {}, []),
+        ("zoho-token", {"ZOHO_REFRESH_TOKEN": ""}, []),
+    ],
+)
+def test_what_each_command_requires(command: str, given: dict[str, str], missing: list[str]) -> None:
+    settings = load(**{**CREDENTIALS, **given})
+    assert [p.split()[0] for p in settings.missing_for(command)] == missing
+
+
+def test_a_missing_slack_setting_says_where_to_find_it() -> None:
+    assert load(**CREDENTIALS).missing_for("scheduler") == [
+        "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your Slack app."
+    ]
 
 
 def test_calls_per_minute_is_capped_below_zohos_threshold() -> None:

@@ -18,6 +18,11 @@ from bot.zoho.budget import Priority, Usage
 from bot.zoho.client import Call
 
 LOOKUP_SECONDS = 60.0
+UNSET_TIMEZONE = (
+    "ZOHO_TIMEZONE is not set, so every time from Zoho is read as UTC, hours off for most "
+    "organisations: set it to the organisation's time zone as in Zoho People's settings, "
+    "such as Europe/Paris."
+)
 
 
 async def preview(core: Core, query: str, window: Window) -> int:
@@ -60,16 +65,20 @@ async def modules(core: Core, refresh: bool) -> int:
     return 0
 
 
-async def check_zoho(core: Core) -> list[str]:
-    """Renew the token if needed and make one cheap call; returns what went well."""
+async def check_zoho(core: Core) -> tuple[list[str], list[str]]:
+    """Renew the token if needed and make one cheap call; returns (what went well, warnings).
+
+    An unset ZOHO_TIMEZONE is a warning, not an error: UTC is a valid zone, but a wrong
+    one shifts every time shown by hours without anything failing."""
     call = Call(Priority.INTERACTIVE, core.clock.time() + LOOKUP_SECONDS)
     await core.tokens.token()
     count = len(await core.zoho.first_courses_page(call))
-    return [
+    good = [
         f"Zoho token: ok ({core.settings.zoho_accounts_url})",
         f"Zoho People LMS: ok, {count} blended course(s) on the first page ({core.settings.zoho_people_url})",
         *usage_lines(await core.budget.usage(), core.clock.time()),
     ]
+    return good, [] if core.settings.zoho_timezone_set else [UNSET_TIMEZONE]
 
 
 def usage_lines(usage: Usage, now: float) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.cli.zoho_commands import UNSET_TIMEZONE
 from bot.config import VARIABLES
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import Org, module_with_sessions, sample_org, zoho_id
@@ -42,6 +43,7 @@ def terminal(live_fz: FakeZoho, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     for name, value in live_fz.bot_environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ZOHO_TIMEZONE", "UTC")
     return tmp_path
 
 
@@ -150,6 +152,20 @@ def test_check_reaches_zoho(terminal: Path, live_fz: FakeZoho, capsys: pytest.Ca
     assert len(live_fz.calls()) == 1
 
 
+def test_check_warns_when_the_timezone_is_not_set(
+    terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ZOHO_TIMEZONE")
+    assert main(["check"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"Zoho token: ok ({live_fz.url})"
+    assert lines[-2] == "Slack: not checked (SLACK_BOT_TOKEN is not set)"
+    assert lines[-1] == f"warning: {UNSET_TIMEZONE}"
+    assert lines[-1].startswith("warning: ZOHO_TIMEZONE is not set")
+    assert "UTC" in lines[-1]
+    assert "Europe/Paris" in lines[-1]
+
+
 def test_check_says_when_zoho_has_locked_the_api(
     terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -169,6 +185,42 @@ def test_bad_configuration_is_one_sentence(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == "error: ZOHO_CALLS_PER_MINUTE must be between 1 and 30, not 99.\n"
+    assert live_fz.requests == []
+
+
+def test_serve_names_every_missing_setting_and_wrong_value_in_one_go(
+    terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ZOHO_CLIENT_SECRET")
+    monkeypatch.setenv("PORT", "abc")
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    assert main([]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "error: 5 settings need fixing:",
+        "  PORT must be a whole number, not 'abc'.",
+        "  LOG_FORMAT must be one of text, json, not 'xml'.",
+        "  ZOHO_CLIENT_SECRET is not set: copy it from the Self Client in Zoho's API console "
+        "(see the README, 'Connecting Zoho').",
+        "  SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your Slack app.",
+        "  SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
+        "(or set SLACK_APP_TOKEN to use Socket Mode).",
+    ]
+    assert live_fz.requests == []
+    assert not (terminal / "data").exists()
+
+
+def test_scheduler_needs_the_bot_token_but_no_signing_secret(
+    terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "loud")
+    assert main(["scheduler"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: 2 settings need fixing:",
+        "  LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, not 'loud'.",
+        "  SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your Slack app.",
+    ]
     assert live_fz.requests == []
 
 
