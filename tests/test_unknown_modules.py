@@ -70,7 +70,7 @@ async def test_invented_ids_are_refused_after_one_read_and_nothing_is_stored(
 
     assert sent.body["text"] == (
         f"Zoho has no module `{INVENTED}`, so nothing was saved; check the ids or pick it by name: "
-        f"`{COMMANDS[kind][1]} <module name>`."
+        f"`{COMMANDS[kind][1]} &lt;module name&gt;`."
     )
     assert await subscriptions(walked) == []
     assert confirmations(walked) == [], "no confirmation in the channel, no Home update"

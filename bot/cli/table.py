@@ -1,7 +1,14 @@
-"""Plain-text tables for the terminal (pure)."""
+"""Plain-text tables for the terminal (pure).
+
+Zoho's words are printed as they are, but never as terminal controls: escape
+sequences (colours, OSC 8 hyperlinks, window titles, clearing the screen),
+other control characters and direction overrides are dropped from every cell
+and heading, and long names are shortened.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import tzinfo
 
@@ -9,11 +16,14 @@ from bot.sessions.listing import Listing
 from bot.sessions.model import Session
 
 MAX_CELL = 40
+MAX_HEADING = 200
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_DIRECTION = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], whole: Sequence[int] = ()) -> str:
     """Columns padded to their widest cell; cells are shortened except in the `whole` columns."""
-    cells = [[cell if i in whole else _clip(cell) for i, cell in enumerate(row)] for row in rows]
+    cells = [[one_line(cell) if i in whole else _clip(cell) for i, cell in enumerate(row)] for row in rows]
     widths = [
         max(len(h), *(len(row[i]) for row in cells)) if cells else len(h) for i, h in enumerate(headers)
     ]
@@ -26,16 +36,18 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], whole: Sequence
 def listing_table(listing: Listing, zone: tzinfo, window_label: str) -> str:
     """What `python -m bot preview` prints."""
     module = listing.module
-    lines = [f"{module.title}  ({module.path or module.key})", f"Upcoming sessions, {window_label}:"]
+    title, where = _clip(module.title, MAX_HEADING), _clip(module.path or module.key, MAX_HEADING)
+    lines = [f"{title}  ({where})", f"Upcoming sessions, {window_label}:"]
     if listing.sessions:
         rows = [_row(session, zone) for session in listing.sessions]
         lines.append(table(["When", "Session", "Type", "Trainer", "Room", "Learners"], rows))
     else:
         lines.append("None.")
         if listing.next_after is not None and listing.next_after.start is not None:
-            lines.append(f"Next session: {_when(listing.next_after, zone)} ({listing.next_after.name}).")
+            name = _clip(listing.next_after.name, MAX_HEADING)
+            lines.append(f"Next session: {_when(listing.next_after, zone)} ({name}).")
     if listing.stale:
-        lines.append(f"Data from {listing.fetched_at:%Y-%m-%d %H:%M} UTC: {listing.problem}")
+        lines.append(f"Data from {listing.fetched_at:%Y-%m-%d %H:%M} UTC: {one_line(listing.problem or '')}")
     return "\n".join(lines)
 
 
@@ -54,7 +66,7 @@ def _row(session: Session, zone: tzinfo) -> list[str]:
 
 def _when(session: Session, zone: tzinfo) -> str:
     if session.start is None:
-        return session.when_text
+        return one_line(session.when_text)
     start = session.start.astimezone(zone)
     text = f"{start:%a %d %b %Y %H:%M}"
     if session.end is not None:
@@ -62,6 +74,12 @@ def _when(session: Session, zone: tzinfo) -> str:
     return f"{text} {start.tzname()}"
 
 
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+def one_line(text: str) -> str:
+    """What a terminal may print of outside text: direction controls dropped, control characters
+    (ESC, BEL, NUL…) and runs of whitespace as one space, so nothing in it drives the terminal."""
+    return " ".join(_CONTROLS.sub(" ", _DIRECTION.sub("", text)).split())
+
+
+def _clip(text: str, limit: int = MAX_CELL) -> str:
+    text = one_line(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

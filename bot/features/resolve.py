@@ -41,7 +41,7 @@ async def choose_module(deps: Deps, query: str, command: str) -> ModuleChoice:
     if isinstance(resolution, Found):
         return Chosen(resolution.module)
     if isinstance(resolution, Ambiguous):
-        names = "; ".join(escape(m.path) for m in resolution.candidates[:5])
+        names = "; ".join(escape_clip(m.path, 200) for m in resolution.candidates[:5])
         return Unresolved(
             sentence_message(
                 f"“{shown}” matches several modules: {names}. Repeat the command with the full module "
@@ -51,7 +51,7 @@ async def choose_module(deps: Deps, query: str, command: str) -> ModuleChoice:
         )
     if deps.catalog.walked_at() is None:
         return Unresolved(sentence_message(still_discovering(query, command), ":hourglass_flowing_sand:"))
-    nearest = "; ".join(escape(m.path) for m in resolution.nearest)
+    nearest = "; ".join(escape_clip(m.path, 200) for m in resolution.nearest)
     hint = f" Nearest: {nearest}." if nearest else ""
     return Unresolved(
         sentence_message(f"I couldn't find a module called “{shown}”.{hint}", ":thinking_face:")
@@ -91,6 +91,6 @@ def _no_such_module(module: ModuleRef, command: str) -> Message:
     log.info("subscription to %s refused: Zoho has no such module", module.key)
     return sentence_message(
         f"Zoho has no module `{escape(module.key)}`, so nothing was saved; check the ids or pick it "
-        f"by name: `{command} <module name>`.",
+        f"by name: `{command} &lt;module name&gt;`.",
         ":thinking_face:",
     )

@@ -25,7 +25,7 @@ import diskcache
 from bot.clock import Clock
 from bot.config import ConfigError
 from bot.sessions.errors import NeedsAdmin, SessionsError, SignInsPaused
-from bot.sessions.matching import NotFound, Resolution, normalise, resolve
+from bot.sessions.matching import MAX_QUERY_CHARS, NotFound, Resolution, normalise, resolve
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.sessions.source import ZohoSource
 from bot.sessions.urgency import Need, Urgency
@@ -145,6 +145,7 @@ class Catalog:
     async def lookup(self, query: str, deadline: float | None) -> Resolution:
         """Resolve what a person typed; before the first walk has finished, a miss is tried
         with Zoho's course search (see the module's docstring for its bounds)."""
+        query = query[:MAX_QUERY_CHARS]
         resolution = resolve(query, self.modules())
         if not isinstance(resolution, NotFound) or ModuleId.parse(query) is not None:
             return resolution

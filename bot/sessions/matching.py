@@ -19,6 +19,9 @@ FUZZY_ACCEPT = 85.0
 """Score (0-100) from which a fuzzy match counts as meant."""
 FUZZY_TIE = 4.0
 """Candidates this close to the best are equally likely: the answer is ambiguous."""
+MAX_QUERY_CHARS = 300
+"""What is matched of a typed name: fuzzy matching costs time in proportion to its length, and
+no module is named with more (the store keeps names to this length too)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ def resolve(query: str, modules: Sequence[ModuleRef], limit: int = 3) -> Resolut
     module name or alias; a close course name (every module of the course). Only
     then is it not found, with the nearest names.
     """
+    query = query[:MAX_QUERY_CHARS]
     typed = ModuleId.parse(query)
     if typed is not None:
         known = next((m for m in modules if m.key == typed.key), None)

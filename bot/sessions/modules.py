@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_KEY = re.compile(r"^\s*([\w-]+)/([\w-]+)/([\w-]+)\s*$")
+_KEY = re.compile(r"^\s*([\w-]{1,64})/([\w-]{1,64})/([\w-]{1,64})\s*$")
+"""Zoho's ids are 18 digits; 64 a part keeps a key within the store's column."""
 
 
 @dataclass(frozen=True)

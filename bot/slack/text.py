@@ -3,6 +3,10 @@
 Zoho's data is untrusted. In mrkdwn it is escaped and placed in `verbatim`
 text objects, so Slack does not turn `@channel` or a URL inside it into a live
 mention or link; `<!...>` tokens are only ever built from our own numbers.
+Escaping also drops Unicode's direction overrides, embeddings and isolates
+(U+202A–U+202E, U+2066–U+2069), so outside text cannot turn the bot's own words
+that follow it around; the one-line helpers (`clip`, `escape_clip`, `plain`)
+drop control characters as well.
 """
 
 from __future__ import annotations
@@ -17,11 +21,20 @@ URL_LIMIT = 3000
 """Slack refuses a whole message whose button `url` is longer than this."""
 _BROADCAST = re.compile(r"@(channel|here|everyone)", re.IGNORECASE)
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):(//)", re.IGNORECASE)
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def escape(text: str) -> str:
-    """mrkdwn's three control characters, and nothing else, in Slack's order."""
+    """mrkdwn's three control characters, in Slack's order, and no direction controls."""
+    text = _BIDI_CONTROLS.sub("", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def one_line(text: str) -> str:
+    """Outside text as one line of what a reader can see: direction controls go, control
+    characters and runs of whitespace become one space."""
+    return " ".join(_CONTROLS.sub(" ", _BIDI_CONTROLS.sub("", text)).split())
 
 
 def defang(text: str) -> str:
@@ -39,7 +52,7 @@ def neutralise(mrkdwn_text: str) -> str:
 def escape_clip(text: str, limit: int) -> str:
     """Escaped text of at most `limit` characters: clipping before escaping would let `&` grow
     it five-fold, clipping after could cut an entity such as `&amp;` in half."""
-    text = " ".join(text.split())
+    text = one_line(text)
     escaped = escape(text)
     if len(escaped) <= limit:
         return escaped
@@ -64,8 +77,9 @@ def plain(text: str, limit: int = 3000) -> dict[str, Any]:
 
 
 def clip(text: str, limit: int) -> str:
-    """Shorten to `limit` characters with an ellipsis, on a word boundary where one is near."""
-    text = " ".join(text.split())
+    """One line (`one_line`) of at most `limit` characters, with an ellipsis, on a word boundary
+    where one is near."""
+    text = one_line(text)
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]

@@ -14,6 +14,14 @@ from typing import Any
 
 from bot.sessions.modules import ModuleId, ModuleRef
 
+MAX_NAME_CHARS = 300
+"""The store's `module_name` column; a longer name (Zoho's or typed) is kept to this."""
+
+
+def stored_name(module: ModuleRef) -> str:
+    """The module's name as its column takes it: clipped, without NUL (PostgreSQL refuses it)."""
+    return module.title.replace("\x00", "")[:MAX_NAME_CHARS]
+
 
 @dataclass(frozen=True)
 class Claim:

@@ -26,6 +26,7 @@ from bot.store.records import (
     SendRecord,
     digest_from_row,
     reminder_from_row,
+    stored_name,
     weekday_mask,
 )
 from bot.store.schema import digests, leases, reminder_subscriptions, sends
@@ -84,6 +85,15 @@ class Store:
     async def close(self) -> None:
         await self._engine.dispose()
 
+    async def answers(self) -> bool:
+        """Whether the database answers a trivial query (for `/readyz`, which bounds the wait)."""
+        try:
+            async with self._engine.connect() as connection:
+                await connection.execute(select(1))
+        except (DBAPIError, OSError):
+            return False
+        return True
+
     # Digests
 
     async def save_digest(
@@ -98,7 +108,7 @@ class Store:
     ) -> Digest:
         """Subscribe a channel to a module, or change the time of an existing subscription."""
         values = {
-            "module_name": module.title,
+            "module_name": stored_name(module),
             "minute_of_day": at.hour * 60 + at.minute,
             "weekdays": weekday_mask(weekdays),
             "zone": zone,
@@ -159,7 +169,7 @@ class Store:
         session_id: str = "",
     ) -> Reminder:
         values = {
-            "module_name": module.title,
+            "module_name": stored_name(module),
             "lead_minutes": int(lead.total_seconds() // 60),
             "paused_reason": None,
         }

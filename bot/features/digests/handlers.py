@@ -28,7 +28,7 @@ MAX_DIGESTS_PER_CHANNEL = 50
 """Modules a channel's digests may follow; changing the time of one is not refused."""
 TOO_MANY = (
     f"This channel already has digests of {MAX_DIGESTS_PER_CHANNEL} modules, the most a channel may "
-    "have, so nothing was saved. Stop one with `/sessions digest off <module>` "
+    "have, so nothing was saved. Stop one with `/sessions digest off &lt;module&gt;` "
     "(`/sessions digest list` shows them), then try again."
 )
 

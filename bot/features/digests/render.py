@@ -9,7 +9,7 @@ from bot.features.commands import describe_weekdays
 from bot.features.session_view import Block, session_text
 from bot.sessions.listing import Listing
 from bot.slack.messages import Message, bullets
-from bot.slack.text import clip, defang, escape, escape_clip, mrkdwn, plain, user_mention
+from bot.slack.text import clip, date_token, defang, escape, escape_clip, mrkdwn, plain, user_mention
 from bot.store.records import Digest
 
 MAX_BLOCKS = 45
@@ -38,10 +38,24 @@ def digest_messages(listings: Sequence[Listing], days: Sequence[date], zone: tzi
         if entries:
             blocks.append({"type": "context", "elements": [mrkdwn(f"*{day:%A %d %B}*")]})
             blocks += [block for _, block in entries]
+    blocks = _stale_notes(listings, zone) + blocks
     names = ", ".join(clip(listing.module.title, 60) for listing in listings)
     header = {"type": "header", "text": plain("Upcoming training sessions", 150)}
     text = f"{total} upcoming training session{'s' if total != 1 else ''} this week ({names})."
     return _split(header, blocks, defang(text))
+
+
+def _stale_notes(listings: Sequence[Listing], zone: tzinfo) -> list[Block]:
+    """One line per module whose data is old because Zoho could not be asked: readers know the
+    digest may miss a change."""
+    notes = [
+        f":warning: *{escape_clip(listing.module.title, 100)}*: not fresh, as Zoho knew it on "
+        f"{date_token(listing.fetched_at, '{date_short_pretty} at {time}', zone)} "
+        f"({escape_clip(listing.problem or '', 200)})"
+        for listing in listings
+        if listing.stale
+    ]
+    return [{"type": "context", "elements": [mrkdwn(note)]} for note in notes[:5]]
 
 
 def _split(header: Block, blocks: list[Block], text: str) -> list[Message]:
@@ -79,7 +93,10 @@ def confirmation_text(user_id: str, digest: Digest) -> str:
 def list_text(digests: Sequence[Digest], notices: bool | None = None) -> str:
     """The channel's digests, and whether change notices are on when `notices` is given."""
     if not digests:
-        return "This channel has no digests. Add one with `/sessions digest <module> [at HH:MM] [mon-fri]`."
+        return (
+            "This channel has no digests. "
+            "Add one with `/sessions digest &lt;module&gt; [at HH:MM] [mon-fri]`."
+        )
     listed = "This channel's digests:\n" + bullets([digest_line(d) for d in digests])
     if notices is None:
         return listed

@@ -53,13 +53,15 @@ def home_view(
     blocks.append({"type": "divider"})
     blocks.append(_title("Your reminders"))
     if not reminders:
-        blocks.append(_note("None yet: `/sessions remind <module> [15m|1h|1d]`, or Remind me on a session."))
+        blocks.append(
+            _note("None yet: `/sessions remind &lt;module&gt; [15m|1h|1d]`, or Remind me on a session.")
+        )
     for reminder in reminders[:MAX_ROWS]:
         blocks.append(_row(reminder_line(reminder), HomeAction.STOP_REMINDER, reminder.id))
     blocks.append({"type": "divider"})
     blocks.append(_title("Digests you set up"))
     if not digests:
-        blocks.append(_note("None: `/sessions digest <module> [at HH:MM] [mon-fri]` in a channel."))
+        blocks.append(_note("None: `/sessions digest &lt;module&gt; [at HH:MM] [mon-fri]` in a channel."))
     for digest in digests[:MAX_ROWS]:
         line = (
             f"<#{digest.channel_id}> · {digest_line(digest)}"

@@ -31,7 +31,7 @@ MAX_REMINDERS_PER_PERSON = 50
 """Rows a person may have (a module's every session or one session each); changing one is not refused."""
 TOO_MANY = (
     f"You already have {MAX_REMINDERS_PER_PERSON} reminders, the most one person may have, so nothing "
-    "was saved. Stop some with `/sessions remind off <module>` (`/sessions remind list` shows them), "
+    "was saved. Stop some with `/sessions remind off &lt;module&gt;` (`/sessions remind list` shows them), "
     "then try again."
 )
 

@@ -39,5 +39,5 @@ def reminder_line(reminder: Reminder) -> str:
 
 def list_text(reminders: Sequence[Reminder]) -> str:
     if not reminders:
-        return "You have no reminders. Add one with `/sessions remind <module> [15m|1h|1d]`."
+        return "You have no reminders. Add one with `/sessions remind &lt;module&gt; [15m|1h|1d]`."
     return "Your reminders:\n" + bullets([reminder_line(r) for r in reminders])

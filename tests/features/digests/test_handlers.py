@@ -176,7 +176,7 @@ async def test_a_channels_digests_stop_at_the_limit_but_changing_one_still_works
     refused = await bot.command("digest Tools & Systems")
 
     assert refused.body["text"] == TOO_MANY
-    assert "`/sessions digest off <module>`" in refused.body["text"], "it says how to make room"
+    assert "`/sessions digest off &lt;module&gt;`" in refused.body["text"], "it says how to make room"
     assert len(await bot.bot.store.digests(channel_id=CHANNEL)) == MAX_DIGESTS_PER_CHANNEL
     assert _posts(bot, CHANNEL) == [], "nothing announced in the channel"
     assert bot.zoho.calls() == []

@@ -164,7 +164,7 @@ async def test_a_persons_reminders_stop_at_the_limit_but_changing_one_still_work
 
     for answer in (refused.body, clicked):
         assert answer["text"] == TOO_MANY
-        assert "`/sessions remind off <module>`" in answer["text"], "it says how to make room"
+        assert "`/sessions remind off &lt;module&gt;`" in answer["text"], "it says how to make room"
     assert len(await walked.bot.store.reminders(user_id="U1")) == MAX_REMINDERS_PER_PERSON
     assert walked.slack.calls_to("views.publish") == [], "nothing changed"
     assert walked.zoho.calls() == []
