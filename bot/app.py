@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.core import Core, build_core
@@ -31,10 +32,13 @@ from bot.features.outbox import Outbox
 from bot.features.reminders.handlers import ReminderCommands
 from bot.features.reminders.send import ReminderSender
 from bot.features.reminders.trainers import TrainerDirectory
+from bot.logs import quiet_known_noise
 from bot.scheduler import Scheduler
 from bot.sessions.people import TrainerEmails
 from bot.slack import server
+from bot.slack.authorize import SingleWorkspace
 from bot.slack.errors import handle_unexpected
+from bot.slack.observe import ObservedApp
 from bot.slack.once import events_once
 from bot.store.store import Store
 
@@ -62,6 +66,15 @@ class Bot:
         await self.core.aclose()
         await self.store.close()
 
+    def probes(self) -> server.Probes:
+        return server.Probes(self.store.answers, self._refresh_zoho_gauges)
+
+    async def _refresh_zoho_gauges(self) -> None:
+        minute, day, locked = await self.core.source.budget_left()
+        metrics.ZOHO_BUDGET_LEFT.labels("minute").set(minute)
+        metrics.ZOHO_BUDGET_LEFT.labels("day").set(day)
+        metrics.ZOHO_LOCKED.set(int(locked))
+
 
 def slack_client(settings: Settings) -> AsyncWebClient:
     """One Web API client; 429s wait for Retry-After, at most twice."""
@@ -80,8 +93,10 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
         )
     core = core or build_core(settings, clock)
     slack = slack_client(settings)
-    bolt = AsyncApp(
+    quiet_known_noise()
+    bolt = ObservedApp(
         client=slack,
+        authorize=SingleWorkspace(slack).for_bolt(),
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not settings.slack_app_token,
         process_before_response=False,
@@ -100,7 +115,9 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
     reminders = ReminderSender(store, core.sessions, outbox, settings.zoho_timezone, trainers)
     detector = ChangeDetector(store.watches, core.sessions)
     notices = NoticeSender(store, detector, outbox, settings.zoho_timezone, trainers)
-    scheduler = Scheduler(store, core.planner, core.clock, digests, reminders, notices, holder)
+    scheduler = Scheduler(
+        store, core.planner, core.clock, digests, reminders, notices, holder, core.sessions.age
+    )
     return Bot(core, bolt, slack, store, digests, notices, scheduler)
 
 
@@ -136,7 +153,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         port = settings.port or (None if socket_mode else DEFAULT_PORT)
         if port is not None:
             runner = await server.start_http(
-                server.web_app(None if socket_mode else bot.bolt, settings.slack_signing_secret), port
+                server.web_app(
+                    None if socket_mode else bot.bolt, settings.slack_signing_secret, bot.probes()
+                ),
+                port,
             )
         if socket_mode:
             await server.run_socket_mode(bot.bolt, settings.slack_app_token, stop)

@@ -12,15 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.clock import Clock
 from bot.features.digests.send import DigestSender
 from bot.features.notices.send import NoticeSender
 from bot.features.outbox import SendReport
 from bot.features.reminders.send import ReminderSender
+from bot.sessions.modules import ModuleRef
 from bot.sessions.planner import RefreshPlanner
+from bot.store.records import Digest, Reminder
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,7 +53,9 @@ class Scheduler:
         reminders: ReminderSender,
         notices: NoticeSender,
         holder: str,
+        data_age: Callable[[ModuleRef], float | None],
     ) -> None:
+        """`data_age`: seconds since a module's data was read (None: never), for the metrics."""
         self._store = store
         self._planner = planner
         self._clock = clock
@@ -56,6 +63,7 @@ class Scheduler:
         self._reminders = reminders
         self._notices = notices
         self.holder = holder
+        self._data_age = data_age
         self._swept_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -80,22 +88,39 @@ class Scheduler:
     async def tick(self) -> TickReport:
         now = self._clock.now()
         report = TickReport()
-        if not await self._store.hold_lease(LEASE_NAME, self.holder, now, LEASE_TTL):
+        metrics.SCHEDULER_LAST_TICK.set(self._clock.time())
+        report.leader = await self._store.hold_lease(LEASE_NAME, self.holder, now, LEASE_TTL)
+        metrics.SCHEDULER_LEADER.set(int(report.leader))
+        if not report.leader:
             return report
-        report.leader = True
         await self._housekeeping(now)
         digests = await self._store.digests()
         reminders = await self._store.reminders()
         due = await self._digests.due(digests, now, report)
+        followed = self._digests.followed(digests) + self._reminders.followed(digests, reminders)
         await self._planner.run(
             needed=self._digests.needed(due) + self._reminders.needed(digests, reminders, now),
-            followed=self._digests.followed(digests) + self._reminders.followed(digests, reminders),
+            followed=followed,
         )
+        self._observe(digests, reminders, followed)
         await self._notices.send(digests, reminders, now, report)
         for entry in due:
             await self._digests.send(entry, now, report)
         await self._reminders.send_due(digests, reminders, now, report)
         return report
+
+    def _observe(self, digests: list[Digest], reminders: list[Reminder], followed: list[ModuleRef]) -> None:
+        """The leader's gauges: paused subscriptions, and how old the followed modules' data is."""
+        metrics.PAUSED_SUBSCRIPTIONS.labels("digest").set(sum(1 for d in digests if d.paused_reason))
+        metrics.PAUSED_SUBSCRIPTIONS.labels("reminder").set(sum(1 for r in reminders if r.paused_reason))
+        followed = {
+            m.key: m for m in self._digests.followed(digests) + self._reminders.followed(digests, reminders)
+        }
+        ages = [self._data_age(module) for module in followed.values()]
+        held = sorted(age for age in ages if age is not None)
+        metrics.FOLLOWED_WITHOUT_DATA.set(len(ages) - len(held))
+        metrics.FOLLOWED_DATA_AGE.labels("oldest").set(held[-1] if held else 0)
+        metrics.FOLLOWED_DATA_AGE.labels("median").set(statistics.median(held) if held else 0)
 
     async def _housekeeping(self, now: datetime) -> None:
         """Once a day, forget sends too old to matter, so the table does not grow forever."""

@@ -12,11 +12,14 @@
   server binary exists).
 - Operator commands: `live_zoho` and `terminal`, the environment `python -m bot`
   runs in, on the real clock; `run_sync` runs a coroutine from a sync test.
+- Logs: every test's log (INFO and up, every logger) is searched for every secret
+  the tests set and every access token the fake Zoho issues (`no_secret_in_the_log`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -45,10 +48,26 @@ TODAY = date(2025, 3, 10)
 START = datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
 """Where every FakeClock starts: 10:00 UTC on TODAY."""
 
+SECRETS = ("client-secret", "1000.refresh.token", "xoxb-test", "xapp-test", SECRET)
+"""Every secret the tests configure (the fakes' defaults and the harness's signing secret)."""
+ACCESS_TOKEN = re.compile(r"\btok-\d+\b")
+"""The fake Zoho's access tokens."""
+
 PAGED_MODULE = ModuleRef(zoho_id(190001), zoho_id(290001), zoho_id(390001), "Paged Module")
 """The one module of `module_with_sessions(n)`."""
 
 MakeCore = Callable[..., Core]
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_the_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Whatever a test does, no line the bot or its libraries log may carry a secret."""
+    yield
+    for when in ("setup", "call"):
+        for record in caplog.get_records(when):
+            text = record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
+            leaked = [s for s in SECRETS if s in text] + ACCESS_TOKEN.findall(text)
+            assert not leaked, f"{record.name} logged {leaked}: {text[:300]}"
 
 
 def module_refs(org: Org) -> list[ModuleRef]:
@@ -163,7 +182,8 @@ async def make_bot(
         bot = build_bot(settings, clock=clock, core=build_core(settings, clock=clock, retry=retry))
         await bot.start()
         bolt = None if settings.slack_app_token else bot.bolt  # Socket Mode: /healthz alone
-        runner = await start_http(web_app(bolt, settings.slack_signing_secret), port=0, host="127.0.0.1")
+        app = web_app(bolt, settings.slack_signing_secret, bot.probes())
+        runner = await start_http(app, port=0, host="127.0.0.1")
         harness = SlackBot(bot, runner, httpx.AsyncClient(timeout=30), slack, fz, clock)
         started.append(harness)
         return harness

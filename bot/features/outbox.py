@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.slack import delivery
 from bot.slack.messages import Message
 from bot.store.store import Store
@@ -64,7 +65,10 @@ class Outbox:
 
     async def skip(self, key: str, kind: str, target: str, due_at: datetime, now: datetime, why: str) -> bool:
         """Settle a send that will not be made; True the first time, so it is logged once."""
-        return await self._store.record_skip(key, kind, target, due_at, self._holder, now, why)
+        first = await self._store.record_skip(key, kind, target, due_at, self._holder, now, why)
+        if first:
+            _count(key, "skipped")
+        return first
 
     async def post(self, key: str, target: str, message: Message) -> None:
         """Post under the claimed `key` and settle it as sent; a refusal leaves it for retry, re-raised."""
@@ -72,8 +76,10 @@ class Outbox:
             await self._post_unless_there([key], target, message)
         except delivery.DeliveryError as exc:
             await self._store.finish(key, "retry", exc.reason)
+            _count(key, "retry")
             raise
         await self._store.finish(key, "sent")
+        _count(key, "sent")
 
     async def post_together(
         self, keys: Sequence[str], target: str, message: Message, report: SendReport
@@ -94,6 +100,8 @@ class Outbox:
         started = time.perf_counter()
         if await self._found_in_history(keys, target):
             log.info("send %s to %s: already in Slack, not posted again", ",".join(keys), target)
+            for key in keys:
+                _count(key, "found")
             return
         try:
             await delivery.post(self._slack, target, message, keys)
@@ -115,14 +123,22 @@ class Outbox:
 
     async def sent(self, key: str, report: SendReport) -> None:
         await self._store.finish(key, "sent")
+        _count(key, "sent")
         report.sent.append(key)
 
     async def failed(self, key: str, exc: delivery.DeliveryError, report: SendReport) -> None:
         """A refusal: settled for good when permanent or out of attempts, else left for a later tick."""
         give_up = exc.permanent or await self._store.attempts(key) >= MAX_ATTEMPTS
         await self._store.finish(key, "failed" if give_up else "retry", exc.reason)
+        _count(key, "failed" if give_up else "retry")
         report.failed.append(key)
         log.warning("send %s %s: %s", key, "failed" if give_up else "will be retried", exc.reason)
+
+
+def _count(key: str, outcome: str) -> None:
+    """Counted by the kind a key starts with (digest, remind, notice); a digest's parts apart."""
+    kind = key.split(":", 1)[0] + ("-part" if "#part" in key else "")
+    metrics.SENDS.labels(kind, outcome).inc()
 
 
 def _ms(started: float) -> float:

@@ -14,6 +14,10 @@ the rest is paced: at most a 24th of the day's background allowance in any
 hour, so the allowance lasts the whole day instead of going in its first hours. When the budgets
 cannot keep followed data fresh the planner says so once, with the figures,
 and again only after it has caught up.
+
+When every read of a tick fails (Zoho down, not a module gone), the planner
+rests before trying again, 1, 2, 4, then at most 8 minutes, so an outage costs a
+few calls an hour rather than a few every tick; the first read that works ends it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ log = logging.getLogger(__name__)
 HOUR = 3600.0
 REFRESH_SECONDS = 120.0
 """A paged fetch longer than estimated may wait this long for its later pages rather than lose them."""
+REST_SECONDS = (60.0, 120.0, 240.0, 480.0)
+"""How long the planner waits after the 1st, 2nd, 3rd, 4th and later ticks whose every read failed."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,13 @@ class RefreshPlanner:
         self._source = source
         self._clock = clock
         self._behind = False
+        self._failed_ticks = 0
+        self._resting_until = 0.0
 
     async def run(self, needed: list[ModuleRef], followed: list[ModuleRef]) -> Plan:
         """Fetch what is due within the budgets; `needed` by due sends, `followed` by any subscription."""
+        if self._clock.time() < self._resting_until:
+            return Plan()
         tiers = [self._stale(needed), self._stale(self._sessions.recently_asked()), self._stale(followed)]
         tiers[2].sort(key=self._age_order)
         units = _units(tiers, self._sessions)
@@ -80,9 +90,21 @@ class RefreshPlanner:
                 plan.deferred.append(unit)
         if plan.chosen:
             need = Need(Urgency.BACKGROUND, self._clock.time() + REFRESH_SECONDS)
-            await self._sessions.refresh([m for unit in plan.chosen for m in unit.modules], need)
+            chosen = [m for unit in plan.chosen for m in unit.modules]
+            failed = await self._sessions.refresh(chosen, need)
+            self._rest_if_all_failed(chosen, failed)
         self._report(plan, minute, day)
         return plan
+
+    def _rest_if_all_failed(self, chosen: list[ModuleRef], failed: list[ModuleRef]) -> None:
+        unavailable = [module for module in failed if not self._sessions.gone(module)]
+        if not unavailable or len(failed) < len(chosen):
+            self._failed_ticks = 0
+            return
+        pause = REST_SECONDS[min(self._failed_ticks, len(REST_SECONDS) - 1)]
+        self._failed_ticks += 1
+        self._resting_until = self._clock.time() + pause
+        log.warning("planner: every read failed (%d module(s)); next reads in %.0f s", len(failed), pause)
 
     def _stale(self, modules: list[ModuleRef]) -> list[ModuleRef]:
         """Stale here: `refresh` then takes what another instance fetched meanwhile, without a call.

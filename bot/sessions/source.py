@@ -80,6 +80,13 @@ class ZohoSource:
         with translated():
             return await self._budget.calls_since(self._clock.time() - seconds)
 
+    async def budget_left(self) -> tuple[int, int, bool]:
+        """Calls the organisation may still make (this minute, today), and whether Zoho's lock is on."""
+        with translated():
+            usage = await self._budget.usage()
+        locked = usage.locked_until > self._clock.time()
+        return max(0, usage.per_minute - usage.last_minute), max(0, usage.per_day - usage.last_day), locked
+
     async def room(self, urgency: Urgency) -> tuple[int, int]:
         """Calls `urgency` may still make (this minute, today), and none while Zoho's lock lasts."""
         with translated():

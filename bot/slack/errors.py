@@ -25,6 +25,7 @@ from bot.sessions.errors import (
     SessionsError,
     SignInsPaused,
 )
+from bot.slack import observe
 from bot.slack.messages import Message, sentence_message
 from bot.slack.text import date_token
 
@@ -70,6 +71,7 @@ def error_message(error: BaseException, user: str) -> Message:
     """What the person is told about `error`: the domain's sentence, or a logged reference."""
     if isinstance(error, SessionsError):
         log.info("user %s told: %s", user, error)
+        observe.told(type(error).__name__)
         return sentence_message(sentence_for(error))
     return _reference_message(error, user)
 
@@ -78,6 +80,7 @@ def _reference_message(error: BaseException, user: str) -> Message:
     """Log the cause under a short reference, and tell the person that reference."""
     reference = uuid.uuid4().hex[:8]
     log.error("unexpected error %s for user %s", reference, user, exc_info=error)
+    observe.failed(reference)
     return sentence_message(
         f"Something went wrong on the bot's side (reference {reference}); please try again."
     )
@@ -108,11 +111,14 @@ def after_ack_errors(listener: ActionListener) -> ActionListener:
     """
 
     async def guarded(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
+        observe.answering_later()
         try:
             await listener(ack, body, respond, client)
         except Exception as error:
             await ack()
             await handle_unexpected(error, body, respond)
+        finally:
+            observe.finish_current()
 
     guarded.__name__ = getattr(listener, "__name__", "action_listener")
     guarded.__qualname__ = getattr(listener, "__qualname__", guarded.__name__)

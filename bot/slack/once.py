@@ -17,6 +17,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.clock import Clock
 from bot.coordination import Coordination, CoordinationError
+from bot.slack import observe
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def events_once(coordination: Coordination, clock: Clock) -> Middleware:
                 first = True
             if not first:
                 log.info("event %s: a resend of one already handled; dropped", event_id)
+                observe.dropped("resend")
                 return BoltResponse(status=200, body="")
         return await next()
 

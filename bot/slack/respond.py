@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from bot.slack import observe
 from bot.slack.errors import error_message
 from bot.slack.messages import Message
 
@@ -39,9 +40,13 @@ async def answer_command(
     if done:
         await ack(response_type="ephemeral", **_outcome(task, user))
         return
+    observe.answering_later()
     await ack(response_type="ephemeral", **placeholder)
     await asyncio.wait({task})
-    await respond(response_type="ephemeral", replace_original=True, **_outcome(task, user))
+    try:
+        await respond(response_type="ephemeral", replace_original=True, **_outcome(task, user))
+    finally:
+        observe.finish_current()
 
 
 def _outcome(task: asyncio.Future[Message], user: str) -> Message:

@@ -5,15 +5,17 @@ request's signature is checked here, before Bolt sees it: a request that fails
 (a forged or missing signature, one older or newer than five minutes, a
 timestamp that is not a whole number) gets a 401, nothing runs for it and
 nothing is sent anywhere, and the log says so in one line without its body.
-aiohttp refuses bodies over 1 MB (413). `/healthz` answers in both modes
-whenever `$PORT` is set, so a platform can probe the process.
+aiohttp refuses bodies over 1 MB (413). Whenever `$PORT` is set, in both
+modes: `/healthz` (the process answers: cheap, no I/O), `/readyz` (the store
+answers within `READY_SECONDS`; 503 when not) and `/metrics` (Prometheus text).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -21,16 +23,34 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+READY_SECONDS = 2.0
+GAUGES_SECONDS = 2.0
 
 
-def web_app(bolt: AsyncApp | None, signing_secret: str | None = None) -> web.Application:
-    """`/healthz` always; `/slack/events` when Slack reaches the bot over HTTP (`bolt` given)."""
+@dataclass(frozen=True)
+class Probes:
+    """What the operator's endpoints ask: whether the store answers, and a refresh of the gauges
+    read from shared state (Zoho's budget and lock) just before a scrape."""
+
+    store_answers: Callable[[], Awaitable[bool]]
+    refresh_gauges: Callable[[], Awaitable[None]]
+
+
+def web_app(bolt: AsyncApp | None, signing_secret: str | None, probes: Probes) -> web.Application:
+    """The operator's endpoints always; `/slack/events` when Slack reaches the bot over HTTP
+    (`bolt` given)."""
     app = web.Application()
     app.router.add_get(HEALTH_PATH, _healthz)
+    app.router.add_get(READY_PATH, _readyz(probes))
+    app.router.add_get(METRICS_PATH, _metrics(probes))
     if bolt is not None:
         if not signing_secret:
             raise ValueError("HTTP mode needs the signing secret to verify requests")
@@ -40,7 +60,12 @@ def web_app(bolt: AsyncApp | None, signing_secret: str | None = None) -> web.App
             if not _signed(verifier, await request.read(), request.headers):
                 log.warning("refused a request to %s: its signature does not verify", EVENTS_PATH)
                 return web.Response(status=401, text="invalid request signature")
-            response = await bolt.async_dispatch(await to_bolt_request(request))
+            try:
+                bolt_request = await to_bolt_request(request)
+            except (ValueError, TypeError, AttributeError, KeyError):
+                log.warning("refused a signed request whose body could not be read as Slack's")
+                return web.Response(status=400, text="malformed request")
+            response = await bolt.async_dispatch(bolt_request)
             return await to_aiohttp_response(response)
 
         app.router.add_post(EVENTS_PATH, events)
@@ -57,6 +82,36 @@ def _signed(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]
 
 async def _healthz(_: web.Request) -> web.Response:
     return web.json_response({"ok": True})
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _readyz(probes: Probes) -> Handler:
+    async def readyz(_: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(READY_SECONDS):
+                ready = await probes.store_answers()
+        except TimeoutError:
+            ready = False
+        if not ready:
+            log.warning("not ready: the store does not answer")
+        return web.json_response({"ok": ready, "store": ready}, status=200 if ready else 503)
+
+    return readyz
+
+
+def _metrics(probes: Probes) -> Handler:
+    async def scrape(_: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(GAUGES_SECONDS):
+                await probes.refresh_gauges()
+        except Exception as exc:  # a scrape shows what it has; the cause is one log line
+            log.warning("metrics: shared gauges not refreshed (%s)", type(exc).__name__)
+        body, content_type = metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    return scrape
 
 
 async def start_http(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:

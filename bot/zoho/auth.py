@@ -3,6 +3,12 @@
 Zoho allows 10 token requests per 10 minutes and 10 live tokens per refresh
 token, so a token is cached until five minutes before it expires, kept on disk
 for restarts and other processes, and renewed by one caller at a time.
+
+When Zoho refuses the credentials themselves (a revoked refresh token, an
+unknown client), asking again cannot help until an operator acts: the refusal
+is logged once as an error and answered from memory for `REFUSED_RETRY` seconds,
+so a revoked token costs one token request each half hour, not one a tick.
+Changing the credentials means a restart, which forgets the refusal.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ REFRESH_WINDOW = 600.0
 TOKEN_TIMEOUT = 10.0
 MUTEX_HOLD = 30.0
 MUTEX_POLL = 0.05
+REFUSED_RETRY = 1800.0
+"""How long refused credentials are believed refused before Zoho is asked again."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +70,26 @@ class TokenSource:
         self._clock = clock
         self._local = asyncio.Lock()
         self._owner = uuid.uuid4().hex
+        self._refused: tuple[ZohoAuthError, float] | None = None
+        """Zoho's refusal of the credentials, and until when it is believed without asking."""
 
     async def token(self) -> str:
         cached = await self._usable()
         if cached is not None:
             return cached
         return await self._renew(rejected=None)
+
+    def _still_refused(self) -> None:
+        if self._refused is not None:
+            error, until = self._refused
+            if self._clock.time() < until:
+                raise error
+
+    def _remember_refusal(self, error: ZohoAuthError) -> None:
+        """The error line once, until a token is granted again; later refusals are INFO."""
+        level = logging.ERROR if self._refused is None else logging.INFO
+        self._refused = (error, self._clock.time() + REFUSED_RETRY)
+        log.log(level, "zoho credentials refused, asking again in %.0f min: %s", REFUSED_RETRY / 60, error)
 
     async def renew_rejected(self, rejected: str) -> str:
         """Zoho answered 401 to `rejected`: get a new token unless someone already did."""
@@ -87,12 +109,19 @@ class TokenSource:
             cached = await self._usable(rejected)
             if cached is not None:
                 return cached
+            self._still_refused()
             await self._claim_mutex()
             try:
                 cached = await self._usable(rejected)
                 if cached is not None:
                     return cached
-                return await self._grant()
+                try:
+                    token = await self._grant()
+                except ZohoAuthError as error:
+                    self._remember_refusal(error)
+                    raise
+                self._refused = None
+                return token
             finally:
                 await self._state.release_refresh_mutex(self._owner)
 

@@ -11,19 +11,25 @@ known to give counts as the lock: code 7209, HTTP 429, `422 Maximum limit
 exceeded` (the LMS error table) and a 400 titled `URL_ROLLING_THROTTLES_LIMIT_EXCEEDED`
 (other Zoho APIs). A five-minute pause is cheap; calling into a lock is not. The
 first such answer is logged whole, once, so an operator can report what Zoho sent.
+
+Every attempt is one log line (`zoho read`: path, outcome, milliseconds; never
+a search text or a token) and counts in `sessions_bot_zoho_calls`.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from bot import metrics
 from bot.clock import Clock
+from bot.logs import record
 from bot.zoho.auth import TokenSource
 from bot.zoho.budget import CallBudget, Priority
 from bot.zoho.errors import (
@@ -171,7 +177,7 @@ class ZohoClient:
         while True:
             await self._budget.spend(call.priority, call.deadline)
             token = await self._tokens.token()
-            failure = await self._attempt(path, params, token, call)
+            failure = await self._observed_attempt(path, params, token, call)
             if isinstance(failure, dict):
                 return failure
             if failure == "renew":
@@ -192,6 +198,33 @@ class ZohoClient:
                 )
             log.info("zoho %s: %s, retry %d in %.1f s", path, failure, retries, delay)
             await self._clock.sleep(delay)
+
+    async def _observed_attempt(
+        self, path: str, params: Mapping[str, str], token: str, call: Call
+    ) -> Record | str:
+        started = time.perf_counter()
+        outcome, detail = "error", "failed"
+        try:
+            answer = await self._attempt(path, params, token, call)
+            if isinstance(answer, dict):
+                outcome = detail = "ok"
+            else:
+                outcome, detail = ("expired_token", answer) if answer == "renew" else ("unavailable", answer)
+            return answer
+        except ZohoLockedError:
+            outcome = detail = "locked"
+            raise
+        except ZohoRequestError as exc:
+            outcome, detail = "refused", f"HTTP {exc.status}"
+            raise
+        except ZohoAuthError:
+            outcome = detail = "scope_missing"
+            raise
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            metrics.ZOHO_CALLS.labels(metrics.endpoint(path), outcome).inc()
+            level = logging.INFO if outcome in ("ok", "expired_token") else logging.WARNING
+            record(log, "zoho read", level, path=path, outcome=detail, ms=ms, priority=call.priority.name)
 
     async def _attempt(self, path: str, params: Mapping[str, str], token: str, call: Call) -> Record | str:
         """Send once. Returns the body, "renew" for an expired token, or why a retry may help."""

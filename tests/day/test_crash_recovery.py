@@ -8,7 +8,6 @@ bot, on the same database, must neither post the message again nor lose it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -19,8 +18,7 @@ from bot.slack.delivery import SEND_EVENT_TYPE
 from tests.clock import FakeClock
 from tests.conftest import StartBot
 from tests.fakes.slack import FakeSlack
-from tests.fakes.zoho_data import Org
-from tests.planned_day import DAY, INDUCTION, PARIS, T0, ChannelDigest, Plan, Ticks, day_org, digest_key
+from tests.planned_day import DAY, INDUCTION, PARIS, ChannelDigest, Plan, Ticks, digest_key
 from tests.slack.harness import SlackBot
 
 CHANNEL = "CTRAINING"
@@ -30,23 +28,6 @@ EIGHT = datetime.combine(DAY, time(8), tzinfo=PARIS)
 
 class Killed(BaseException):
     """The process ending here: nothing after it runs, not even `except Exception` blocks."""
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def org() -> Org:
-    return day_org()
-
-
-@pytest.fixture
-def slack(clock: FakeClock) -> Iterator[FakeSlack]:
-    """Message timestamps follow the test's clock, so history reads by time work as in Slack."""
-    with FakeSlack(clock=clock.time) as fake:
-        yield fake
 
 
 async def started(start_bot: StartBot, slack: FakeSlack) -> SlackBot:

@@ -25,19 +25,17 @@ from tests.conftest import StartBot
 from tests.fakes.signing import JSON_CONTENT_TYPE, event_body, signed_headers
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho
-from tests.fakes.zoho_data import Org, make_session, zoho_id
+from tests.fakes.zoho_data import make_session, zoho_id
 from tests.planned_day import (
     INDUCTION,
     MINUTE,
     PARIS,
     SAFETY,
-    T0,
     TRAINER_HENRY,
     ChannelDigest,
     Plan,
     Sub,
     Ticks,
-    day_org,
     session,
 )
 from tests.slack.harness import SECRET, SlackBot, all_text, assert_within_slack_limits
@@ -48,16 +46,6 @@ PLAN = Plan(
     digests=(ChannelDigest("CTRAINING", (INDUCTION, SAFETY), time(8)),),
 )
 FRESHNESS = timedelta(minutes=10)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def org() -> Org:
-    return day_org()
 
 
 @pytest.fixture

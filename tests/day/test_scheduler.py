@@ -26,7 +26,7 @@ from tests.clock import FakeClock
 from tests.conftest import StartBot
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho
-from tests.fakes.zoho_data import Org, make_session, zoho_id
+from tests.fakes.zoho_data import make_session, zoho_id
 from tests.planned_day import (
     DAY,
     DAY_PLAN,
@@ -42,7 +42,6 @@ from tests.planned_day import (
     Plan,
     Sub,
     Ticks,
-    day_org,
     digest_key,
     module_ref,
     posts_by_target,
@@ -55,16 +54,6 @@ from tests.planned_day import (
 from tests.slack.harness import SlackBot
 
 END = T0 + timedelta(hours=24)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def org() -> Org:
-    return day_org()
 
 
 def paris(hhmm: str, day: int = 0) -> datetime:
@@ -197,7 +186,7 @@ async def test_a_moved_session_is_reminded_at_its_new_time_only(
     assert within_one_tick(ticks.first_sent(reminder_key("UANA", meet, moved)), new_due)
     texts = dms(slack, "UANA")
     assert texts == [
-        "1 change to training sessions (Induction).",  # the move, told at once (tests/test_notices.py)
+        "1 change to training sessions (Induction).",  # the move, told at once (tests/day/test_notices.py)
         "Reminder: Company overview starts at 09:00 CET.",
         "Reminder: Meet the team starts at 16:00 CET.",
     ], "nothing at 13:45 for the old time"
@@ -441,7 +430,7 @@ async def test_a_digest_waits_while_zoho_fails_and_goes_out_when_it_answers(
         await ticks.run(bot, until=paris("08:05"))
 
     key = digest_key("CTRAINING", DAY)
-    assert ticks.sent == {key: [paris("08:00:30")]}, "the next tick, once Zoho answers"
+    assert ticks.sent == {key: [paris("08:01")]}, "the first tick after the planner's rest (REST_SECONDS)"
     assert channel_calls(slack, "CTRAINING") == [None]
     assert f"digest {key} waits for Zoho data of 1 module(s)" in caplog.messages
     assert [r.status for r in fz.calls() if r.path.endswith("/sessions")] == [503, 503, 503, 200]

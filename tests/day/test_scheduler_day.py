@@ -19,30 +19,17 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-import pytest
-
 from tests.clock import FakeClock
 from tests.conftest import StartBot
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho
-from tests.fakes.zoho_data import Org
-from tests.planned_day import DAY_PLAN, T0, Ticks, day_org, posts_by_target, tally, tick_plan
+from tests.planned_day import DAY_PLAN, T0, Ticks, posts_by_target, tally, tick_plan
 
 END = T0 + timedelta(hours=24)
 FRESHNESS_MINUTES = 10
 """BOT_FRESHNESS_MINUTES' default: how old followed data may get while the budgets allow."""
 EVERY_TICK = os.environ.get("SCHEDULER_DAY_EVERY_TICK") == "1"
 PLAN = "every 30 s near due times, every 5 min elsewhere"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def org() -> Org:
-    return day_org()
 
 
 async def test_a_simulated_day_sends_every_digest_and_reminder_once_on_time(

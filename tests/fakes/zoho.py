@@ -134,6 +134,8 @@ class FakeZoho:
         self.never_ending = False
         self.cut_at: int | None = None
         """Lists end after this many records though their last page says more follow."""
+        self.down_until: float | None = None
+        """Until this fake-clock time every /api/ request answers 503 (Zoho down)."""
         self._faults: deque[int | tuple[int, JSON]] = deque()
         # Internal state.
         self._host = host
@@ -433,6 +435,8 @@ class FakeZoho:
         self._check_auth(request.headers.get("Authorization", ""))
         if request.path.startswith(LMS_PREFIX):
             self._check_threshold()
+        if self.down_until is not None and self.clock() < self.down_until:
+            raise _Reply(503, {"code": 503, "message": "Service unavailable"})
         if self._faults:
             status = self._faults.popleft()
             if isinstance(status, tuple):

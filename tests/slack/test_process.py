@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -63,13 +65,15 @@ def _poll(probe: Callable[[], T | None], deadline: float, what: str, proc: subpr
         time.sleep(0.05)
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_python_m_bot_serves_http_mode_end_to_end(
-    tmp_path: Path, slack: FakeSlack, live_zoho: FakeZoho
+    tmp_path: Path, slack: FakeSlack, live_zoho: FakeZoho, log_format: str
 ) -> None:
     port = _free_port()
     env = {
         **_base_env(tmp_path),
         "PORT": str(port),
+        "LOG_FORMAT": log_format,
         **live_zoho.bot_environment(),
         "ZOHO_TIMEZONE": "UTC",
         "SLACK_BOT_TOKEN": "xoxb-test",
@@ -114,6 +118,9 @@ def test_python_m_bot_serves_http_mode_end_to_end(
                 "Slack and e-mail etiquette",
                 "Expense tool walkthrough",
             ]
+            scraped = http.get(f"{base}/metrics").text
+            assert 'sessions_bot_slack_requests_total{kind="command",outcome="ok"}' in scraped
+            assert http.get(f"{base}/readyz").status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -125,6 +132,27 @@ def test_python_m_bot_serves_http_mode_end_to_end(
     output = log.read_text()
     assert returncode == 0, output
     assert "Traceback" not in output
+    _assert_an_operator_can_read(
+        output, log_format, secrets=[SECRET, "xoxb-test", *live_zoho.bot_environment().values()]
+    )
+
+
+def _assert_an_operator_can_read(output: str, log_format: str, secrets: list[str]) -> None:
+    """A line per command and Zoho read, in the chosen format, with no secret and no Bolt noise."""
+    lines = output.strip().splitlines()
+    if log_format == "json":
+        events = [json.loads(line) for line in lines]
+        commands = [e for e in events if e.get("event") == "slack command"]
+        assert commands, output
+        assert {"user", "channel", "outcome", "ms", "time", "level", "logger"} <= commands[-1].keys()
+        assert any(e.get("event") == "zoho read" and e["outcome"] == "ok" for e in events)
+    else:
+        assert any(line.split(": ", 1)[-1].startswith("slack command name=/sessions") for line in lines)
+        assert any("zoho read path=/api/v1/" in line for line in lines)
+    assert "will be unused" not in output
+    assert "Tools & Systems" not in output, "what a person typed stays out of the log"
+    assert [s for s in secrets if s in output] == []
+    assert re.findall(r"\btok-\d+", output) == [], "nor the access tokens the fake Zoho issued"
 
 
 def test_python_m_bot_without_signing_secret_or_app_token_says_which_and_exits_1(

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.slack.server import run_socket_mode, start_http, web_app
+from bot.slack.server import Probes, run_socket_mode, start_http, web_app
 from tests.conftest import MakeBot
 from tests.fakes.signing import signed_headers, slash_command_body, slash_command_payload
 from tests.slack.harness import SlackBot, header, session_names
@@ -109,8 +109,16 @@ async def test_healthz_answers_json_in_http_mode(sb: SlackBot) -> None:
     assert response.json() == {"ok": True}
 
 
+async def _answers() -> bool:
+    return True
+
+
+async def _nothing() -> None:
+    return None
+
+
 async def test_healthz_alone_when_slack_uses_socket_mode() -> None:
-    runner = await start_http(web_app(None), port=0, host="127.0.0.1")
+    runner = await start_http(web_app(None, None, Probes(_answers, _nothing)), port=0, host="127.0.0.1")
     try:
         port = runner.addresses[0][1]
         async with httpx.AsyncClient() as http:

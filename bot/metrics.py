@@ -1,0 +1,70 @@
+"""What `/metrics` shows, in Prometheus' text format (prometheus-client, its default registry,
+so the process's own CPU and memory figures come along).
+
+Counters and histograms are updated where things happen (a Slack request
+answered, a Zoho call made, a send settled). Gauges of shared state (the Zoho
+budget, the lock) are read when scraped, since any instance may change them;
+the scheduler sets its own (last tick, leadership, data age, paused
+subscriptions) each tick.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+PREFIX = "sessions_bot"
+
+SLACK_REQUESTS = Counter(
+    f"{PREFIX}_slack_requests",
+    "Commands, interactions and events handled, by kind and outcome (ok, told, error, dropped).",
+    ["kind", "outcome"],
+)
+SLACK_REQUEST_SECONDS = Histogram(
+    f"{PREFIX}_slack_request_seconds",
+    "From a Slack request's arrival to the person's answer, by kind.",
+    ["kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0),
+)
+ZOHO_CALLS = Counter(
+    f"{PREFIX}_zoho_calls",
+    "Calls to Zoho People's LMS API, by endpoint (ids as {id}) and outcome.",
+    ["endpoint", "outcome"],
+)
+ZOHO_BUDGET_LEFT = Gauge(
+    f"{PREFIX}_zoho_budget_left",
+    "Zoho calls the organisation may still make (all instances), this minute and today.",
+    ["window"],
+)
+ZOHO_LOCKED = Gauge(f"{PREFIX}_zoho_locked", "1 while Zoho's lock on the organisation lasts.")
+SENDS = Counter(
+    f"{PREFIX}_sends",
+    "Digests, reminders and notices settled, by kind and outcome (sent, failed, retry, skipped, found).",
+    ["kind", "outcome"],
+)
+PAUSED_SUBSCRIPTIONS = Gauge(
+    f"{PREFIX}_paused_subscriptions", "Digests and reminders paused with a reason.", ["kind"]
+)
+FOLLOWED_DATA_AGE = Gauge(
+    f"{PREFIX}_followed_data_age_seconds",
+    "Age of the data held for followed modules (oldest, median); modules with none are counted apart.",
+    ["stat"],
+)
+FOLLOWED_WITHOUT_DATA = Gauge(f"{PREFIX}_followed_modules_without_data", "Followed modules never read.")
+SCHEDULER_LAST_TICK = Gauge(
+    f"{PREFIX}_scheduler_last_tick_timestamp_seconds", "When this instance's scheduler last ticked."
+)
+SCHEDULER_LEADER = Gauge(f"{PREFIX}_scheduler_leader", "1 when this instance led the last tick.")
+
+_ID_SEGMENT = re.compile(r"(?<=/)(?!v\d+(?:/|$))[^/]*\d[^/]*(?=/|$)")
+
+
+def endpoint(path: str) -> str:
+    """A Zoho path with its ids as `{id}`, so the label has a handful of values."""
+    return _ID_SEGMENT.sub("{id}", path)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The current scrape body and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,171 @@
+"""What an operator sees: a log line per command and Zoho read, `/metrics` and `/readyz`."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.logs import MAX_MESSAGE_CHARS, REDACTED, Redacting, configure, record
+from bot.slack.server import Probes, start_http, web_app
+from bot.store.store import Store
+from tests.conftest import MakeBot
+from tests.slack.harness import SlackBot
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def scrape(sb: SlackBot) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = await sb.http.get(f"http://127.0.0.1:{sb.port}/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    return samples(response.text)
+
+
+def value(scraped: dict, name: str, **labels: str) -> float:
+    return scraped.get((name, frozenset(labels.items())), 0.0)
+
+
+def lines(caplog: pytest.LogCaptureFixture, logger: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == logger]
+
+
+async def test_a_command_is_one_line_with_ids_outcome_and_time_but_not_its_text(
+    walked: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.clear()
+    sent = await walked.command("tools secret-looking words")
+    assert sent.status == 200
+
+    (line,) = lines(caplog, "bot.slack.observe")
+    message = line.getMessage()
+    assert message.startswith("slack command name=/sessions user=U1 channel=C1 outcome=ok ms=")
+    assert "secret-looking" not in message
+    assert line.fields["outcome"] == "ok"
+
+
+async def test_a_slow_answer_is_logged_once_when_it_reaches_the_person(
+    walked: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    walked.zoho.delay = 2.5  # past the ack budget: a placeholder, then the answer
+    caplog.clear()
+    sent = await walked.command("tools")
+    await walked.followup(sent)
+    walked.zoho.delay = 0.0
+
+    (line,) = lines(caplog, "bot.slack.observe")
+    assert "outcome=ok" in line.getMessage()
+    assert line.fields["ms"] >= 2000, "the time until the answer, not until the placeholder"
+
+
+async def test_each_zoho_read_is_a_line_with_its_path_and_outcome(
+    walked: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.clear()
+    await walked.command("tools")
+
+    reads = [r.getMessage() for r in lines(caplog, "bot.zoho.client")]
+    assert reads, "the listing read Zoho"
+    assert all(r.startswith("zoho read path=/api/v1/courses/") and "outcome=ok" in r for r in reads)
+
+
+async def test_metrics_count_commands_and_zoho_calls_and_show_the_budget(walked: SlackBot) -> None:
+    before = await scrape(walked)
+    await walked.command("tools")
+    await walked.command("no such module at all")
+    after = await scrape(walked)
+
+    commands = "sessions_bot_slack_requests_total"
+    assert (
+        value(after, commands, kind="command", outcome="ok")
+        - value(before, commands, kind="command", outcome="ok")
+        == 2
+    )
+    zoho = "sessions_bot_zoho_calls_total"
+    endpoint = "/api/v1/courses/{id}/batches/{id}/modules/{id}/sessions"
+    assert value(after, zoho, endpoint=endpoint, outcome="ok") > value(
+        before, zoho, endpoint=endpoint, outcome="ok"
+    )
+    assert 0 < value(after, "sessions_bot_zoho_budget_left", window="minute") < 25
+    assert value(after, "sessions_bot_zoho_budget_left", window="day") > 0
+    assert value(after, "sessions_bot_zoho_locked") == 0
+    assert value(after, "sessions_bot_slack_request_seconds_count", kind="command") >= 2
+
+
+async def test_readyz_says_whether_the_store_answers(walked: SlackBot) -> None:
+    ready = await walked.http.get(f"http://127.0.0.1:{walked.port}/readyz")
+    assert (ready.status_code, ready.json()) == (200, {"ok": True, "store": True})
+
+
+async def test_readyz_is_503_when_the_store_is_unreachable_or_hangs(unused_tcp_port: int) -> None:
+    unreachable = Store(f"postgresql+asyncpg://bot:pw@127.0.0.1:{unused_tcp_port}/bot")
+
+    async def hangs() -> bool:
+        await asyncio.Event().wait()
+        return True
+
+    async def nothing() -> None:
+        return None
+
+    try:
+        for answers in (unreachable.answers, hangs):
+            runner = await start_http(web_app(None, None, Probes(answers, nothing)), port=0, host="127.0.0.1")
+            try:
+                async with httpx.AsyncClient() as http:
+                    port = runner.addresses[0][1]
+                    ready = await http.get(f"http://127.0.0.1:{port}/readyz")
+                    health = await http.get(f"http://127.0.0.1:{port}/healthz")
+                assert (ready.status_code, ready.json()["store"]) == (503, False)
+                assert health.status_code == 200, "healthz stays cheap"
+            finally:
+                await runner.cleanup()
+    finally:
+        await unreachable.close()
+
+
+def test_json_lines_carry_the_fields_and_no_secret() -> None:
+    stream = io.StringIO()
+    handler = configure("INFO", "json", secrets=["s3cret-value"], stream=stream)
+    try:
+        log = logging.getLogger("bot.test")
+        record(log, "slack command", name="/sessions", user="U1", outcome="ok", ms=12.3)
+        log.warning("token xoxb-123-abc and s3cret-value and Zoho-oauthtoken 1000.abcdef12.34567890ab")
+        log.info("x" * (MAX_MESSAGE_CHARS * 3))
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["event"] == "slack command"
+    assert (first["user"], first["outcome"], first["ms"]) == ("U1", "ok", 12.3)
+    assert first["message"] == "slack command name=/sessions user=U1 outcome=ok ms=12"
+    assert "xoxb-123" not in second["message"]
+    assert "s3cret" not in second["message"]
+    assert "1000.abcdef12" not in second["message"]
+    assert second["message"].count(REDACTED) == 3
+    assert len(third["message"]) == MAX_MESSAGE_CHARS
+
+
+def test_text_lines_are_redacted_too() -> None:
+    formatter = Redacting(json_lines=False, secrets=["refresh-me"])
+    line = logging.LogRecord("bot", logging.INFO, __file__, 1, "got %s", ("refresh-me xapp-1-A",), None)
+    assert formatter.format(line).endswith(f"bot: got {REDACTED} {REDACTED}")
+
+
+async def test_the_passed_client_warning_is_gone(
+    make_bot: MakeBot, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")  # as where the bot runs: Bolt reads it too
+    caplog.clear()
+    await make_bot()
+    assert not [r for r in caplog.records if r.name.startswith("slack_bolt")]
