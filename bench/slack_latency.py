@@ -55,7 +55,8 @@ async def one_round(zoho: FakeZoho, slack: FakeSlack, delay: float, round_no: in
         await bot.core.state.forget_token(token.access_token, bot.core.clock.time())  # cold: no token either
         zoho.reset_limits()
         zoho.delay = delay
-        runner = await start_http(web_app(bot.bolt, settings.slack_signing_secret), 0, "127.0.0.1")
+        app = web_app(bot.bolt, settings.slack_signing_secret, bot.probes())
+        runner = await start_http(app, 0, "127.0.0.1")
         url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
         figures = {}
         try:

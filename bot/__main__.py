@@ -79,11 +79,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _log_level(args: argparse.Namespace, settings: Settings) -> str:
-    """`LOG_LEVEL` for the long-running commands; the one-shot ones print their results and log
-    only warnings; `--verbose` is DEBUG for all."""
+    """`LOG_LEVEL` for the long-running commands; the one-shot ones print their results and
+    their errors themselves, so their log stays quiet unless `--verbose` (DEBUG for all)."""
     if args.verbose:
         return "DEBUG"
-    return settings.log_level if args.command in (None, "serve", "scheduler") else "WARNING"
+    return settings.log_level if args.command in (None, "serve", "scheduler") else "CRITICAL"
 
 
 def _config_error(exc: ConfigError) -> str:

@@ -20,8 +20,6 @@ from typing import Any
 
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-FORMATS = ("text", "json")
 MAX_MESSAGE_CHARS = 2000
 MAX_TRACE_CHARS = 8000
 REDACTED = "[redacted]"

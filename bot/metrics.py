@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import re
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 PREFIX = "sessions_bot"
+disable_created_metrics()  # the `*_created` series double the scrape and no dashboard reads them
 
 SLACK_REQUESTS = Counter(
     f"{PREFIX}_slack_requests",
-    "Commands, interactions and events handled, by kind and outcome (ok, told, error, dropped).",
+    "Requests to /slack/events by kind and outcome (ok, told, error, dropped, refused); "
+    "kind `unverified` for a failed signature, `unreadable` for a body Bolt cannot parse.",
     ["kind", "outcome"],
 )
 SLACK_REQUEST_SECONDS = Histogram(

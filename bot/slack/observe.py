@@ -31,6 +31,8 @@ from bot.slack.payloads import shape_problem
 log = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 64
+SUBCOMMANDS = ("digest", "remind", "help")
+"""First words of `/sessions` that name a feature: logged with the command; anything else typed is not."""
 
 _current: contextvars.ContextVar[Handling | None] = contextvars.ContextVar("slack_handling", default=None)
 
@@ -132,7 +134,9 @@ def describe(body: Any) -> Handling:
     kind = str(body.get("type") or ("command" if "command" in body else "unknown"))
     name = ""
     if kind == "command":
-        name = str(body.get("command") or "")
+        words = str(body.get("text") or "").split(maxsplit=1)
+        sub = f" {words[0].lower()}" if words and words[0].lower() in SUBCOMMANDS else ""
+        name = str(body.get("command") or "") + sub
     elif kind == "event_callback":
         kind, name = "event", str(_dict(body.get("event")).get("type") or "")
     elif kind == "block_actions":

@@ -59,11 +59,13 @@ def web_app(bolt: AsyncApp | None, signing_secret: str | None, probes: Probes) -
         async def events(request: web.Request) -> web.Response:
             if not _signed(verifier, await request.read(), request.headers):
                 log.warning("refused a request to %s: its signature does not verify", EVENTS_PATH)
+                metrics.SLACK_REQUESTS.labels("unverified", "refused").inc()
                 return web.Response(status=401, text="invalid request signature")
             try:
                 bolt_request = await to_bolt_request(request)
             except (ValueError, TypeError, AttributeError, KeyError):
                 log.warning("refused a signed request whose body could not be read as Slack's")
+                metrics.SLACK_REQUESTS.labels("unreadable", "refused").inc()
                 return web.Response(status=400, text="malformed request")
             response = await bolt.async_dispatch(bolt_request)
             return await to_aiohttp_response(response)

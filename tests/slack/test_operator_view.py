@@ -15,6 +15,7 @@ from bot.logs import MAX_MESSAGE_CHARS, REDACTED, Redacting, configure, record
 from bot.slack.server import Probes, start_http, web_app
 from bot.store.store import Store
 from tests.conftest import MakeBot
+from tests.fakes.signing import signed_headers
 from tests.slack.harness import SlackBot
 
 
@@ -53,6 +54,18 @@ async def test_a_command_is_one_line_with_ids_outcome_and_time_but_not_its_text(
     assert message.startswith("slack command name=/sessions user=U1 channel=C1 outcome=ok ms=")
     assert "secret-looking" not in message
     assert line.fields["outcome"] == "ok"
+
+
+async def test_a_subcommand_is_named_but_what_follows_it_is_not(
+    walked: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.clear()
+    await walked.command("remind tools 1h")
+    await walked.command("digestive biscuits")
+
+    names = [r.fields["name"] for r in lines(caplog, "bot.slack.observe")]
+    assert names == ["/sessions remind", "/sessions"]
+    assert not [r for r in caplog.records if "biscuits" in r.getMessage()]
 
 
 async def test_a_slow_answer_is_logged_once_when_it_reaches_the_person(
@@ -101,6 +114,24 @@ async def test_metrics_count_commands_and_zoho_calls_and_show_the_budget(walked:
     assert value(after, "sessions_bot_zoho_budget_left", window="day") > 0
     assert value(after, "sessions_bot_zoho_locked") == 0
     assert value(after, "sessions_bot_slack_request_seconds_count", kind="command") >= 2
+
+
+async def test_refused_requests_are_counted_by_why(walked: SlackBot) -> None:
+    before = await scrape(walked)
+    forged = await walked.command("tools", secret="not-the-secret")
+    unreadable = await walked.post(
+        "payload=%7Bnot+json", signed_headers("payload=%7Bnot+json", walked.secret)
+    )
+    after = await scrape(walked)
+
+    assert (forged.status, unreadable.status) == (401, 400)
+    name = "sessions_bot_slack_requests_total"
+    for kind in ("unverified", "unreadable"):
+        grown = value(after, name, kind=kind, outcome="refused") - value(
+            before, name, kind=kind, outcome="refused"
+        )
+        assert grown == 1, kind
+    assert not [k for k in after if k[0].endswith("_created")], "no *_created series"
 
 
 async def test_readyz_says_whether_the_store_answers(walked: SlackBot) -> None:
