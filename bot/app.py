@@ -32,12 +32,12 @@ from bot.features.outbox import Outbox
 from bot.features.reminders.handlers import ReminderCommands
 from bot.features.reminders.send import ReminderSender
 from bot.features.reminders.trainers import TrainerDirectory
-from bot.logs import quiet_known_noise
 from bot.scheduler import Scheduler
 from bot.sessions.people import TrainerEmails
 from bot.slack import server
 from bot.slack.authorize import SingleWorkspace
 from bot.slack.errors import handle_unexpected
+from bot.slack.noise import quiet_known_noise
 from bot.slack.observe import ObservedApp
 from bot.slack.once import events_once
 from bot.store.store import Store

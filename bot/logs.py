@@ -18,8 +18,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
-
 MAX_MESSAGE_CHARS = 2000
 MAX_TRACE_CHARS = 8000
 REDACTED = "[redacted]"
@@ -85,24 +83,6 @@ class Redacting(logging.Formatter):
         return TOKEN_SHAPES.sub(REDACTED, text)
 
 
-class _KnownNoise(logging.Filter):
-    """Bolt warns that the client and `authorize` we give it win over the `SLACK_BOT_TOKEN` it
-    read from the environment itself: true, intended, and it sent operators looking for a problem."""
-
-    NOISE = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() not in self.NOISE
-
-
-KNOWN_NOISE = _KnownNoise()
-
-
-def quiet_known_noise() -> None:
-    """Idempotent: the same filter object is added once."""
-    logging.getLogger("slack_bolt.AsyncApp").addFilter(KNOWN_NOISE)
-
-
 def configure(level: str, fmt: str, secrets: Iterable[str], stream: Any = None) -> logging.Handler:
     """Send every log line to `stream` (stderr) in `fmt`, at `level` and above, redacted."""
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -114,5 +94,4 @@ def configure(level: str, fmt: str, secrets: Iterable[str], stream: Any = None) 
     root.setLevel(level)
     for name in NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    quiet_known_noise()
     return handler
