@@ -4,15 +4,23 @@ Why: HTTP-mode tests must send the bot exactly what Slack sends, signed the way
 Slack signs it (`v0=` + HMAC-SHA256(secret, `v0:{ts}:{raw body}`)), so that
 Bolt's real verification runs. The `*_payload` builders return the same data
 as dicts, ready for `FakeSlack.socket_send` in Socket Mode tests.
+
+Modals: a payload that lets the bot open one needs a trigger the fake knows
+(`trigger_id=fake.issue_trigger()`); the random default makes views.open fail
+with invalid_trigger_id, as a made-up trigger would at Slack. `filled_state`
+turns a view and a person's answers into the `state.values` Slack sends with
+`view_submission_payload`.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -121,6 +129,7 @@ def block_actions_payload(
     block_id: str = "block-1",
     team_id: str = TEAM_ID,
     view: JSON | None = None,
+    trigger_id: str | None = None,
 ) -> JSON:
     """A `block_actions` payload for a button click.
 
@@ -130,12 +139,12 @@ def block_actions_payload(
     action_ts = f"{time.time():.6f}"
     payload: JSON = {
         "type": "block_actions",
-        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+        "user": _user(user_id, team_id),
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
         "container": _container(channel_id, message, view),
-        "trigger_id": _trigger_id(),
-        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "trigger_id": trigger_id or _trigger_id(),
+        "team": _team(team_id),
         "enterprise": None,
         "is_enterprise_install": False,
         "state": {"values": {}},
@@ -162,7 +171,275 @@ def block_actions_body(
 ) -> str:
     """The form-encoded `payload=<json>` body Slack POSTs for interactivity."""
     payload = block_actions_payload(action_id, value, user_id, channel_id, response_url, message, **extra)
+    return interactivity_body(payload)
+
+
+def interactivity_body(payload: JSON) -> str:
+    """The form-encoded `payload=<json>` body Slack POSTs for any interactive payload."""
     return urlencode({"payload": json.dumps(payload)})
+
+
+def view_block_actions_payload(
+    view: JSON,
+    action: JSON,
+    user_id: str = "U1",
+    trigger_id: str | None = None,
+    *,
+    team_id: str = TEAM_ID,
+) -> JSON:
+    """A `block_actions` from inside a modal: `action` as given (e.g. an external_select's
+    `{"type", "action_id", "block_id", "selected_option", "action_ts"}`), the view with its
+    current state, container type "view"; no channel, message or response_url, as Slack sends."""
+    as_slack_has_it = _slack_view(view)
+    return {
+        "type": "block_actions",
+        "user": _user(user_id, team_id),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": as_slack_has_it["id"]},
+        "trigger_id": trigger_id or _trigger_id(),
+        "team": _team(team_id),
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": as_slack_has_it,
+        "actions": [action],
+    }
+
+
+def view_block_actions_body(view: JSON, action: JSON, user_id: str = "U1", **extra: Any) -> str:
+    """The form-encoded body of `view_block_actions_payload`."""
+    return interactivity_body(view_block_actions_payload(view, action, user_id, **extra))
+
+
+def view_submission_payload(
+    view: JSON,
+    values: JSON,
+    user_id: str = "U1",
+    team_id: str = TEAM_ID,
+    *,
+    trigger_id: str | None = None,
+) -> JSON:
+    """A `view_submission`: `view` as Slack has it (pass `FakeSlack.modal(view_id)`, or any view:
+    missing id, hash… are filled in) with `state.values` = `values` (see `filled_state`)."""
+    return {
+        "type": "view_submission",
+        "team": _team(team_id),
+        "user": _user(user_id, team_id),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id or _trigger_id(),
+        "view": {**_slack_view(view), "state": {"values": copy.deepcopy(values)}},
+        "response_urls": [],
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+
+
+def view_submission_body(view: JSON, values: JSON, user_id: str = "U1", **extra: Any) -> str:
+    """The form-encoded body of `view_submission_payload`."""
+    return interactivity_body(view_submission_payload(view, values, user_id, **extra))
+
+
+def block_suggestion_payload(
+    action_id: str,
+    value: str,
+    view: JSON | None = None,
+    block_id: str = "",
+    user_id: str = "U1",
+    team_id: str = TEAM_ID,
+    *,
+    channel_id: str = "C1",
+) -> JSON:
+    """What Slack sends an external select's options URL as the person types `value`: from a modal
+    when `view` is given, else from a message in `channel_id`. Check the bot's answer with
+    `tests.fakes.blockkit.options_errors`."""
+    payload: JSON = {
+        "type": "block_suggestion",
+        "user": _user(user_id, team_id),
+        "container": _container(channel_id, None, None),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "team": _team(team_id),
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+    if view is not None:
+        payload["view"] = _slack_view(view)
+        payload["container"] = {"type": "view", "view_id": payload["view"]["id"]}
+    else:
+        payload["channel"] = {"id": channel_id, "name": "general"}
+        payload["message"] = _bot_message(channel_id)
+    return payload
+
+
+def block_suggestion_body(action_id: str, value: str, **extra: Any) -> str:
+    """The form-encoded body of `block_suggestion_payload`."""
+    return interactivity_body(block_suggestion_payload(action_id, value, **extra))
+
+
+def shortcut_payload(
+    callback_id: str,
+    trigger_id: str,
+    user_id: str = "U1",
+    team_id: str = TEAM_ID,
+) -> JSON:
+    """A global shortcut: no channel, no response_url, only a trigger to open a modal with (so it
+    is required: pass `FakeSlack.issue_trigger()`)."""
+    return {
+        "type": "shortcut",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": _team(team_id),
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "api_app_id": APP_ID,
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+    }
+
+
+def shortcut_body(callback_id: str, trigger_id: str, user_id: str = "U1", team_id: str = TEAM_ID) -> str:
+    """The form-encoded body of `shortcut_payload`."""
+    return interactivity_body(shortcut_payload(callback_id, trigger_id, user_id, team_id))
+
+
+# --------------------------------------------------------------------------- view state
+
+
+def option(text: str, value: str) -> JSON:
+    """An option object, with the `emoji` flag Slack adds to the ones it sends back."""
+    return {"text": {"type": "plain_text", "text": text, "emoji": True}, "value": value}
+
+
+def filled_state(
+    view: JSON,
+    answers: Mapping[str, Any],
+    *,
+    current_conversation: str | None = None,
+) -> JSON:
+    """The `state.values` Slack sends for `view` once the person gave `answers` (by action_id).
+
+    Every stateful element of the input and actions blocks is there, as
+    `values[block_id][action_id]`; one not answered keeps its initial value
+    (a conversations_select with default_to_current_conversation takes
+    `current_conversation`). An answer is an option (`option(...)`), a list of
+    options, a string (time "HH:MM", conversation/user/channel id, date, text)
+    or None. A chosen static option comes back as the view defines it.
+
+    Raises ValueError where Slack would invent ids (a stateful block or element
+    without block_id/action_id: tests could not find the answer), for an answer
+    to no element, or one of the wrong shape or not among a static menu's options.
+    """
+    values: JSON = {}
+    unused = set(answers)
+    for index, block in enumerate(view.get("blocks") or []):
+        for element in _stateful_elements(block):
+            block_id, action_id = block.get("block_id"), element.get("action_id")
+            if not block_id or not action_id:
+                raise ValueError(
+                    f"blocks[{index}] ({block.get('type')}) needs a block_id and its {element['type']} "
+                    "an action_id: Slack would make up random ones"
+                )
+            if action_id in answers:
+                unused.discard(action_id)
+                state = _answered(element, answers[action_id])
+            else:
+                state = _initial(element, current_conversation)
+            values.setdefault(block_id, {})[action_id] = {"type": element["type"], **state}
+    if unused:
+        raise ValueError(f"answers for no element of the view: {sorted(unused)}")
+    return values
+
+
+_STATE_FIELDS: dict[str, tuple[str, str]] = {
+    "static_select": ("selected_option", "initial_option"),
+    "external_select": ("selected_option", "initial_option"),
+    "radio_buttons": ("selected_option", "initial_option"),
+    "multi_static_select": ("selected_options", "initial_options"),
+    "multi_external_select": ("selected_options", "initial_options"),
+    "checkboxes": ("selected_options", "initial_options"),
+    "timepicker": ("selected_time", "initial_time"),
+    "datepicker": ("selected_date", "initial_date"),
+    "conversations_select": ("selected_conversation", "initial_conversation"),
+    "multi_conversations_select": ("selected_conversations", "initial_conversations"),
+    "channels_select": ("selected_channel", "initial_channel"),
+    "multi_channels_select": ("selected_channels", "initial_channels"),
+    "users_select": ("selected_user", "initial_user"),
+    "multi_users_select": ("selected_users", "initial_users"),
+    "plain_text_input": ("value", "initial_value"),
+    "email_text_input": ("value", "initial_value"),
+    "url_text_input": ("value", "initial_value"),
+    "number_input": ("value", "initial_value"),
+}
+"""Per stateful element type: the field of its state, and the field of its initial value."""
+_LISTED = frozenset({"static_select", "multi_static_select", "radio_buttons", "checkboxes"})
+
+
+def _stateful_elements(block: Any) -> list[JSON]:
+    if not isinstance(block, dict):
+        return []
+    if block.get("type") == "input":
+        elements = [block.get("element")]
+    elif block.get("type") == "actions":
+        elements = block.get("elements") or []
+    else:
+        return []
+    return [e for e in elements if isinstance(e, dict) and e.get("type") in _STATE_FIELDS]
+
+
+def _answered(element: JSON, answer: Any) -> JSON:
+    field, _ = _STATE_FIELDS[element["type"]]
+    if _is_many(field):
+        if not isinstance(answer, list):
+            raise ValueError(f"{element['action_id']}: a {element['type']} takes a list, not {answer!r}")
+        return {field: [_chosen(element, item) for item in answer]}
+    return {field: None if answer is None else _chosen(element, answer)}
+
+
+def _chosen(element: JSON, answer: Any) -> Any:
+    """An answer as Slack reports it: options as the view lists them, strings as typed."""
+    field, _ = _STATE_FIELDS[element["type"]]
+    if "option" not in field:
+        if not isinstance(answer, str):
+            raise ValueError(f"{element['action_id']}: a {element['type']} takes a string, not {answer!r}")
+        return answer
+    if not (isinstance(answer, dict) and isinstance(answer.get("text"), dict) and "value" in answer):
+        raise ValueError(f"{element['action_id']}: {answer!r} is not an option (use option(text, value))")
+    if element["type"] not in _LISTED:
+        return copy.deepcopy(answer)  # an external select's options come from the app
+    listed = _listed_options(element)
+    found = next((o for o in listed if _same_option(o, answer)), None)
+    if found is None:
+        raise ValueError(f"{element['action_id']}: {answer!r} is not among the options of the view")
+    return copy.deepcopy(found)
+
+
+def _initial(element: JSON, current_conversation: str | None) -> JSON:
+    field, initial_field = _STATE_FIELDS[element["type"]]
+    if element.get("default_to_current_conversation") and current_conversation is not None:
+        current: Any = [current_conversation] if _is_many(field) else current_conversation
+        return {field: current}
+    empty: Any = [] if _is_many(field) else None
+    return {field: copy.deepcopy(element.get(initial_field, empty))}
+
+
+def _is_many(field: str) -> bool:
+    """Multi-selects and checkboxes report lists ("selected_options", "selected_users")."""
+    return field.startswith("selected_") and field.endswith("s")
+
+
+def _listed_options(element: JSON) -> list[JSON]:
+    if "option_groups" in element:
+        return [o for group in element["option_groups"] for o in group.get("options", [])]
+    return list(element.get("options", []))
+
+
+def _same_option(a: JSON, b: JSON) -> bool:
+    return (a.get("value"), a["text"].get("text")) == (b.get("value"), b["text"].get("text"))
 
 
 def _container(channel_id: str | None, message: JSON | None, view: JSON | None) -> JSON:
@@ -170,6 +447,36 @@ def _container(channel_id: str | None, message: JSON | None, view: JSON | None) 
         return {"type": "view", "view_id": (view or {}).get("id", "V00000001")}
     ts = (message or {}).get("ts", "1700000000.000100")
     return {"type": "message", "message_ts": ts, "channel_id": channel_id, "is_ephemeral": False}
+
+
+def _user(user_id: str, team_id: str) -> JSON:
+    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id}
+
+
+def _team(team_id: str) -> JSON:
+    return {"id": team_id, "domain": TEAM_DOMAIN}
+
+
+def _slack_view(view: JSON) -> JSON:
+    """A view as Slack has it: what it was given plus the fields Slack adds (a copy)."""
+    defaults: JSON = {
+        "id": "V00000001",
+        "team_id": TEAM_ID,
+        "type": "modal",
+        "blocks": [],
+        "private_metadata": "",
+        "callback_id": "",
+        "state": {"values": {}},
+        "hash": "1700000000.000000.00000000",
+        "clear_on_close": False,
+        "notify_on_close": False,
+        "external_id": "",
+        "app_id": APP_ID,
+        "bot_id": "BBOT",
+        "root_view_id": view.get("id", "V00000001"),
+        "previous_view_id": None,
+    }
+    return copy.deepcopy({**defaults, **view})
 
 
 def _button_action(action_id: str, value: str | None, block_id: str, action_ts: str) -> JSON:
@@ -237,10 +544,21 @@ __all__ = [
     "RESPONSE_URL_UNSET",
     "block_actions_body",
     "block_actions_payload",
+    "block_suggestion_body",
+    "block_suggestion_payload",
     "event_body",
     "event_payload",
+    "filled_state",
+    "interactivity_body",
+    "option",
+    "shortcut_body",
+    "shortcut_payload",
     "sign",
     "signed_headers",
     "slash_command_body",
     "slash_command_payload",
+    "view_block_actions_body",
+    "view_block_actions_payload",
+    "view_submission_body",
+    "view_submission_payload",
 ]

@@ -2,7 +2,8 @@
 
 Why: the bot must be exercised end to end (slack_sdk clients, Bolt, Socket Mode)
 without the internet, and against Slack's real answers and failure modes (429s,
-not_in_channel, messages_tab_disabled, the response_url limit) under test control.
+not_in_channel, messages_tab_disabled, the response_url limit, trigger_ids that
+expire after 3 seconds and work once) under test control.
 The server runs in its own thread and event loop so that sync tests and async
 tests (whose loop runs the bot) can both drive it.
 
@@ -13,6 +14,9 @@ Usage::
         client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
         ...
         calls = await fake.wait_for_calls_async("chat.postMessage", 1)
+
+Modals: hand the bot a trigger from `issue_trigger()` (inside a payload built by
+tests/fakes/signing.py), then read what it opened with `modals` / `modal(view_id)`.
 """
 
 # The *_async waiters take `timeout` on purpose, mirroring their blocking twins.
@@ -21,7 +25,10 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import copy
 import json
 import socket
 import threading
@@ -37,7 +44,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from tests.fakes.blockkit import MESSAGE_MAX_BLOCKS, VIEW_MAX_BLOCKS, block_errors
+from tests.fakes.blockkit import MESSAGE_MAX_BLOCKS, block_errors, view_errors
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -52,6 +59,14 @@ APP_ID = "A0001"
 
 RESPONSE_URL_MAX_POSTS = 5
 POLL_INTERVAL = 0.01
+TRIGGER_SECONDS = 3.0
+"""How long a trigger_id opens a view, in real time (Slack: 3 seconds)."""
+MEMBERS_MAX_LIMIT = 1000
+
+#: View fields Slack owns: whatever a caller sends for them is ignored.
+SERVER_VIEW_FIELDS = frozenset(
+    {"id", "team_id", "hash", "state", "app_id", "bot_id", "root_view_id", "previous_view_id"}
+)
 
 #: Methods that take the app-level (xapp-) token instead of the bot token.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
@@ -145,6 +160,7 @@ class _Channel:
     is_private: bool
     is_member: bool
     is_archived: bool
+    members: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -188,8 +204,14 @@ class FakeSlack:
         valid_tokens: Iterable[str] = ("xoxb-test",),
         valid_app_tokens: Iterable[str] = ("xapp-test",),
         clock: Callable[[], float] | None = None,
+        trigger_seconds: float = TRIGGER_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock` stamps message ts; trigger expiry runs on `monotonic` (real time, as Slack's does,
+        not the bot's clock), after `trigger_seconds`, both replaceable so tests need not sleep 3 s."""
         self._clock = clock
+        self.trigger_seconds = trigger_seconds
+        self._monotonic = monotonic
         self.valid_tokens: set[str] = set(valid_tokens)
         self.valid_app_tokens: set[str] = set(valid_app_tokens)
         self._lock = threading.Lock()
@@ -205,6 +227,9 @@ class FakeSlack:
         self._faults: defaultdict[str, deque[_Fault]] = defaultdict(deque)
         self._messages: dict[tuple[str, str], JSON] = {}
         self._home_views: dict[str, JSON] = {}
+        self._modals: dict[str, JSON] = {}
+        self._triggers: dict[str, float] = {}
+        self._used_triggers: set[str] = set()
         self._ts_counter = 0
         self._view_counter = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -216,12 +241,15 @@ class FakeSlack:
             "chat.postMessage": self._api_chat_post_message,
             "chat.postEphemeral": self._api_chat_post_ephemeral,
             "chat.update": self._api_chat_update,
+            "views.open": self._api_views_open,
+            "views.update": self._api_views_update,
             "views.publish": self._api_views_publish,
             "users.info": self._api_users_info,
             "users.lookupByEmail": self._api_users_lookup_by_email,
             "conversations.open": self._api_conversations_open,
             "conversations.info": self._api_conversations_info,
             "conversations.history": self._api_conversations_history,
+            "conversations.members": self._api_conversations_members,
             "apps.connections.open": self._api_apps_connections_open,
         }
 
@@ -323,11 +351,39 @@ class FakeSlack:
         is_private: bool = False,
         is_member: bool = True,
         is_archived: bool = False,
+        members: Iterable[str] = (),
     ) -> None:
-        """Register a channel (replaces any earlier one with that ID)."""
-        channel = _Channel(channel_id, name, is_private, is_member, is_archived)
+        """Register a channel (replaces any earlier one with that ID); `members` are the user IDs
+        conversations.members lists, in that order (the bot's membership is `is_member`)."""
+        channel = _Channel(channel_id, name, is_private, is_member, is_archived, list(dict.fromkeys(members)))
         with self._lock:
             self._channels[channel_id] = channel
+
+    def join(self, channel_id: str, user_id: str) -> None:
+        """`user_id` joins the channel (last in conversations.members); BOT_USER_ID sets is_member."""
+        with self._lock:
+            channel = self._known_channel_locked(channel_id)
+            if user_id not in channel.members:
+                channel.members.append(user_id)
+            if user_id == BOT_USER_ID:
+                channel.is_member = True
+
+    def leave(self, channel_id: str, user_id: str) -> None:
+        """`user_id` leaves the channel; BOT_USER_ID clears is_member (a private one then vanishes)."""
+        with self._lock:
+            channel = self._known_channel_locked(channel_id)
+            if user_id in channel.members:
+                channel.members.remove(user_id)
+            if user_id == BOT_USER_ID:
+                channel.is_member = False
+
+    def issue_trigger(self) -> str:
+        """A new trigger_id, as Slack puts in a command, click or shortcut payload: views.open
+        takes it once, within `trigger_seconds` of now."""
+        trigger_id = f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}"
+        with self._lock:
+            self._triggers[trigger_id] = self._monotonic()
+        return trigger_id
 
     def disable_messages_tab(self, user_id: str) -> None:
         """DMs to this user now fail with messages_tab_disabled."""
@@ -395,6 +451,18 @@ class FakeSlack:
         """The Home tab view last published for the user, or None."""
         with self._lock:
             return self._home_views.get(user_id)
+
+    def modal(self, view_id: str) -> JSON | None:
+        """The current version of an opened modal, as Slack returned it (a copy), or None."""
+        with self._lock:
+            found = self._modals.get(view_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    @property
+    def modals(self) -> list[JSON]:
+        """Current versions of every opened modal (copies), oldest opened first."""
+        with self._lock:
+            return copy.deepcopy(list(self._modals.values()))
 
     @property
     def socket_acks(self) -> list[SocketAck]:
@@ -725,17 +793,62 @@ class FakeSlack:
         self._messages[(channel_id, ts)] = message
         return _ok(channel=channel_id, ts=ts, text=message.get("text", ""), message=dict(message))
 
+    def _api_views_open(self, args: JSON) -> JSON:
+        """Check the view, then take the trigger: a refused view leaves the trigger unused, so a
+        test can tell a bad view from a bad trigger (Slack does not document its order)."""
+        view = args.get("view")
+        trigger_id = str(args.get("trigger_id") or args.get("interactivity_pointer") or "")
+        if not isinstance(view, dict):
+            return _err("invalid_arguments")
+        refused = _view_refusal(view, ("modal",))
+        if refused:
+            return refused
+        trigger_error = self._take_trigger_locked(trigger_id)
+        if trigger_error:
+            return _err(trigger_error)
+        external_id = view.get("external_id")
+        if external_id and self._view_by_external_id_locked(str(external_id)) is not None:
+            return _err("duplicate_external_id")
+        self._view_counter += 1
+        opened = _stored_view(_view_defaults(self._view_counter), view)
+        self._modals[opened["id"]] = opened
+        return _ok(view=copy.deepcopy(opened))
+
+    def _api_views_update(self, args: JSON) -> JSON:
+        """Replace a modal or Home tab by view_id or external_id; a `hash` must be the current one."""
+        view = args.get("view")
+        view_id, external_id = str(args.get("view_id") or ""), str(args.get("external_id") or "")
+        if not isinstance(view, dict) or not (view_id or external_id):
+            return _err("invalid_arguments")
+        current = self._views_by_id_locked().get(view_id) if view_id else None
+        if not view_id:
+            current = self._view_by_external_id_locked(external_id)
+        if current is None:
+            return _err("not_found")
+        if args.get("hash") and args["hash"] != current["hash"]:
+            return _err("hash_conflict")
+        refused = _view_refusal(view, (current["type"],))
+        if refused:
+            return refused
+        kept = {k: current[k] for k in ("id", "root_view_id", "previous_view_id", "state", "external_id")}
+        updated = _stored_view({**_view_defaults(0), **kept, "hash": _view_hash()}, view)
+        self._replace_view_locked(current, updated)
+        return _ok(view=copy.deepcopy(updated))
+
     def _api_views_publish(self, args: JSON) -> JSON:
         view, user_id = args.get("view"), str(args.get("user_id") or "")
         if not isinstance(view, dict) or not user_id:
             return _err("invalid_arguments")
-        errors = block_errors(view.get("blocks", []), VIEW_MAX_BLOCKS)
-        if errors:
-            return _err("invalid_arguments", response_metadata={"messages": errors})
+        refused = _view_refusal(view, ("home",))
+        if refused:
+            return refused
+        current = self._home_views.get(user_id)
+        if args.get("hash") and current is not None and args["hash"] != current["hash"]:
+            return _err("hash_conflict")
         self._view_counter += 1
-        published = {**_view_defaults(self._view_counter), **view}
+        published = _stored_view(_view_defaults(self._view_counter), view)
         self._home_views[user_id] = published
-        return _ok(view=published)
+        return _ok(view=copy.deepcopy(published))
 
     def _api_users_info(self, args: JSON) -> JSON:
         user = self._users.get(str(args.get("user") or ""))
@@ -788,8 +901,65 @@ class FakeSlack:
         cursor = {"next_cursor": str(start + limit) if more else ""}
         return _ok(messages=page, has_more=more, response_metadata=cursor)
 
+    def _api_conversations_members(self, args: JSON) -> JSON:
+        """Member IDs a page at a time (`limit` default 100, at most 1000), with an opaque cursor;
+        a private channel the bot is not in is as unknown as a missing one, as Slack answers."""
+        members = self._members_locked(str(args.get("channel") or ""))
+        if members is None:
+            return _err("channel_not_found")
+        try:
+            limit = int(args.get("limit") or 100)
+        except (TypeError, ValueError):
+            return _err("invalid_limit")
+        if limit < 1:
+            return _err("invalid_limit")
+        limit = min(limit, MEMBERS_MAX_LIMIT)
+        start = _cursor_offset(str(args.get("cursor") or ""))
+        if start is None:
+            return _err("invalid_cursor")
+        end = start + limit
+        cursor = _cursor(end) if end < len(members) else ""
+        return _ok(members=members[start:end], response_metadata={"next_cursor": cursor})
+
     def _api_apps_connections_open(self, args: JSON) -> JSON:
         return _ok(url=self.socket_url)
+
+    def _members_locked(self, channel_id: str) -> list[str] | None:
+        """Who conversations.members lists, None where Slack says channel_not_found."""
+        channel = self._channels.get(channel_id)
+        if channel is not None:
+            return None if channel.is_private and not channel.is_member else list(channel.members)
+        user = self._dm_user_locked(channel_id) if channel_id[:1] == "D" else None
+        return [user.id, BOT_USER_ID] if user is not None else None
+
+    # ------------------------------------------------------------ views and triggers
+
+    def _take_trigger_locked(self, trigger_id: str) -> str | None:
+        """Slack's trigger rules: issued by this fake, not used yet, at most `trigger_seconds` old."""
+        issued = self._triggers.get(trigger_id)
+        if issued is None:
+            return "invalid_trigger_id"
+        if trigger_id in self._used_triggers:
+            return "exchanged_trigger_id"
+        if self._monotonic() - issued > self.trigger_seconds:
+            return "expired_trigger_id"
+        self._used_triggers.add(trigger_id)
+        return None
+
+    def _views_by_id_locked(self) -> dict[str, JSON]:
+        return {**{v["id"]: v for v in self._home_views.values()}, **self._modals}
+
+    def _view_by_external_id_locked(self, external_id: str) -> JSON | None:
+        found = (v for v in self._views_by_id_locked().values() if v.get("external_id") == external_id)
+        return next(found, None)
+
+    def _replace_view_locked(self, current: JSON, updated: JSON) -> None:
+        if current["id"] in self._modals:
+            self._modals[current["id"]] = updated
+            return
+        for user_id, view in self._home_views.items():
+            if view is current:
+                self._home_views[user_id] = updated
 
     # ------------------------------------------------------------ posting rules
 
@@ -819,6 +989,12 @@ class FakeSlack:
             return self._users[user_id]
         except KeyError:
             raise KeyError(f"unknown user {user_id!r}: call add_user first") from None
+
+    def _known_channel_locked(self, channel_id: str) -> _Channel:
+        try:
+            return self._channels[channel_id]
+        except KeyError:
+            raise KeyError(f"unknown channel {channel_id!r}: call add_channel first") from None
 
     def _next_ts_locked(self) -> str:
         """Unique, increasing message timestamps in Slack's "seconds.micros" form; from `clock` when
@@ -951,6 +1127,41 @@ def _message_json(args: JSON, ts: str) -> JSON:
     return message
 
 
+def _view_refusal(view: JSON, types: tuple[str, ...]) -> JSON | None:
+    """invalid_arguments with Slack's "[ERROR] …" messages when the view breaks Block Kit's rules."""
+    errors = view_errors(view, types=types)
+    if not errors:
+        return None
+    return _err("invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
+
+
+def _stored_view(defaults: JSON, view: JSON) -> JSON:
+    """The view as Slack keeps and returns it: the caller's fields over the defaults, except the
+    ones Slack owns (id, hash, state…); a modal's absent submit and close come back as null."""
+    stored = {**defaults, **{k: v for k, v in view.items() if k not in SERVER_VIEW_FIELDS}}
+    if stored.get("type") == "modal":
+        stored.setdefault("submit", None)
+        stored.setdefault("close", None)
+        stored.setdefault("submit_disabled", False)
+    return copy.deepcopy(stored)
+
+
+def _cursor(offset: int) -> str:
+    """An opaque next_cursor, base64 like Slack's ("dXNlcjpVMDYxTkZUVDI=")."""
+    return base64.b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: str) -> int | None:
+    """The offset a cursor stands for: 0 for none, None for one this fake did not hand out."""
+    if not cursor:
+        return 0
+    try:
+        kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
+        return int(offset) if kind == "offset" and int(offset) >= 0 else None
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
 def _view_defaults(counter: int) -> JSON:
     view_id = f"V{counter:08d}"
     return {
@@ -961,7 +1172,7 @@ def _view_defaults(counter: int) -> JSON:
         "private_metadata": "",
         "callback_id": "",
         "state": {"values": {}},
-        "hash": f"{time.time():.6f}.{uuid.uuid4().hex[:8]}",
+        "hash": _view_hash(),
         "clear_on_close": False,
         "notify_on_close": False,
         "external_id": "",
@@ -970,6 +1181,11 @@ def _view_defaults(counter: int) -> JSON:
         "root_view_id": view_id,
         "previous_view_id": None,
     }
+
+
+def _view_hash() -> str:
+    """A new hash each time a view changes, in Slack's "156772938.1827394" shape."""
+    return f"{time.time():.6f}.{uuid.uuid4().hex[:8]}"
 
 
 def _user_json(user: _User) -> JSON:
