@@ -25,7 +25,7 @@ import diskcache
 from bot.clock import Clock
 from bot.config import ConfigError
 from bot.sessions.errors import NeedsAdmin, SessionsError, SignInsPaused
-from bot.sessions.matching import MAX_QUERY_CHARS, NotFound, Resolution, normalise, resolve
+from bot.sessions.matching import MAX_QUERY_CHARS, NotFound, Resolution, normalise, resolve, suggest
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.sessions.source import ZohoSource
 from bot.sessions.urgency import Need, Urgency
@@ -165,6 +165,11 @@ class Catalog:
         if isinstance(resolution, NotFound):
             self._cache.set(miss, self._clock.time() + MISS_SECONDS, expire=MISS_SECONDS)
         return resolution
+
+    def suggest(self, query: str, limit: int) -> list[ModuleRef]:
+        """Modules to offer while a person types (menus ask on every keystroke): from what the
+        catalog holds, never a call to Zoho."""
+        return suggest(query, self.modules(), limit)
 
     def _may_search(self) -> bool:
         """One more search this minute, counted atomically by every process on this disk."""

@@ -19,6 +19,8 @@ FUZZY_ACCEPT = 85.0
 """Score (0-100) from which a fuzzy match counts as meant."""
 FUZZY_TIE = 4.0
 """Candidates this close to the best are equally likely: the answer is ambiguous."""
+SUGGEST_MIN = 60.0
+"""Score from which a module is offered while a person types its name in a menu."""
 MAX_QUERY_CHARS = 300
 """What is matched of a typed name: fuzzy matching costs time in proportion to its length, and
 no module is named with more (the store keeps names to this length too)."""
@@ -78,6 +80,28 @@ def resolve(query: str, modules: Sequence[ModuleRef], limit: int = 3) -> Resolut
             return found
     nearest = sorted(unique, key=lambda m: -max(_own_score(wanted, m), _course_score(wanted, m)))
     return NotFound(query, tuple(nearest[:limit]))
+
+
+def suggest(query: str, modules: Sequence[ModuleRef], limit: int) -> list[ModuleRef]:
+    """The modules worth offering for what a person has typed so far, best first.
+
+    Every module when nothing is typed; else the same names, aliases and course names as
+    `resolve`, where a name containing the text counts as exact and typos are forgiven.
+    """
+    unique = sorted(_unique(modules), key=lambda m: normalise(m.path))
+    wanted = normalise(query[:MAX_QUERY_CHARS])
+    if not wanted:
+        return unique[:limit]
+    scored = [(_suggest_score(wanted, m), m) for m in unique]
+    ranked = sorted((pair for pair in scored if pair[0] >= SUGGEST_MIN), key=lambda pair: -pair[0])
+    return [module for _, module in ranked[:limit]]
+
+
+def _suggest_score(wanted: str, module: ModuleRef) -> float:
+    names = [*_exact_names(module), normalise(module.course_name), normalise(module.path)]
+    if any(wanted in name for name in names if name):
+        return 100.0 + (1.0 if wanted in _exact_names(module) else 0.0)
+    return max(_own_score(wanted, module), _course_score(wanted, module))
 
 
 def _best(query: str, modules: list[ModuleRef], score: Callable[[ModuleRef], float]) -> Resolution | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.sessions.matching import Ambiguous, Found, NotFound, normalise, resolve
+from bot.sessions.matching import Ambiguous, Found, NotFound, normalise, resolve, suggest
 from bot.sessions.modules import ModuleId, ModuleRef
 
 SAFETY = ModuleRef("c1", "b1", "m1", "Sécurité au travail", "Onboarding", "Cohort A")
@@ -76,3 +76,33 @@ def test_a_close_module_name_or_alias_wins_over_a_close_course_name() -> None:
         "c1", "b1", "m9", "Welcome day", "Onboarding", "Cohort A", aliases=("onboarding day",)
     )
     assert resolve("onbaording day", [*MODULES, welcome]) == Found(welcome)
+
+
+# --------------------------------------------------------------------------- menus (suggest)
+
+
+def test_suggest_offers_every_module_by_path_when_nothing_is_typed() -> None:
+    assert [m.key for m in suggest("", MODULES, 100)] == [
+        m.key for m in sorted(MODULES, key=lambda m: normalise(m.path))
+    ]
+    assert len(suggest("", MODULES, 2)) == 2
+
+
+def test_suggest_takes_the_start_of_a_name_without_its_accents() -> None:
+    assert set(suggest("secu", MODULES, 100)[:2]) == {SAFETY, SECURITY}
+    assert suggest("sécurité au", MODULES, 100)[0] == SAFETY
+
+
+def test_suggest_forgives_typos_and_knows_aliases_and_courses() -> None:
+    assert suggest("tols & sistems", MODULES, 100)[0] == TOOLS
+    assert suggest("laptop", MODULES, 100) == [TOOLS]
+    assert set(suggest("onboarding", MODULES, 100)) == {SAFETY, INTRO_A, INTRO_B, TOOLS}
+
+
+def test_suggest_leaves_out_what_matches_nothing() -> None:
+    assert suggest("zzzzqqqq", MODULES, 100) == []
+
+
+def test_suggest_puts_an_exact_name_first() -> None:
+    modules = [*MODULES, ModuleRef("c9", "b9", "m9", "Introduction to Tools & Systems", "IT", "All staff")]
+    assert suggest("tools & systems", modules, 100)[0] == TOOLS
