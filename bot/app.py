@@ -24,6 +24,7 @@ from bot.features import router
 from bot.features.deps import Deps
 from bot.features.digests.handlers import DigestCommands
 from bot.features.digests.send import DigestSender
+from bot.features.forms.handlers import Forms
 from bot.features.home.handlers import Home
 from bot.features.listing import handlers as listing
 from bot.features.notices.detect import ChangeDetector
@@ -122,13 +123,15 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
 
 
 def register_features(bolt: AsyncApp, deps: Deps) -> None:
-    """Every listener, in plain view: the listing, App Home, reminders and the `/sessions` router."""
+    """Every listener, in plain view: the listing, App Home, reminders, the forms and the
+    `/sessions` router."""
     home = Home(deps)
     digests = DigestCommands(deps, on_change=home.publish)
     reminders = ReminderCommands(deps, on_change=home.publish)
     listing.register(bolt, deps)
     home.register(bolt)
     reminders.register(bolt)
+    Forms(deps, on_change=home.publish).register(bolt)
     router.register(bolt, deps, subcommands={**digests.handlers(), **reminders.handlers()})
 
 

@@ -258,7 +258,8 @@ async def test_digest_reminder_change_notice_and_home_show_hostile_text_as_words
     assert "*Recent changes*" in home
     assert "* moved: ~<!date^" in home
     assert f"*{SQL}*: every session, 1 hour before" in home
-    assert len(buttons(view)) == 2 * len(HOSTILE), "each reminder and digest with its Stop button"
+    assert len(buttons(view, "forms.stop_")) == 2 * len(HOSTILE), "each reminder and digest has Stop"
+    assert len(buttons(view, "forms.open_")) == 2 * len(HOSTILE) + 2, "and its Edit, and the two Add buttons"
 
     assert all(c.ok for c in slack.calls), [(c.method, c.error) for c in slack.calls if not c.ok]
 
@@ -319,3 +320,19 @@ async def test_a_hostile_module_name_can_be_followed_listed_and_stopped(
     assert off.body["text"].startswith("Stopped the digest of *"), off.body["text"][:300]
     assert await walked.bot.store.digests() == []
     assert len(await walked.bot.store.reminders()) == 1, "the other table is untouched"
+
+
+# --------------------------------------------------------------------------- the forms
+
+
+async def test_the_forms_and_their_menus_show_hostile_names_within_slacks_limits(walked: SlackBot) -> None:
+    walked.slack.join(CHANNEL, USER)
+    for flavour in HOSTILE:
+        listing = (await walked.command(ids(flavour))).body
+        for action in ("forms.open_reminder", "forms.open_digest"):
+            (opener,) = buttons(listing, action)
+            modal = await walked.click_to_open(opener)
+            assert_safe(modal, VIEW_MAX_BLOCKS)
+    answer = await walked.suggest("forms.module.v1", "")
+    assert len(answer["options"]) == len(HOSTILE)
+    assert all(len(o["text"]["text"]) <= 75 for o in answer["options"])

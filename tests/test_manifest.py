@@ -11,6 +11,7 @@ import yaml
 from slack_sdk.web.async_base_client import AsyncBaseClient
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.features.forms.ids import FormCallback
 from bot.features.router import COMMAND
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,7 @@ SCOPE_OF_METHOD: dict[str, str | None] = {
     "chat_deleteScheduledMessage": "chat:write",
     "conversations_open": "im:write",
     "conversations_history": "channels:history",  # and groups:/im:history, pinned in test_scopes
+    "conversations_members": "channels:read",  # and groups:read, pinned in test_scopes
     "users_info": "users:read",
     "users_lookupByEmail": "users:read.email",
     "views_publish": None,  # needs no scope, only the Home tab
@@ -88,7 +90,9 @@ def test_scopes(manifest: dict[str, Any]) -> None:
         "channels:history",
         "groups:history",
         "im:history",
-    } <= _scopes(manifest), "history: to find a send a crashed instance may have posted"
+        "channels:read",
+        "groups:read",
+    } <= _scopes(manifest), "history: to find a send a crashed instance may have posted; read: members"
 
 
 def test_home_tab_messages_tab_interactivity_and_events(manifest: dict[str, Any]) -> None:
@@ -106,6 +110,20 @@ def test_socket_mode_manifest_has_no_request_urls(manifest: dict[str, Any]) -> N
     assert "request_url" not in settings["interactivity"]
     assert "request_url" not in settings["event_subscriptions"]
     assert all("url" not in command for command in manifest["features"]["slash_commands"])
+
+
+def test_the_shortcut_is_declared_as_the_code_answers_it(manifest: dict[str, Any]) -> None:
+    (shortcut,) = manifest["features"]["shortcuts"]
+    assert shortcut["callback_id"] == FormCallback.SHORTCUT.value
+    assert shortcut["type"] == "global"
+    assert 0 < len(shortcut["name"]) <= 24
+    assert 0 < len(shortcut["description"]) <= 150
+
+
+def test_the_options_load_url_is_documented_for_http_mode() -> None:
+    """Slack sends external selects' option requests to `message_menu_options_url` in HTTP mode."""
+    text = (ROOT / "manifest.yml").read_text(encoding="utf-8")
+    assert "settings.interactivity.message_menu_options_url: https://bot.example.com/slack/events" in text
 
 
 def test_the_method_scan_sees_calls() -> None:

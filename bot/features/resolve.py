@@ -58,13 +58,16 @@ async def choose_module(deps: Deps, query: str, command: str) -> ModuleChoice:
     )
 
 
-async def not_in_zoho(deps: Deps, module: ModuleRef, command: str) -> Message | None:
+async def not_in_zoho(
+    deps: Deps, module: ModuleRef, command: str, deadline: float | None = None
+) -> Message | None:
     """Why nothing may be subscribed to `module` now, or None when Zoho knows it.
 
     Ids typed by hand are not checked by the lookup, and a subscription to a module Zoho does
     not have would cost a failing call on every refresh. A module the catalog knows needs no
     call; one a read lately found gone is refused without one, unless the catalog knows it
-    (it may be back); any other is read once, through the session service (cached, counted).
+    (it may be back); any other is read once, through the session service (cached, counted),
+    by `deadline` (the lookup's usual one by default).
     """
     known = deps.catalog.module(module.id) is not None
     gone = deps.sessions.gone(module)
@@ -73,7 +76,7 @@ async def not_in_zoho(deps: Deps, module: ModuleRef, command: str) -> Message | 
     if gone and not known:
         return _no_such_module(module, command)
     try:
-        await deps.sessions.confirm(module, deps.deadline())
+        await deps.sessions.confirm(module, deadline or deps.deadline())
     except ModuleGone as exc:
         if known:  # typed by name: the catalog's walk predates Zoho dropping it
             return sentence_message(f"{sentence_for(exc)} Nothing was saved.")

@@ -133,3 +133,11 @@ def _labels(message: Any) -> set[str]:
         return set()
     keys = (metadata.get("event_payload") or {}).get("keys")
     return {key for key in keys if isinstance(key, str)} if isinstance(keys, list) else set()
+
+
+async def post_ephemeral(client: AsyncWebClient, channel: str, user: str, message: dict[str, Any]) -> None:
+    """chat.postEphemeral: a message only `user` sees in `channel`; raises DeliveryError."""
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, **message)
+    except SLACK_FAILURES as exc:
+        raise narrow(exc) from exc

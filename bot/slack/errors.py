@@ -26,8 +26,9 @@ from bot.sessions.errors import (
     SignInsPaused,
 )
 from bot.slack import observe
-from bot.slack.messages import Message, sentence_message
+from bot.slack.messages import Message, sentence_message, sentence_view
 from bot.slack.text import date_token
+from bot.slack.views import open_view
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,14 @@ def _reference_message(error: BaseException, user: str) -> Message:
     )
 
 
-async def handle_unexpected(error: Exception, body: dict[str, Any], respond: Any) -> None:
-    """Bolt's global error handler, and `after_ack_errors`': tell the person, ephemerally."""
+async def handle_unexpected(error: Exception, body: dict[str, Any], respond: Any, client: Any = None) -> None:
+    """Bolt's global error handler, and `after_ack_errors`': tell the person, ephemerally, or in
+    a modal when the interaction has no response_url (App Home, a modal, a shortcut)."""
     user = (body.get("user") or {}).get("id") or body.get("user_id") or "?"
     message = error_message(error, user)
     if respond is None or not (body.get("response_url") or body.get("response_urls")):
+        if client is not None and isinstance(body.get("trigger_id"), str):
+            await open_view(client, body["trigger_id"], sentence_view(message["blocks"][0]["text"]["text"]))
         return
     try:
         await respond(response_type="ephemeral", replace_original=False, **message)
@@ -116,7 +120,7 @@ def after_ack_errors(listener: ActionListener) -> ActionListener:
             await listener(ack, body, respond, client)
         except Exception as error:
             await ack()
-            await handle_unexpected(error, body, respond)
+            await handle_unexpected(error, body, respond, client)
         finally:
             observe.finish_current()
 

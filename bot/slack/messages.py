@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.text import mrkdwn, neutralise
+from bot.slack.text import mrkdwn, neutralise, plain
 
 Message = dict[str, Any]
 
@@ -27,3 +27,13 @@ def bullets(lines: list[str]) -> str:
     if len(lines) > MAX_BULLETS:
         shown.append(f"…and {len(lines) - MAX_BULLETS} more.")
     return "\n".join(shown)
+
+
+def sentence_view(sentence: str) -> dict[str, Any]:
+    """A modal that only says one sentence (our own mrkdwn, as in `sentence_message`)."""
+    return {
+        "type": "modal",
+        "title": plain("Sessions", 24),
+        "close": plain("Close", 24),
+        "blocks": [{"type": "section", "text": mrkdwn(sentence)}],
+    }

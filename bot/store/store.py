@@ -42,6 +42,11 @@ class StoreError(Exception):
     """The database could not be reached or refused a statement."""
 
 
+class AlreadySubscribed(StoreError):
+    """An edit would make a subscription the same as another one (channel and module, or
+    person, module and session)."""
+
+
 class Store:
     """Subscriptions, reminders, sends and leases: `Store(url)`, then `await upgrade()` at start-up
     (`await Store.open(url)` does both)."""
@@ -207,6 +212,42 @@ class Store:
             result = await connection.execute(query)
         return result.rowcount
 
+    async def reminder(self, reminder_id: int) -> Reminder | None:
+        table = reminder_subscriptions
+        row = await self._one(select(table).where(table.c.id == reminder_id))
+        return reminder_from_row(row) if row is not None else None
+
+    async def update_reminder(
+        self, reminder_id: int, user_id: str, module: ModuleRef, lead: timedelta
+    ) -> Reminder | None:
+        """Change one of the person's reminders in place; None when they have no such reminder.
+        Raises AlreadySubscribed when they already have that reminder."""
+        table = reminder_subscriptions
+        statement = (
+            update(table)
+            .where(table.c.id == reminder_id, table.c.user_id == user_id)
+            .values(
+                module_key=module.key,
+                module_name=stored_name(module),
+                lead_minutes=int(lead.total_seconds() // 60),
+                paused_reason=None,
+            )
+            .returning(*table.c)
+        )
+        row = await self._changed(statement)
+        return reminder_from_row(row) if row is not None else None
+
+    async def _one(self, query: Any) -> Any:
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query)).mappings().first()
+
+    async def _changed(self, statement: Any) -> Any:
+        try:
+            async with self._engine.begin() as connection:
+                return (await connection.execute(statement)).mappings().first()
+        except IntegrityError as exc:
+            raise AlreadySubscribed(str(exc.orig)[:200]) from exc
+
     async def pause_user_reminders(self, user_id: str, reason: str) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -228,11 +269,41 @@ class Store:
             )
         return result.rowcount
 
-    async def remove_digest_by_id(self, digest_id: int, created_by: str) -> bool:
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
-                delete(digests).where(digests.c.id == digest_id, digests.c.created_by == created_by)
+    async def digest(self, digest_id: int) -> Digest | None:
+        row = await self._one(select(digests).where(digests.c.id == digest_id))
+        return digest_from_row(row) if row is not None else None
+
+    async def update_digest(
+        self,
+        digest_id: int,
+        channel_id: str,
+        module: ModuleRef,
+        at: time,
+        weekdays: frozenset[int],
+        zone: str,
+    ) -> Digest | None:
+        """Change a digest in place (its id, creator and send history stay); None when it is gone.
+        Raises AlreadySubscribed when the channel already has a digest of that module."""
+        statement = (
+            update(digests)
+            .where(digests.c.id == digest_id)
+            .values(
+                channel_id=channel_id,
+                module_key=module.key,
+                module_name=stored_name(module),
+                minute_of_day=at.hour * 60 + at.minute,
+                weekdays=weekday_mask(weekdays),
+                zone=zone,
+                paused_reason=None,
             )
+            .returning(*digests.c)
+        )
+        row = await self._changed(statement)
+        return digest_from_row(row) if row is not None else None
+
+    async def remove_digest_by_id(self, digest_id: int) -> bool:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(delete(digests).where(digests.c.id == digest_id))
         return result.rowcount > 0
 
     # Sends

@@ -22,7 +22,18 @@ from aiohttp import web
 
 from bot.app import Bot
 from tests.clock import FakeClock
-from tests.fakes.signing import block_actions_payload, signed_headers, slash_command_body
+from tests.fakes.blockkit import options_errors
+from tests.fakes.signing import (
+    block_actions_payload,
+    block_suggestion_payload,
+    filled_state,
+    interactivity_body,
+    shortcut_payload,
+    signed_headers,
+    slash_command_body,
+    view_block_actions_payload,
+    view_submission_payload,
+)
 from tests.fakes.slack import FakeSlack, Response
 from tests.fakes.zoho import FakeZoho
 
@@ -111,18 +122,66 @@ class SlackBot:
         value: str | None,
         *,
         user: str = USER,
-        channel: str = CHANNEL,
+        channel: str | None = CHANNEL,
         action: JSON | None = None,
+        view: JSON | None = None,
     ) -> Sent:
-        """A block_actions click, signed; `action` replaces the default button action."""
+        """A block_actions click, signed, with a trigger the fake Slack will honour; `action`
+        replaces the default button action. `channel=None` (with the Home `view`) is a click in
+        App Home: no channel and no response_url."""
         name = f"click{next(_names)}"
         payload = block_actions_payload(
-            action_id, value, user_id=user, channel_id=channel, response_url=self.slack.response_url(name)
+            action_id,
+            value,
+            user_id=user,
+            channel_id=channel,
+            response_url=self.slack.response_url(name) if channel else None,
+            view=view,
+            trigger_id=self.slack.issue_trigger(),
         )
         if action is not None:
             payload["actions"] = [action]
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post(body, signed_headers(body, self.secret), name)
+
+    async def _interact(self, payload: JSON) -> Sent:
+        body = interactivity_body(payload)
+        return await self.post(body, signed_headers(body, self.secret))
+
+    async def click_to_open(self, button: JSON, **kwargs: Any) -> JSON:
+        """Click `button` and return the modal views.open then showed (as Slack holds it)."""
+        before = len(self.slack.calls_to("views.open"))
+        sent = await self.click_button(button, **kwargs)
+        assert sent.status == 200
+        call = (await self.slack.wait_for_calls_async("views.open", before + 1))[-1]
+        assert call.ok, call.response
+        modal = self.slack.modal(call.response["view"]["id"])
+        assert modal is not None
+        return modal
+
+    async def submit(
+        self, view: JSON, answers: dict[str, Any], *, user: str = USER, current: str | None = None
+    ) -> Sent:
+        """Submit `view` as Slack does, the person having answered `answers` (by action id; the
+        rest keep their initial values; `current` is the conversation it was opened from)."""
+        values = filled_state(view, answers, current_conversation=current)
+        return await self._interact(view_submission_payload(view, values, user))
+
+    async def suggest(self, action_id: str, typed: str, view: JSON | None = None, user: str = USER) -> JSON:
+        """An options request as the person types; returns the bot's answer, checked against
+        Block Kit's limits."""
+        sent = await self._interact(block_suggestion_payload(action_id, typed, view, user_id=user))
+        assert sent.status == 200, sent.http.text
+        assert options_errors(sent.body) == []
+        return sent.body
+
+    async def shortcut(self, callback_id: str, user: str = USER) -> Sent:
+        return await self._interact(shortcut_payload(callback_id, self.slack.issue_trigger(), user))
+
+    async def act_in_modal(self, view: JSON, action: JSON, user: str = USER) -> Sent:
+        """A block_actions from inside a modal (a menu choice, a button)."""
+        payload = view_block_actions_payload(view, action, user, trigger_id=self.slack.issue_trigger())
+        return await self._interact(payload)
 
     async def click_button(self, button: JSON, **kwargs: Any) -> Sent:
         return await self.click(button["action_id"], button.get("value"), **kwargs)

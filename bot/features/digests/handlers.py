@@ -10,12 +10,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.features import commands
 from bot.features.deps import Deps
 from bot.features.digests.render import confirmation_text, list_text, notices_text
+from bot.features.forms.buttons import change_buttons
+from bot.features.forms.ids import Kind
 from bot.features.resolve import Chosen, Unresolved, choose_module, not_in_zoho
 from bot.sessions.matching import normalise
 from bot.sessions.modules import ModuleRef
 from bot.slack import delivery
-from bot.slack.messages import Message, sentence_message
-from bot.slack.text import escape, escape_clip
+from bot.slack.messages import MAX_BULLETS, Message, sentence_message
+from bot.slack.text import clip, escape, escape_clip
 from bot.slack.users import user_zone
 from bot.store.records import Digest
 
@@ -110,7 +112,11 @@ class DigestCommands:
     async def list(self, channel: str) -> Message:
         digests = await self._deps.store.digests(channel_id=channel)
         notices = await self._deps.store.watches.channel_notices(channel)
-        return sentence_message(list_text(digests, notices), "")
+        message = sentence_message(list_text(digests, notices), "")
+        message["blocks"] += [
+            change_buttons(Kind.DIGEST, d.id, clip(d.module.title, 60)) for d in digests[:MAX_BULLETS]
+        ]
+        return message
 
     async def notices(self, channel: str, user: str, on: bool) -> Message:
         await self._deps.store.watches.set_channel_notices(channel, on)

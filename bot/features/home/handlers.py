@@ -1,9 +1,9 @@
-"""Publishing the Home tab, on `app_home_opened` and after every change a person makes."""
+"""Publishing the Home tab, on `app_home_opened` and after every change a person makes (its
+buttons belong to the forms: `bot.features.forms`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -11,11 +11,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.features.deps import Deps
-from bot.features.home.render import MAX_CHANGES, HomeAction, home_view
+from bot.features.home.render import MAX_CHANGES, home_view
 from bot.features.notices.due import covers
 from bot.sessions.model import Session
 from bot.sessions.windows import next_days
-from bot.slack.actions import action_value, on_action
 from bot.slack.delivery import SLACK_FAILURES, narrow
 from bot.slack.users import user_zone
 from bot.store.records import Reminder
@@ -32,41 +31,10 @@ class Home:
 
     def register(self, app: AsyncApp) -> None:
         app.event("app_home_opened")(self.on_opened)
-        on_action(app, HomeAction.STOP_REMINDER, self.on_stop_reminder)
-        on_action(app, HomeAction.STOP_DIGEST, self.on_stop_digest)
 
     async def on_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") == "home":
             await self.publish(client, event["user"])
-
-    async def on_stop_reminder(
-        self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
-    ) -> None:
-        await self._stop(
-            ack, body, client, lambda user, ident: self._deps.store.remove_reminders(user, reminder_id=ident)
-        )
-
-    async def on_stop_digest(
-        self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
-    ) -> None:
-        await self._stop(
-            ack, body, client, lambda user, ident: self._deps.store.remove_digest_by_id(ident, user)
-        )
-
-    async def _stop(
-        self,
-        ack: Any,
-        body: dict[str, Any],
-        client: AsyncWebClient,
-        remove: Callable[[str, int], Awaitable[object]],
-    ) -> None:
-        """A Stop button: remove what it names (only the person's own), then show the new Home."""
-        await ack()
-        user = body["user"]["id"]
-        ident = _ident(body)
-        if ident is not None:
-            await remove(user, ident)
-        await self.publish(client, user)
 
     async def publish(self, client: AsyncWebClient, user: str) -> None:
         """Build from the store and the session cache only (no Zoho call), then views.publish."""
@@ -102,8 +70,3 @@ class Home:
                 if session.start and (not reminder.session_id or session.session_id == reminder.session_id):
                     found.setdefault(session.session_id, (reminder.module.title, session))
         return sorted(found.values(), key=lambda pair: pair[1].sort_key())
-
-
-def _ident(body: dict[str, Any]) -> int | None:
-    value = action_value(body)
-    return int(value) if value.isdigit() else None

@@ -1,13 +1,15 @@
-"""The Home tab view (pure), within its 100-block limit."""
+"""The Home tab view (pure), within its 100-block limit: at most 11 fixed blocks, 10 sessions, two
+"more" notes and 18 rows of each kind at two blocks a row (its line, then Edit and Stop)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import tzinfo
-from enum import StrEnum
 from typing import Any
 
 from bot.features.digests.render import digest_line
+from bot.features.forms.buttons import change_buttons, form_button
+from bot.features.forms.ids import FormAction, FormRef, Kind
 from bot.features.notices.render import change_line
 from bot.features.reminders.render import reminder_line
 from bot.features.session_view import Block, session_text
@@ -16,14 +18,9 @@ from bot.slack.text import escape_clip, mrkdwn, plain
 from bot.store.records import Digest, Reminder
 from bot.store.watch import FoundChange
 
-MAX_SESSIONS = 15
-MAX_ROWS = 20
+MAX_SESSIONS = 10
+MAX_ROWS = 18
 MAX_CHANGES = 5
-
-
-class HomeAction(StrEnum):
-    STOP_REMINDER = "home.stop_reminder.v1"
-    STOP_DIGEST = "home.stop_digest.v1"
 
 
 def home_view(
@@ -57,7 +54,9 @@ def home_view(
             _note("None yet: `/sessions remind &lt;module&gt; [15m|1h|1d]`, or Remind me on a session.")
         )
     for reminder in reminders[:MAX_ROWS]:
-        blocks.append(_row(reminder_line(reminder), HomeAction.STOP_REMINDER, reminder.id))
+        blocks += _row(reminder_line(reminder), Kind.REMINDER, reminder.id)
+    if len(reminders) > MAX_ROWS:
+        blocks.append(_note(f"…and {len(reminders) - MAX_ROWS} more: `/sessions remind list`."))
     blocks.append({"type": "divider"})
     blocks.append(_title("Digests you set up"))
     if not digests:
@@ -68,8 +67,22 @@ def home_view(
             if digest.channel_id.isalnum()
             else digest_line(digest)
         )
-        blocks.append(_row(line, HomeAction.STOP_DIGEST, digest.id))
+        blocks += _row(line, Kind.DIGEST, digest.id)
+    if len(digests) > MAX_ROWS:
+        blocks.append(_note(f"…and {len(digests) - MAX_ROWS} more: `/sessions digest list` in each channel."))
     blocks.append({"type": "divider"})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "home:add",
+            "elements": [
+                form_button(
+                    "Add a reminder", FormAction.OPEN_REMINDER, FormRef(Kind.REMINDER), style="primary"
+                ),
+                form_button("Add a channel digest", FormAction.OPEN_DIGEST, FormRef(Kind.DIGEST)),
+            ],
+        }
+    )
     blocks.append(
         _note(
             "Type `/sessions help` anywhere for examples: `/sessions onboarding week`, digests and reminders."
@@ -86,15 +99,6 @@ def _note(text: str) -> Block:
     return {"type": "context", "elements": [mrkdwn(text)]}
 
 
-def _row(text: str, action: HomeAction, ident: int) -> Block:
-    return {
-        "type": "section",
-        "text": mrkdwn(text),
-        "accessory": {
-            "type": "button",
-            "action_id": f"{action}:{ident}",
-            "text": plain("Stop"),
-            "value": str(ident),
-            "style": "danger",
-        },
-    }
+def _row(text: str, kind: Kind, ident: int) -> list[Block]:
+    """A subscription's line, then its Edit and Stop buttons (a section holds only one)."""
+    return [{"type": "section", "text": mrkdwn(text)}, change_buttons(kind, ident)]

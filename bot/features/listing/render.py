@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.features.forms.buttons import follow_buttons
 from bot.features.listing.ids import Action, ListingRef, encode_listing
 from bot.features.session_view import Block, session_actions, session_section
 from bot.sessions.listing import Listing
@@ -28,6 +29,16 @@ def listing_message(
     shared_by: str | None = None,
 ) -> Message:
     """One page of a module's upcoming sessions; `shared_by` makes it the in-channel version."""
+    blocks = listing_blocks(listing, window_label, zone, offset, shared_by)
+    shown = len(listing.sessions[offset : offset + PAGE_SIZE])
+    blocks += _footer(listing, window_word, offset, shown, interactive=shared_by is None)
+    return {"text": _summary(listing, window_label), "blocks": blocks}
+
+
+def listing_blocks(
+    listing: Listing, window_label: str, zone: tzinfo, offset: int = 0, shared_by: str | None = None
+) -> list[Block]:
+    """The heading and one page of sessions, each with its buttons (Remind me unless shared)."""
     module = listing.module
     page = listing.sessions[offset : offset + PAGE_SIZE]
     blocks: list[Block] = [*_heading(module, window_label, shared_by)]
@@ -40,8 +51,7 @@ def listing_message(
         actions = session_actions(session, module, remindable=shared_by is None, position=position)
         if actions is not None:
             blocks.append(actions)
-    blocks += _footer(listing, window_word, offset, len(page), interactive=shared_by is None)
-    return {"text": _summary(listing, window_label), "blocks": blocks}
+    return blocks
 
 
 def looking_up_message(query: str) -> Message:
@@ -157,8 +167,8 @@ def _footer(listing: Listing, window_word: str, offset: int, shown: int, interac
         buttons.append(
             _button("Share in channel", Action.SHARE, ListingRef(listing.module.id, window_word, offset))
         )
-    if buttons:
-        blocks.append({"type": "actions", "block_id": "listing:footer", "elements": buttons})
+    buttons += follow_buttons(listing.module)
+    blocks.append({"type": "actions", "block_id": "listing:footer", "elements": buttons})
     return blocks
 
 

@@ -16,6 +16,7 @@ from bot.features.resolve import Chosen, Unresolved, choose_module, not_in_zoho
 from bot.sessions.matching import normalise
 from bot.sessions.modules import ModuleRef
 from bot.sessions.windows import next_days
+from bot.slack import delivery
 from bot.slack.actions import action_value, on_action
 from bot.slack.messages import Message, sentence_message
 from bot.slack.respond import AckFn, RespondFn
@@ -120,12 +121,18 @@ class ReminderCommands:
     async def on_button(
         self, ack: AckFn, body: dict[str, Any], respond: RespondFn, client: AsyncWebClient
     ) -> None:
-        """Remind me: one session, the default lead time."""
+        """Remind me: one session, the default lead time. Answered ephemerally beside the message,
+        or by DM when the button is in a modal (the shortcut's), which has no response_url."""
         await ack()
         user = body["user"]["id"]
-        await respond(
-            replace_original=False, response_type="ephemeral", **await self._remind_one(client, user, body)
-        )
+        answer = await self._remind_one(client, user, body)
+        if body.get("response_url"):
+            await respond(replace_original=False, response_type="ephemeral", **answer)
+            return
+        try:
+            await delivery.post(client, user, answer)
+        except delivery.DeliveryError as exc:
+            log.info("Remind me answer to %s failed: %s", user, exc.reason)
 
     async def _remind_one(self, client: AsyncWebClient, user: str, body: dict[str, Any]) -> Message:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from bot.features.home.render import HomeAction
+from bot.features.forms.ids import FormAction, FormRef, Kind, encode_form
 from tests.fakes.signing import JSON_CONTENT_TYPE, block_actions_body, event_body, signed_headers
 from tests.slack.harness import SECRET, SlackBot, all_text, buttons
 
@@ -54,7 +54,7 @@ async def test_opening_home_with_nothing_set_up_shows_how_to(walked: SlackBot) -
     assert "Nothing in the next 14 days." in text
     assert "None yet: `/sessions remind <module> [15m|1h|1d]`" in text
     assert "None: `/sessions digest <module> [at HH:MM] [mon-fri]` in a channel." in text
-    assert buttons(view) == []
+    assert [b["text"]["text"] for b in buttons(view)] == ["Add a reminder", "Add a channel digest"]
     assert walked.zoho.calls() == [], "the Home tab is built from the store and the cache only"
 
 
@@ -76,8 +76,20 @@ async def test_home_lists_reminders_digests_and_upcoming_sessions_with_stop_butt
     (reminder,) = await walked.bot.store.reminders(user_id="U1")
     (digest,) = await walked.bot.store.digests()
     assert [(b["action_id"], b["value"], b["text"]["text"]) for b in buttons(view)] == [
-        (f"{HomeAction.STOP_REMINDER}:{reminder.id}", str(reminder.id), "Stop"),
-        (f"{HomeAction.STOP_DIGEST}:{digest.id}", str(digest.id), "Stop"),
+        (
+            f"{FormAction.OPEN_REMINDER}:{reminder.id}",
+            encode_form(FormRef(Kind.REMINDER, reminder.id)),
+            "Edit",
+        ),
+        (
+            f"{FormAction.STOP_REMINDER}:{reminder.id}",
+            encode_form(FormRef(Kind.REMINDER, reminder.id)),
+            "Stop",
+        ),
+        (f"{FormAction.OPEN_DIGEST}:{digest.id}", encode_form(FormRef(Kind.DIGEST, digest.id)), "Edit"),
+        (f"{FormAction.STOP_DIGEST}:{digest.id}", encode_form(FormRef(Kind.DIGEST, digest.id)), "Stop"),
+        (FormAction.OPEN_REMINDER.value, encode_form(FormRef(Kind.REMINDER)), "Add a reminder"),
+        (FormAction.OPEN_DIGEST.value, encode_form(FormRef(Kind.DIGEST)), "Add a channel digest"),
     ]
     assert len(view["blocks"]) <= 100
     assert walked.zoho.calls() == []
@@ -87,7 +99,7 @@ async def test_stop_in_home_removes_the_reminder_and_republishes(walked: SlackBo
     await walked.command("remind GDPR Basics 1h")
     await walked.command("remind Tools & Systems")
     view = await open_home(walked)
-    stop_gdpr = buttons(view, HomeAction.STOP_REMINDER.value)[0]
+    stop_gdpr = buttons(view, FormAction.STOP_REMINDER.value)[0]
 
     await click_in_home(walked, view, stop_gdpr)
 
@@ -96,19 +108,19 @@ async def test_stop_in_home_removes_the_reminder_and_republishes(walked: SlackBo
     assert republished is not None
     assert "*GDPR Basics*: every session" not in text_of(republished)
     assert "*Tools & Systems*: every session, 15 minutes before" in text_of(republished)
-    assert len(buttons(republished, HomeAction.STOP_REMINDER.value)) == 1
+    assert len(buttons(republished, FormAction.STOP_REMINDER.value)) == 1
 
 
 async def test_stop_in_home_removes_a_digest_the_person_set_up(walked: SlackBot) -> None:
     await walked.command("digest GDPR Basics")
     view = await open_home(walked)
 
-    await click_in_home(walked, view, buttons(view, HomeAction.STOP_DIGEST.value)[0])
+    await click_in_home(walked, view, buttons(view, FormAction.STOP_DIGEST.value)[0])
 
     assert await walked.bot.store.digests() == []
     republished = walked.slack.home_view("U1")
     assert republished is not None
-    assert buttons(republished) == []
+    assert buttons(republished, FormAction.STOP_DIGEST.value) == []
 
 
 async def test_a_stop_click_cannot_remove_someone_elses_digest(walked: SlackBot) -> None:
@@ -116,7 +128,7 @@ async def test_a_stop_click_cannot_remove_someone_elses_digest(walked: SlackBot)
     view = await open_home(walked)
     walked.slack.add_user("U2", "grace", tz="America/New_York")
 
-    await click_in_home(walked, view, buttons(view, HomeAction.STOP_DIGEST.value)[0], user="U2")
+    await click_in_home(walked, view, buttons(view, FormAction.STOP_DIGEST.value)[0], user="U2")
 
     assert len(await walked.bot.store.digests()) == 1
 
