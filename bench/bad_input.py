@@ -21,8 +21,9 @@ SIZES = (100, 1_000, 10_000, 100_000, 200_000)
 ROUNDS = 5
 
 
-def catalog() -> list[ModuleRef]:
-    org = large_org(date(2026, 3, 10))
+def catalog(courses: int = 10) -> list[ModuleRef]:
+    """large_org's modules (20 a course), as the catalog holds them; no sessions are needed."""
+    org = large_org(date(2026, 3, 10), courses=courses, sessions_per_batch=(0, 0))
     return [
         ModuleRef(c.course_id, b.batch_id, m.module_id, m.name, c.name, b.name)
         for c in org.courses

@@ -12,27 +12,15 @@ from __future__ import annotations
 
 import statistics
 import time
-from datetime import date
 
+from bench.bad_input import catalog
 from bot.features.forms.render import MAX_OPTIONS, module_options
 from bot.sessions.matching import suggest
-from bot.sessions.modules import ModuleRef
-from tests.fakes.zoho_data import large_org
 
 COURSES = (10, 50, 250)
 """large_org's course counts: 20 modules each, so 200, 1,000 and 5,000 modules."""
 TYPED = ("", "mod", "Module 07.2.05", "modul 07.2 05", "course 03")
 ROUNDS = 5
-
-
-def catalog(courses: int) -> list[ModuleRef]:
-    org = large_org(date(2026, 3, 10), courses=courses, sessions_per_batch=(0, 0))
-    return [
-        ModuleRef(c.course_id, b.batch_id, m.module_id, m.name, c.name, b.name)
-        for c in org.courses
-        for b in c.batches
-        for m in b.modules
-    ]
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from bot.sessions.errors import (
     SignInsPaused,
 )
 from bot.slack import observe
-from bot.slack.messages import Message, sentence_message, sentence_view
+from bot.slack.messages import Message, message_view, sentence_message
 from bot.slack.text import date_token
 from bot.slack.views import open_view
 
@@ -94,7 +94,7 @@ async def handle_unexpected(error: Exception, body: dict[str, Any], respond: Any
     message = error_message(error, user)
     if respond is None or not (body.get("response_url") or body.get("response_urls")):
         if client is not None and isinstance(body.get("trigger_id"), str):
-            await open_view(client, body["trigger_id"], sentence_view(message["blocks"][0]["text"]["text"]))
+            await open_view(client, body["trigger_id"], message_view(message))
         return
     try:
         await respond(response_type="ephemeral", replace_original=False, **message)

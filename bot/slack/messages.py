@@ -29,11 +29,16 @@ def bullets(lines: list[str]) -> str:
     return "\n".join(shown)
 
 
-def sentence_view(sentence: str) -> dict[str, Any]:
-    """A modal that only says one sentence (our own mrkdwn, as in `sentence_message`)."""
+def sentence_view(sentence: str, emoji: str = ":warning:") -> dict[str, Any]:
+    """`sentence_message` as a modal, for places without a conversation to answer in."""
+    return message_view(sentence_message(sentence, emoji))
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    """A short answer (`sentence_message`'s, `error_message`'s) shown as a modal."""
     return {
         "type": "modal",
         "title": plain("Sessions", 24),
         "close": plain("Close", 24),
-        "blocks": [{"type": "section", "text": mrkdwn(sentence)}],
+        "blocks": message["blocks"],
     }

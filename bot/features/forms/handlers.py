@@ -91,7 +91,7 @@ class Forms:
         if not ref.subscription:
             return reminder_modal(ref, self._known(ref.module))
         reminder = await self._deps.store.reminder(ref.subscription)
-        if reminder is None or not owns_reminder(reminder, user):
+        if not owns_reminder(reminder, user):
             return NOT_YOUR_REMINDER
         module = self._deps.catalog.module(reminder.module.id) or reminder.module
         edit = FormRef(Kind.REMINDER, reminder.id, reminder.module.id, ref.channel)
@@ -232,7 +232,7 @@ class Forms:
         if body.get("response_url") and respond is not None:
             await respond(replace_original=False, response_type="ephemeral", **sentence_message(sentence))
         elif isinstance(body.get("trigger_id"), str):
-            await open_view(client, body["trigger_id"], sentence_view(f":warning: {sentence}"))
+            await open_view(client, body["trigger_id"], sentence_view(sentence))
 
 
 def _in_zone(at: time, stored_zone: str, zone: ZoneInfo, deps: Deps) -> time:

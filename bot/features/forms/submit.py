@@ -23,7 +23,13 @@ from bot.features.digests.handlers import INVITE, MAX_DIGESTS_PER_CHANNEL
 from bot.features.digests.render import confirmation_text, digest_line
 from bot.features.forms.ids import Field, FormCallback, FormRef, Kind, decode_form
 from bot.features.forms.read import DigestForm, FieldErrors, ReminderForm, read_digest, read_reminder
-from bot.features.forms.rights import DIGEST_GONE, NOT_YOUR_REMINDER, may_change_digest, not_in_channel
+from bot.features.forms.rights import (
+    DIGEST_GONE,
+    NOT_YOUR_REMINDER,
+    may_change_digest,
+    not_in_channel,
+    owns_reminder,
+)
 from bot.features.reminders.handlers import COMMAND as REMIND_COMMAND
 from bot.features.reminders.handlers import MAX_REMINDERS_PER_PERSON
 from bot.features.resolve import not_in_zoho
@@ -31,7 +37,7 @@ from bot.sessions.modules import ModuleId, ModuleRef
 from bot.slack import delivery
 from bot.slack.channels import Membership, membership
 from bot.slack.errors import error_message
-from bot.slack.messages import Message, sentence_message, sentence_view
+from bot.slack.messages import Message, message_view, sentence_message, sentence_view
 from bot.slack.text import escape, escape_clip, user_mention
 from bot.slack.users import user_zone
 from bot.store.records import Digest, Reminder
@@ -78,7 +84,7 @@ class Submissions:
                 raise ValueError(f"a {ref.kind.name} form submitted as a {kind.name} one")
         except ValueError as exc:
             log.info("undecodable form from %s: %s", user, exc)
-            await ack(response_action="update", view=sentence_view(f":warning: {OLD_FORM}"))
+            await ack(response_action="update", view=sentence_view(OLD_FORM))
             return
         values = (view.get("state") or {}).get("values")
         try:
@@ -89,13 +95,13 @@ class Submissions:
         except Refused as refused:
             log.info("%s form of %s refused: %s", kind.name.lower(), user, refused)
             if refused.sentence:
-                await ack(response_action="update", view=sentence_view(f":warning: {refused.sentence}"))
+                await ack(response_action="update", view=sentence_view(refused.sentence))
             else:
                 await ack(response_action="errors", errors=refused.errors)
             return
         except Exception as error:  # the person gets a sentence in the modal, never a spinner
             message = error_message(error, user)
-            await ack(response_action="update", view=sentence_view(message["blocks"][0]["text"]["text"]))
+            await ack(response_action="update", view=message_view(message))
             return
         await ack()
         await self._confirm(client, user, ref.channel, confirmation)
@@ -105,7 +111,7 @@ class Submissions:
 
     async def _save_reminder(self, client: AsyncWebClient, user: str, ref: FormRef, values: Any) -> Message:
         existing = await self._deps.store.reminder(ref.subscription) if ref.subscription else None
-        if ref.subscription and (existing is None or existing.user_id != user):
+        if ref.subscription and not owns_reminder(existing, user):
             raise Refused(sentence=NOT_YOUR_REMINDER)
         one_session = existing is not None and bool(existing.session_id)
         form = read_reminder(values, with_module=not one_session)
