@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from bot.sessions.changes import Change
 from bot.sessions.modules import ModuleId, ModuleRef
 
 MAX_NAME_CHARS = 300
@@ -55,6 +56,16 @@ class Reminder:
     lead: timedelta
     paused_reason: str | None = None
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FoundChange:
+    """A change as kept: which module, when it was found, and its row id (for send keys)."""
+
+    id: int
+    module: ModuleRef
+    change: Change
+    detected_at: datetime
 
 
 @dataclass(frozen=True)

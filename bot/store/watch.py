@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.sessions.changes import Change, ChangeKind, Known
 from bot.sessions.modules import ModuleId, ModuleRef
-from bot.store.records import module_from_row
+from bot.store.records import FoundChange, module_from_row
 from bot.store.schema import channel_settings, session_changes, session_watch
 from bot.store.upsert import upsert
 
@@ -34,16 +34,6 @@ class Watch:
     fetch_id: str
     vanished_fetch: str | None
     sessions: tuple[Known, ...] = ()
-
-
-@dataclass(frozen=True)
-class FoundChange:
-    """A change as kept: which module, when it was found, and its row id (for send keys)."""
-
-    id: int
-    module: ModuleRef
-    change: Change
-    detected_at: datetime
 
 
 class _Overtaken(Exception):
@@ -160,9 +150,10 @@ class Watches:
         return result.rowcount
 
     async def set_channel_notices(self, channel_id: str, on: bool) -> None:
-        await upsert(
-            self._engine, channel_settings, ("channel_id",), {"channel_id": channel_id}, {"notices": on}
-        )
+        async with self._engine.begin() as connection:
+            await upsert(
+                connection, channel_settings, ("channel_id",), {"channel_id": channel_id}, {"notices": on}
+            )
 
     async def channel_notices(self, channel_id: str) -> bool:
         """Whether the channel hears of changes (on unless turned off)."""

@@ -25,7 +25,7 @@ from bot.store.schema import (
     session_changes,
     session_watch,
 )
-from bot.store.store import Store, StoreError
+from bot.store.store import LimitReached, Store, StoreError
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 TTL = timedelta(seconds=90)
@@ -394,3 +394,75 @@ async def test_subscribing_and_stopping_at_the_same_time_always_answers(store: S
     saved = await store.save_reminder("U1", module, timedelta(hours=2), NOW)
     assert saved.lead == timedelta(hours=2)
     assert len(await store.reminders("U1")) == 1
+
+
+async def test_fifty_concurrent_digests_from_two_instances_never_pass_the_channel_limit(
+    database_url: str, store: Store
+) -> None:
+    """Found from outside: a channel holding 48 digests took 50 concurrent adds and ended with 90.
+    The limit is checked by the statement that saves, so whoever comes third is refused."""
+    for n in range(48):
+        await store.save_digest("C1", mod(f"c/b/m{n}", f"Module {n}"), time(9), EVERY_DAY, "UTC", "U1", NOW)
+    other = await Store.open(database_url)
+
+    async def add(instance: Store, n: int) -> bool:
+        module = mod(f"c/b/new{n}", f"New {n}")
+        try:
+            await instance.save_digest("C1", module, time(9), EVERY_DAY, "UTC", "U2", NOW, limit=50)
+        except LimitReached:
+            return False
+        return True
+
+    try:
+        saved = await asyncio.gather(*[add(store if n % 2 else other, n) for n in range(50)])
+    finally:
+        await other.close()
+    assert sum(saved) == 2
+    assert len(await store.digests(channel_id="C1")) == 50
+    again = await store.save_digest("C1", mod("c/b/m0", "Module 0"), time(8), EVERY_DAY, "UTC", "U1", NOW, 50)
+    assert again.at == time(8), "changing the time of a digest the channel has is never refused"
+
+
+async def test_fifty_concurrent_reminders_never_pass_the_persons_limit(
+    database_url: str, store: Store
+) -> None:
+    for n in range(48):
+        await store.save_reminder("U1", mod(f"c/b/m{n}", f"Module {n}"), timedelta(hours=1), NOW)
+    other = await Store.open(database_url)
+
+    async def add(instance: Store, n: int) -> bool:
+        try:
+            await instance.save_reminder("U1", mod(f"c/b/new{n}", "New"), timedelta(hours=1), NOW, limit=50)
+        except LimitReached:
+            return False
+        return True
+
+    try:
+        saved = await asyncio.gather(*[add(store if n % 2 else other, n) for n in range(50)])
+    finally:
+        await other.close()
+    assert sum(saved) == 2
+    assert len(await store.reminders("U1")) == 50
+    changed = await store.save_reminder("U1", mod("c/b/m0", "Module 0"), timedelta(hours=2), NOW, limit=50)
+    assert changed.lead == timedelta(hours=2)
+
+
+async def test_a_digest_form_of_several_modules_is_saved_whole_or_not_at_all(store: Store) -> None:
+    for n in range(49):
+        await store.save_digest("C1", mod(f"c/b/m{n}", f"Module {n}"), time(9), EVERY_DAY, "UTC", "U1", NOW)
+    two = [mod("c/b/x", "X"), mod("c/b/y", "Y")]
+    with pytest.raises(LimitReached):
+        await store.save_digests("C1", two, time(9), EVERY_DAY, "UTC", "U1", NOW, limit=50)
+    assert len(await store.digests(channel_id="C1")) == 49, "the first of the two was not kept"
+
+
+async def test_moving_a_digest_into_a_full_channel_is_refused_and_changes_nothing(store: Store) -> None:
+    for n in range(50):
+        await store.save_digest("FULL", mod(f"c/b/m{n}", f"M {n}"), time(9), EVERY_DAY, "UTC", "U1", NOW)
+    mine = await store.save_digest("C1", mod("c/b/x", "X"), time(9), EVERY_DAY, "UTC", "U1", NOW)
+    with pytest.raises(LimitReached):
+        await store.update_digest(mine.id, "FULL", mine.module, time(10), EVERY_DAY, "UTC", limit=50)
+    assert await store.digest(mine.id) == mine
+    assert (
+        await store.update_digest(mine.id + 1000, "C1", mine.module, time(10), EVERY_DAY, "UTC", 50) is None
+    )

@@ -17,8 +17,7 @@ from bot.sessions.model import Session
 from bot.sessions.windows import next_days
 from bot.slack.delivery import SLACK_FAILURES, narrow
 from bot.slack.users import user_zone
-from bot.store.records import Reminder
-from bot.store.watch import FoundChange
+from bot.store.records import FoundChange, Reminder
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,7 @@ from bot.features.reminders.render import reminder_line
 from bot.features.session_view import Block, session_text
 from bot.sessions.model import Session
 from bot.slack.text import escape_clip, mrkdwn, plain
-from bot.store.records import Digest, Reminder
-from bot.store.watch import FoundChange
+from bot.store.records import Digest, FoundChange, Reminder
 
 MAX_SESSIONS = 10
 MAX_ROWS = 18

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.sessions.changes import ChangeKind
-from bot.store.records import Digest, Reminder
-from bot.store.watch import FoundChange
+from bot.store.records import Digest, FoundChange, Reminder
 
 PERSONAL_KINDS = frozenset({ChangeKind.MOVED, ChangeKind.CANCELLED})
 """What a person with a reminder is told of: what changes when, or whether, they are reminded."""

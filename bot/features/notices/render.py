@@ -14,7 +14,7 @@ from bot.features.session_view import Block
 from bot.sessions.changes import Change, ChangeKind, Known
 from bot.slack.messages import Message
 from bot.slack.text import clip, date_token, defang, escape_clip, mrkdwn, plain
-from bot.store.watch import FoundChange
+from bot.store.records import FoundChange
 
 MAX_LINES = 10
 """Changes listed per module; a section holds 3,000 characters and each line is under 300."""
