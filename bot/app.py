@@ -33,6 +33,7 @@ from bot.features.outbox import Outbox
 from bot.features.reminders.handlers import ReminderCommands
 from bot.features.reminders.send import ReminderSender
 from bot.features.reminders.trainers import TrainerDirectory
+from bot.features.subscriptions.service import Subscriptions
 from bot.scheduler import Scheduler
 from bot.sessions.people import TrainerEmails
 from bot.slack import server
@@ -126,12 +127,13 @@ def register_features(bolt: AsyncApp, deps: Deps) -> None:
     """Every listener, in plain view: the listing, App Home, reminders, the forms and the
     `/sessions` router."""
     home = Home(deps)
-    digests = DigestCommands(deps, on_change=home.publish)
-    reminders = ReminderCommands(deps, on_change=home.publish)
+    subscriptions = Subscriptions(deps, on_change=home.publish)
+    digests = DigestCommands(deps, subscriptions)
+    reminders = ReminderCommands(deps, subscriptions)
     listing.register(bolt, deps)
     home.register(bolt)
     reminders.register(bolt)
-    Forms(deps, on_change=home.publish).register(bolt)
+    Forms(deps, subscriptions, on_change=home.publish).register(bolt)
     router.register(bolt, deps, subcommands={**digests.handlers(), **reminders.handlers()})
 
 

@@ -101,3 +101,56 @@ def test_the_reach_check_sees_through_a_module() -> None:
     """The check above would catch what it is for: the store's watch module reaches SQLAlchemy."""
     assert "sqlalchemy" in reached(BOT / "store" / "watch.py")
     assert "sqlalchemy" not in reached(BOT / "store" / "records.py")
+
+
+ALLOWED_FEATURE_ARROWS = {
+    "digests": {"forms", "subscriptions"},
+    "forms": {"listing", "subscriptions"},
+    "home": {"forms", "notices", "subscriptions"},
+    "listing": {"forms"},
+    "notices": {"reminders"},
+    "reminders": {"listing", "subscriptions"},
+    "subscriptions": set(),
+}
+"""Which feature folders each feature folder may import from (its buttons, ids, pure renders, the
+subscriptions service); everything else the features share sits in `bot/features/*.py`."""
+
+
+def feature_folder(name: str) -> str | None:
+    parts = name.split(".")
+    folder = parts[2] if len(parts) > 3 and parts[:2] == ["bot", "features"] else None
+    return folder if folder is not None and (BOT / "features" / folder).is_dir() else None
+
+
+def test_feature_folders_import_only_the_allowed_folders_and_never_handlers() -> None:
+    folders = sorted(p.name for p in (BOT / "features").iterdir() if p.is_dir() and p.name != "__pycache__")
+    assert sorted(ALLOWED_FEATURE_ARROWS) == folders, "a new folder needs its arrows written here"
+    wrong = []
+    for folder in folders:
+        for path in files("features", folder):
+            for name in imports(path):
+                target = feature_folder(name)
+                if target is None or target == folder:
+                    continue
+                if target not in ALLOWED_FEATURE_ARROWS[folder] or name.endswith(".handlers"):
+                    wrong.append(f"{path.relative_to(BOT.parent)} imports {name}")
+    assert wrong == []
+
+
+def test_the_subscriptions_service_is_the_only_place_that_saves_or_stops_a_subscription() -> None:
+    writes = (
+        "save_digest",
+        "save_reminder",
+        "update_digest",
+        "update_reminder",
+        "remove_digest",
+        "remove_reminders",
+    )
+    found = [
+        f"{path.relative_to(BOT.parent)} calls {word}"
+        for path in files("features")
+        if "subscriptions" not in path.parts
+        for word in writes
+        if f"store.{word}(" in path.read_text(encoding="utf-8")
+    ]
+    assert found == []

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.features.digests.handlers import COMMAND as DIGEST
-from bot.features.reminders.handlers import COMMAND as REMIND
+from bot.features.subscriptions.service import DIGEST_COMMAND as DIGEST
+from bot.features.subscriptions.service import REMIND_COMMAND as REMIND
 from bot.sessions.modules import ModuleRef
 from bot.slack.errors import MODULE_GONE_PAUSE
 from bot.store.records import Digest, Reminder

@@ -1,13 +1,14 @@
-"""What the bot asks Slack about a channel: whether a person is in it."""
+"""What the bot asks Slack about a channel: whether a person is in it, and whether the bot may post there."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from enum import Enum
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.delivery import SLACK_FAILURES, narrow
+from bot.slack.delivery import SLACK_FAILURES, DeliveryError, narrow
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +42,34 @@ async def membership(client: AsyncWebClient, channel: str, user: str) -> Members
         log.info("conversations.members of %s failed: %s", channel, reason)
         return Membership.HIDDEN if reason == "channel_not_found" else Membership.UNKNOWN
     return Membership.NOT_MEMBER
+
+
+@dataclass(frozen=True)
+class Postable:
+    """Whether the bot may post in a conversation; when not, Slack's reason and whether it lasts."""
+
+    can_post: bool
+    refusal: DeliveryError | None = None
+
+
+async def postable(client: AsyncWebClient, channel: str) -> Postable:
+    """Asked with `conversations.info`, without posting: a public channel takes the bot's posts
+    (`chat:write.public`), a private one only once the bot is in it, an archived one never. A
+    direct message with the bot always does; a conversation Slack won't describe to the bot
+    (a group DM, for want of a scope) is taken to, and its post will say otherwise."""
+    if channel.startswith("D"):
+        return Postable(True)
+    try:
+        response = await client.conversations_info(channel=channel)
+    except SLACK_FAILURES as exc:
+        refusal = narrow(exc)
+        log.info("conversations.info of %s failed: %s", channel, refusal.reason)
+        if refusal.reason == "missing_scope":
+            return Postable(True)
+        return Postable(False, refusal)
+    info = response.get("channel") or {}
+    if info.get("is_archived"):
+        return Postable(False, DeliveryError("is_archived", permanent=True))
+    if info.get("is_private") and not info.get("is_member") and not info.get("is_im"):
+        return Postable(False, DeliveryError("not_in_channel", permanent=True))
+    return Postable(True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 
-from bot.features.commands import describe_weekdays
 from bot.features.session_view import Block, session_text
+from bot.features.subscriptions.render import digest_line
 from bot.sessions.listing import Listing
 from bot.slack.messages import Message, bullets
-from bot.slack.text import clip, date_token, defang, escape, escape_clip, mrkdwn, plain, user_mention
+from bot.slack.text import clip, date_token, defang, escape_clip, mrkdwn, plain
 from bot.store.records import Digest
 
 MAX_BLOCKS = 45
@@ -73,21 +73,6 @@ def _split(header: Block, blocks: list[Block], text: str) -> list[Message]:
         {"text": text if count == 1 else f"{text} (part {index} of {count})", "blocks": page}
         for index, page in enumerate(pages, start=1)
     ]
-
-
-def digest_line(digest: Digest) -> str:
-    """How a digest is described in lists and confirmations (mrkdwn, escaped)."""
-    line = (
-        f"*{escape_clip(digest.module.title, 100)}* at {digest.at:%H:%M} ({escape(digest.zone)}), "
-        f"{describe_weekdays(digest.weekdays)}"
-    )
-    if digest.paused_reason:
-        line += f"  :double_vertical_bar: paused: {escape_clip(digest.paused_reason, 100)}"
-    return line
-
-
-def confirmation_text(user_id: str, digest: Digest) -> str:
-    return f"{user_mention(user_id)} subscribed this channel to a daily digest: {digest_line(digest)}."
 
 
 def list_text(digests: Sequence[Digest], notices: bool | None = None) -> str:

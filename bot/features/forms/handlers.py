@@ -15,27 +15,19 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.features.deps import Deps
-from bot.features.digests.render import digest_line
 from bot.features.forms.ids import FormAction, FormCallback, FormRef, Kind, decode_form
 from bot.features.forms.render import MAX_OPTIONS, browse_modal, digest_modal, module_options, reminder_modal
-from bot.features.forms.rights import (
-    DIGEST_GONE,
-    NOT_YOUR_REMINDER,
-    may_change_digest,
-    not_in_channel,
-    owns_reminder,
-)
 from bot.features.forms.submit import Submissions
-from bot.features.reminders.render import reminder_line
+from bot.features.subscriptions.render import digest_line, reminder_line
+from bot.features.subscriptions.service import Refused, Subscriptions
 from bot.sessions.errors import SessionsError
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.sessions.windows import next_days
-from bot.slack import delivery, observe
+from bot.slack import observe
 from bot.slack.actions import action_value, on_action
 from bot.slack.errors import sentence_for
 from bot.slack.messages import sentence_message, sentence_view
 from bot.slack.respond import ACK_BUDGET_SECONDS
-from bot.slack.text import user_mention
 from bot.slack.users import user_zone
 from bot.slack.views import open_view, update_view
 
@@ -47,10 +39,13 @@ OnChange = Callable[[AsyncWebClient, str], Awaitable[None]]
 
 
 class Forms:
-    def __init__(self, deps: Deps, on_change: OnChange) -> None:
+    def __init__(self, deps: Deps, subscriptions: Subscriptions, on_change: OnChange) -> None:
+        """`on_change` republishes a person's App Home when a refused click may have shown them
+        an outdated one."""
         self._deps = deps
+        self._subscriptions = subscriptions
         self._on_change = on_change
-        self._submissions = Submissions(deps, on_change)
+        self._submissions = Submissions(deps, subscriptions)
 
     def register(self, app: AsyncApp) -> None:
         on_action(app, FormAction.OPEN_REMINDER, self.on_open)
@@ -77,36 +72,32 @@ class Forms:
             await self._tell(body, respond, client, OLD_FORM)
             return
         ref = FormRef(ref.kind, ref.subscription, ref.module, channel)
-        if ref.kind is Kind.REMINDER:
-            view = await self._reminder_view(ref, user)
-        else:
-            view = await self._digest_view(ref, user, client)
-        if isinstance(view, str):
-            await self._tell(body, respond, client, view)
+        try:
+            if ref.kind is Kind.REMINDER:
+                view = await self._reminder_view(ref, user)
+            else:
+                view = await self._digest_view(ref, user, client)
+        except Refused as refused:
+            await self._tell(body, respond, client, refused.sentence)
             return
         if await open_view(client, body["trigger_id"], view) is None and respond is not None:
             await self._tell(body, respond, client, "Slack didn't let me open the form in time; click again.")
 
-    async def _reminder_view(self, ref: FormRef, user: str) -> dict[str, Any] | str:
+    async def _reminder_view(self, ref: FormRef, user: str) -> dict[str, Any]:
         if not ref.subscription:
             return reminder_modal(ref, self._known(ref.module))
-        reminder = await self._deps.store.reminder(ref.subscription)
-        if not owns_reminder(reminder, user):
-            return NOT_YOUR_REMINDER
+        reminder = await self._subscriptions.reminder_to_change(user, ref.subscription)
         module = self._deps.catalog.module(reminder.module.id) or reminder.module
         edit = FormRef(Kind.REMINDER, reminder.id, reminder.module.id, ref.channel)
         return reminder_modal(edit, module, reminder.lead, one_session=bool(reminder.session_id))
 
-    async def _digest_view(self, ref: FormRef, user: str, client: AsyncWebClient) -> dict[str, Any] | str:
-        zone = await user_zone(client, user, self._deps.zoho_zone)
+    async def _digest_view(self, ref: FormRef, user: str, client: AsyncWebClient) -> dict[str, Any]:
         if not ref.subscription:
             module = self._known(ref.module)
+            zone = await user_zone(client, user, self._deps.zoho_zone)
             return digest_modal(ref, [module] if module else [], zone)
-        digest = await self._deps.store.digest(ref.subscription)
-        if digest is None:
-            return DIGEST_GONE
-        if not await may_change_digest(client, digest, user):
-            return not_in_channel(digest)
+        digest = await self._subscriptions.digest_to_change(client, user, ref.subscription)
+        zone = await user_zone(client, user, self._deps.zoho_zone)
         module = self._deps.catalog.module(digest.module.id) or digest.module
         edit = FormRef(Kind.DIGEST, digest.id, digest.module.id, digest.channel_id)
         return digest_modal(
@@ -169,21 +160,15 @@ class Forms:
         await ack()
         user = body["user"]["id"]
         ref = self._ref(body, Kind.REMINDER)
-        reminder = await self._deps.store.reminder(ref.subscription) if ref else None
-        if reminder is None or not owns_reminder(reminder, user):
-            log.info("stop of reminder %s refused for %s", ref.subscription if ref else "?", user)
-            await self._tell(body, respond, client, NOT_YOUR_REMINDER if ref else OLD_FORM)
-            await self._on_change(client, user)
+        try:
+            if ref is None:
+                raise Refused(OLD_FORM)
+            reminder = await self._subscriptions.reminder_to_change(user, ref.subscription)
+            await self._subscriptions.stop_reminders(client, user, reminder_id=reminder.id)
+        except Refused as refused:
+            await self._refused_stop(body, respond, client, user, refused)
             return
-        await self._deps.store.remove_reminders(user, reminder_id=reminder.id)
-        log.info("reminder %s stopped by %s", reminder.id, user)
-        await self._on_change(client, user)
-        if body.get("response_url"):
-            await respond(
-                replace_original=False,
-                response_type="ephemeral",
-                **sentence_message(f"Stopped: {reminder_line(reminder)}.", ":white_check_mark:"),
-            )
+        await self._said(body, respond, f"Stopped: {reminder_line(reminder)}.")
 
     async def on_stop_digest(
         self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
@@ -191,32 +176,31 @@ class Forms:
         await ack()
         user = body["user"]["id"]
         ref = self._ref(body, Kind.DIGEST)
-        digest = await self._deps.store.digest(ref.subscription) if ref else None
-        refusal = OLD_FORM if ref is None else DIGEST_GONE if digest is None else None
-        if digest is not None and not await may_change_digest(client, digest, user):
-            refusal = not_in_channel(digest)
-        if refusal is not None or digest is None:
-            log.info("stop of digest %s refused for %s", ref.subscription if ref else "?", user)
-            await self._tell(body, respond, client, refusal or DIGEST_GONE)
-            await self._on_change(client, user)
+        try:
+            if ref is None:
+                raise Refused(OLD_FORM)
+            digest = await self._subscriptions.stop_digest(client, user, ref.subscription)
+        except Refused as refused:
+            await self._refused_stop(body, respond, client, user, refused)
             return
-        await self._deps.store.remove_digest_by_id(digest.id)
-        log.info("digest %s of %s in %s stopped by %s", digest.id, digest.module.key, digest.channel_id, user)
-        if user != digest.created_by:
-            text = f"{user_mention(user)} stopped this channel's digest: {digest_line(digest)}."
-            try:
-                await delivery.post(client, digest.channel_id, sentence_message(text, ""))
-            except delivery.DeliveryError as exc:
-                log.info("could not tell %s that its digest stopped: %s", digest.channel_id, exc.reason)
+        await self._said(
+            body, respond, f"Stopped the digest in <#{digest.channel_id}>: {digest_line(digest)}."
+        )
+
+    async def _refused_stop(
+        self, body: dict[str, Any], respond: Any, client: AsyncWebClient, user: str, refused: Refused
+    ) -> None:
+        """Said to the person, whose App Home is republished: it may have shown what is gone."""
+        log.info("stop refused for %s: %s", user, refused.short[:200])
+        await self._tell(body, respond, client, refused.sentence)
         await self._on_change(client, user)
+
+    async def _said(self, body: dict[str, Any], respond: Any, sentence: str) -> None:
         if body.get("response_url"):
             await respond(
                 replace_original=False,
                 response_type="ephemeral",
-                **sentence_message(
-                    f"Stopped the digest in <#{digest.channel_id}>: {digest_line(digest)}.",
-                    ":white_check_mark:",
-                ),
+                **sentence_message(sentence, ":white_check_mark:"),
             )
 
     def _ref(self, body: dict[str, Any], kind: Kind) -> FormRef | None:

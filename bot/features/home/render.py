@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from typing import Any
 
-from bot.features.digests.render import digest_line
 from bot.features.forms.buttons import change_buttons, form_button
 from bot.features.forms.ids import FormAction, FormRef, Kind
 from bot.features.notices.render import change_line
-from bot.features.reminders.render import reminder_line
 from bot.features.session_view import Block, session_text
+from bot.features.subscriptions.render import digest_line, reminder_line
 from bot.sessions.model import Session
 from bot.slack.text import escape_clip, mrkdwn, plain
 from bot.store.records import Digest, FoundChange, Reminder

@@ -12,9 +12,10 @@ from bot.features import commands
 from bot.features.deps import Deps
 from bot.features.listing.ids import Action, decode_session
 from bot.features.reminders.render import list_text
-from bot.features.resolve import Chosen, Unresolved, choose_module, not_in_zoho
+from bot.features.resolve import Chosen, Unresolved, choose_module
+from bot.features.subscriptions.render import reminders_of_module_saved
+from bot.features.subscriptions.service import REMIND_COMMAND, Refused, Subscriptions
 from bot.sessions.matching import normalise
-from bot.sessions.modules import ModuleRef
 from bot.sessions.windows import next_days
 from bot.slack import delivery
 from bot.slack.actions import action_value, on_action
@@ -24,23 +25,13 @@ from bot.slack.text import date_token, escape_clip
 
 log = logging.getLogger(__name__)
 
-COMMAND = "/sessions remind"
-"""How a person names this feature's modules by id, in sentences."""
-
 BUTTON_WINDOW_DAYS = 366
-MAX_REMINDERS_PER_PERSON = 50
-"""Rows a person may have (a module's every session or one session each); changing one is not refused."""
-TOO_MANY = (
-    f"You already have {MAX_REMINDERS_PER_PERSON} reminders, the most one person may have, so nothing "
-    "was saved. Stop some with `/sessions remind off &lt;module&gt;` (`/sessions remind list` shows them), "
-    "then try again."
-)
 
 
 class ReminderCommands:
-    def __init__(self, deps: Deps, on_change: Any) -> None:
+    def __init__(self, deps: Deps, subscriptions: Subscriptions) -> None:
         self._deps = deps
-        self._on_change = on_change
+        self._subscriptions = subscriptions
 
     def register(self, app: AsyncApp) -> None:
         on_action(app, Action.REMIND_SESSION, self.on_button)
@@ -56,45 +47,28 @@ class ReminderCommands:
         client: AsyncWebClient,
     ) -> Message:
         user = command["user_id"]
-        if isinstance(parsed, commands.RemindAdd):
-            return await self.add(client, user, parsed)
-        if isinstance(parsed, commands.RemindOff):
-            return await self.off(client, user, parsed.query)
+        try:
+            if isinstance(parsed, commands.RemindAdd):
+                return await self.add(client, user, parsed)
+            if isinstance(parsed, commands.RemindOff):
+                return await self.off(client, user, parsed.query)
+        except Refused as refused:
+            return sentence_message(refused.sentence)
         return await self.list(user)
 
     async def add(self, client: AsyncWebClient, user: str, parsed: commands.RemindAdd) -> Message:
-        choice = await choose_module(self._deps, parsed.query, COMMAND)
+        choice = await choose_module(self._deps, parsed.query, REMIND_COMMAND)
         if isinstance(choice, Unresolved):
             return choice.message
-        module = choice.module
-        refusal = await self._refusal(user, module)
-        if refusal is not None:
-            return refusal
-        await self._deps.store.save_reminder(user, module, parsed.lead, self._deps.clock.now())
-        await self._on_change(client, user)
-        log.info("reminders of %s for %s, %s before", module.key, user, parsed.lead)
-        return sentence_message(
-            f"I'll send you a direct message {commands.describe_lead(parsed.lead)} before each session "
-            f"of *{escape_clip(module.title, 100)}*.",
-            ":white_check_mark:",
-        )
-
-    async def _refusal(self, user: str, module: ModuleRef, session_id: str = "") -> Message | None:
-        """Why this reminder may not be saved (the person's limit, or Zoho has no such module);
-        None when it may. The limit is checked first: it costs no call."""
-        mine = await self._deps.store.reminders(user_id=user)
-        changed = any(r.module.id == module.id and r.session_id == session_id for r in mine)
-        if len(mine) >= MAX_REMINDERS_PER_PERSON and not changed:
-            return sentence_message(TOO_MANY)
-        return await not_in_zoho(self._deps, module, COMMAND)
+        saved = await self._subscriptions.save_reminder(client, user, choice.module, parsed.lead)
+        return sentence_message(reminders_of_module_saved(saved), ":white_check_mark:")
 
     async def list(self, user: str) -> Message:
         return sentence_message(list_text(await self._deps.store.reminders(user_id=user)), "")
 
     async def off(self, client: AsyncWebClient, user: str, query: str) -> Message:
         if not query.strip():
-            count = await self._deps.store.remove_reminders(user)
-            await self._on_change(client, user)
+            count = await self._subscriptions.stop_reminders(client, user)
             return sentence_message(f"Stopped all your reminders ({count}).", ":white_check_mark:")
         mine = await self._deps.store.reminders(user_id=user)
         wanted = normalise(query)
@@ -102,7 +76,7 @@ class ReminderCommands:
             r.module.id for r in mine if normalise(r.module.name) == wanted or r.module.key == query.strip()
         }
         if not modules:
-            choice = await choose_module(self._deps, query, COMMAND)
+            choice = await choose_module(self._deps, query, REMIND_COMMAND)
             if isinstance(choice, Chosen):
                 modules = {r.module.id for r in mine if r.module.id == choice.module.id}
         if not modules:
@@ -110,9 +84,7 @@ class ReminderCommands:
                 f"You have no reminders for “{escape_clip(query, 100)}”. {list_text(mine)}",
                 ":thinking_face:",
             )
-        for module in modules:
-            await self._deps.store.remove_reminders(user, module=module)
-        await self._on_change(client, user)
+        await self._subscriptions.stop_reminders(client, user, sorted(modules, key=str))
         names = ", ".join(
             sorted(f"*{escape_clip(r.module.title, 100)}*" for r in mine if r.module.id in modules)
         )
@@ -149,12 +121,11 @@ class ReminderCommands:
         session = next((s for s in listing.sessions if s.session_id == ref.session_id), None)
         if session is None or session.start is None or session.start <= now:
             return sentence_message("That session has already started or is no longer planned.")
-        refusal = await self._refusal(user, module, session.session_id)
-        if refusal is not None:
-            return refusal
         lead = commands.DEFAULT_LEAD
-        await self._deps.store.save_reminder(user, module, lead, now, session.session_id)
-        await self._on_change(client, user)
+        try:
+            await self._subscriptions.save_reminder(client, user, module, lead, session.session_id)
+        except Refused as refused:
+            return sentence_message(refused.sentence)
         when = date_token(session.start, "{date_short_pretty} at {time}", self._deps.zoho_zone)
         return sentence_message(
             f"I'll send you a direct message {commands.describe_lead(lead)} before "

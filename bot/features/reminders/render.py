@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import tzinfo
 
-from bot.features.commands import describe_lead
 from bot.features.reminders.due import DueReminder
 from bot.features.session_view import Block, calendar_button, session_section
+from bot.features.subscriptions.render import reminder_line
 from bot.slack.messages import Message, bullets
 from bot.slack.text import clip, date_token, defang, escape_clip, mrkdwn
 from bot.store.records import Reminder
@@ -27,14 +27,6 @@ def reminder_message(due: DueReminder, zone: tzinfo) -> Message:
     local = due.start.astimezone(zone)
     text = f"{who}: {defang(clip(session.name, 150))} starts at {local:%H:%M} {local.tzname()}."
     return {"text": text, "blocks": blocks}
-
-
-def reminder_line(reminder: Reminder) -> str:
-    what = "one session" if reminder.session_id else "every session"
-    line = f"*{escape_clip(reminder.module.title, 100)}*: {what}, {describe_lead(reminder.lead)} before"
-    if reminder.paused_reason:
-        line += f"  :double_vertical_bar: paused: {escape_clip(reminder.paused_reason, 100)}"
-    return line
 
 
 def list_text(reminders: Sequence[Reminder]) -> str:

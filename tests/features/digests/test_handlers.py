@@ -6,11 +6,13 @@ The bot runs on the FakeClock of tests/conftest.py (10:00 UTC, Monday 10 March
 
 from __future__ import annotations
 
+import asyncio
 from datetime import time
 
 import pytest
 
-from bot.features.digests.handlers import INVITE, MAX_DIGESTS_PER_CHANNEL, TOO_MANY
+from bot.features.subscriptions.render import DIGESTS_FULL as TOO_MANY
+from bot.features.subscriptions.render import INVITE, MAX_DIGESTS_PER_CHANNEL
 from bot.sessions.modules import ModuleRef
 from tests.fakes.zoho_data import zoho_id
 from tests.slack.harness import CHANNEL, SlackBot, all_text
@@ -122,7 +124,8 @@ async def test_a_private_channel_without_the_bot_gets_the_invite_sentence_and_no
     assert sent.body["text"] == INVITE
     assert "/invite @Sessions" in all_text(sent.body)
     assert await bot.bot.store.digests() == []
-    assert [c.error for c in bot.slack.calls_to("chat.postMessage")] == ["not_in_channel"]
+    assert [c.args["channel"] for c in bot.slack.calls_to("conversations.info")] == ["CPRIV"]
+    assert bot.slack.calls_to("chat.postMessage") == [], "asked without posting: nothing said before a save"
     assert bot.slack.calls_to("views.publish") == []
 
 
@@ -190,3 +193,27 @@ async def test_a_channels_digests_stop_at_the_limit_but_changing_one_still_works
     digests = await bot.bot.store.digests(channel_id=CHANNEL)
     assert len(digests) == MAX_DIGESTS_PER_CHANNEL
     assert next(d.at for d in digests if d.module.key == GDPR) == time(9, 30)
+
+
+async def test_two_adds_at_once_to_a_channel_one_short_of_its_limit_save_and_announce_one(
+    bot: SlackBot,
+) -> None:
+    """The limit is kept by the save itself, and the channel is told only after a save that took:
+    two people adding at once never pass it, and never leave an announcement for nothing."""
+    now = bot.clock.now()
+    for n in range(MAX_DIGESTS_PER_CHANNEL - 1):
+        module = ModuleRef("1", "2", str(n), f"Module {n}")
+        await bot.bot.store.save_digest(CHANNEL, module, time(8), EVERY_DAY, "Europe/Paris", "U1", now)
+    bot.slack.clear_records()
+
+    answers = await asyncio.gather(
+        bot.command("digest GDPR Basics", user="U1"), bot.command("digest Tools & Systems", user="U2")
+    )
+
+    texts = sorted(answer.body["text"] for answer in answers)
+    assert texts[0].startswith("Done. This channel gets a digest of *")
+    assert texts[1] == TOO_MANY
+    assert len(await bot.bot.store.digests(channel_id=CHANNEL)) == MAX_DIGESTS_PER_CHANNEL
+    announced = [p["text"] for p in _posts(bot, CHANNEL)]
+    assert len(announced) == 1
+    assert "subscribed this channel to a daily digest" in announced[0]

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.features.listing.ids import Action, decode_session
-from bot.features.reminders.handlers import MAX_REMINDERS_PER_PERSON, TOO_MANY
+from bot.features.subscriptions.render import MAX_REMINDERS_PER_PERSON
+from bot.features.subscriptions.render import REMINDERS_FULL as TOO_MANY
 from bot.sessions.modules import ModuleRef
 from tests.fakes.zoho_data import zoho_id
 from tests.slack.harness import SlackBot, buttons, session_names

@@ -9,19 +9,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.channels import Membership, membership
 from bot.store.records import Digest, Reminder
 
-NOT_YOUR_REMINDER = "That reminder isn't yours, or it was already stopped, so nothing changed."
-DIGEST_GONE = "That digest was already stopped, so nothing changed."
-
 
 def owns_reminder(reminder: Reminder | None, user: str) -> bool:
     return reminder is not None and reminder.user_id == user
 
 
-async def may_change_digest(client: AsyncWebClient, digest: Digest, user: str) -> bool:
-    if digest.created_by == user:
+async def may_change_digest(client: AsyncWebClient, digest: Digest, user: str, here: str = "") -> bool:
+    """`here`: the conversation the person acts from (a command typed in the channel): being
+    there needs no question to Slack."""
+    if digest.created_by == user or digest.channel_id == here:
         return True
     return await membership(client, digest.channel_id, user) is Membership.MEMBER
-
-
-def not_in_channel(digest: Digest) -> str:
-    return f"Only people in <#{digest.channel_id}> can change its digest, so nothing changed."
