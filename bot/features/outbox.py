@@ -1,9 +1,13 @@
-"""How a scheduled message leaves: claimed in the store, posted, and its outcome recorded.
+"""How every scheduled message leaves, digests, reminders and notices alike: `Outbox.deliver`.
 
-A send is claimed under its unique key before it is posted, so a second
+A sender decides what is due and renders it; it hands the finished message, its
+send keys and what a lasting refusal pauses to `deliver`, which does the whole
+send. A send is claimed under its unique key before it is posted, so a second
 instance, a doubled tick or a restart never sends it twice. A passing Slack
 failure leaves it open for a later tick, at most `MAX_ATTEMPTS` times; a
-permanent one settles it as failed (the feature then pauses what it belongs to).
+permanent one settles it as failed and pauses what it belongs to. A message too long
+for one post goes out in parts, each claimed under its own key, so a retry never
+repeats a part already posted.
 
 A claim retaken from an instance that died mid-send may already be in Slack:
 before posting it again, the conversation's history since the send was due is
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -34,6 +38,34 @@ ABANDONED_CLAIM = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 HISTORY_MARGIN = timedelta(minutes=5)
 """How far before a send's due time its message is looked for, for clocks a little apart."""
+
+
+Pause = Callable[[str, delivery.DeliveryError], Awaitable[None]]
+"""What a lasting refusal pauses (a channel's digests, a person's reminders), given the target and
+Slack's refusal."""
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """A finished send: its message (or a long one's parts), to whom, and the keys it settles."""
+
+    kind: str
+    """digest, reminder, notice or notice-dm: the sends table's kind."""
+    target: str
+    due_at: datetime
+    keys: tuple[str, ...]
+    """Claimed together and settled by one post (a notice's changes); most sends have one."""
+    render: Callable[[Sequence[str]], Sequence[Message]]
+    """The message (or a long one's parts) for the keys this instance claimed: another may hold
+    some of them, and what it sends is not said twice."""
+    pause: Pause | None = None
+
+    @classmethod
+    def of(
+        cls, kind: str, target: str, due_at: datetime, key: str, parts: Sequence[Message], pause: Pause | None
+    ) -> Parcel:
+        """A send of one key, already rendered."""
+        return cls(kind, target, due_at, (key,), lambda _: parts, pause)
 
 
 @dataclass
@@ -57,12 +89,6 @@ class Outbox:
         """Which keys need nothing more (sent, skipped, failed for good)."""
         return await self._store.finished(keys)
 
-    async def claim(self, key: str, kind: str, target: str, due_at: datetime, now: datetime) -> bool:
-        claim = await self._store.claim(key, kind, target, due_at, self._holder, now, ABANDONED_CLAIM)
-        if claim is not None and claim.uncertain:
-            self._uncertain[key] = due_at
-        return claim is not None
-
     async def skip(self, key: str, kind: str, target: str, due_at: datetime, now: datetime, why: str) -> bool:
         """Settle a send that will not be made; True the first time, so it is logged once."""
         first = await self._store.record_skip(key, kind, target, due_at, self._holder, now, why)
@@ -70,30 +96,51 @@ class Outbox:
             _count(key, "skipped")
         return first
 
-    async def post(self, key: str, target: str, message: Message) -> None:
-        """Post under the claimed `key` and settle it as sent; a refusal leaves it for retry, re-raised."""
+    async def deliver(self, parcel: Parcel, now: datetime, report: SendReport) -> bool:
+        """Claim, post, record; on a refusal, a retry later or failed for good, and a lasting one
+        pauses what the send belongs to. True when this call posted it."""
+        mine = [key for key in parcel.keys if await self._claim(key, parcel.kind, parcel, now)]
+        if not mine:
+            return False
+        parts = parcel.render(mine)
         try:
-            await self._post_unless_there([key], target, message)
+            if len(parts) == 1:
+                await self._post_unless_there(mine, parcel.target, parts[0])
+            else:
+                for number, part in enumerate(parts, start=1):
+                    await self._post_part(f"{mine[0]}#part{number}", parcel, part, now)
+        except delivery.DeliveryError as exc:
+            for key in mine:
+                await self._failed(key, exc, report)
+            if exc.permanent and parcel.pause is not None:
+                await parcel.pause(parcel.target, exc)
+            return False
+        for key in mine:
+            await self._store.finish(key, "sent")
+            _count(key, "sent")
+            report.sent.append(key)
+        return True
+
+    async def _claim(self, key: str, kind: str, parcel: Parcel, now: datetime) -> bool:
+        claim = await self._store.claim(
+            key, kind, parcel.target, parcel.due_at, self._holder, now, ABANDONED_CLAIM
+        )
+        if claim is not None and claim.uncertain:
+            self._uncertain[key] = parcel.due_at
+        return claim is not None
+
+    async def _post_part(self, key: str, parcel: Parcel, part: Message, now: datetime) -> None:
+        """One part under its own key: a part a failed attempt already posted is not posted again."""
+        if not await self._claim(key, f"{parcel.kind}-part", parcel, now):
+            return
+        try:
+            await self._post_unless_there([key], parcel.target, part)
         except delivery.DeliveryError as exc:
             await self._store.finish(key, "retry", exc.reason)
             _count(key, "retry")
             raise
         await self._store.finish(key, "sent")
         _count(key, "sent")
-
-    async def post_together(
-        self, keys: Sequence[str], target: str, message: Message, report: SendReport
-    ) -> None:
-        """Post one message for several claimed keys and settle them together; a refusal settles
-        each as `failed` does, then is re-raised."""
-        try:
-            await self._post_unless_there(keys, target, message)
-        except delivery.DeliveryError as exc:
-            for key in keys:
-                await self.failed(key, exc, report)
-            raise
-        for key in keys:
-            await self.sent(key, report)
 
     async def _post_unless_there(self, keys: Sequence[str], target: str, message: Message) -> None:
         """Post `message` labelled with `keys`, unless a dead holder's post of all of them is found."""
@@ -121,13 +168,8 @@ class Outbox:
             return False
         return found == set(keys)
 
-    async def sent(self, key: str, report: SendReport) -> None:
-        await self._store.finish(key, "sent")
-        _count(key, "sent")
-        report.sent.append(key)
-
-    async def failed(self, key: str, exc: delivery.DeliveryError, report: SendReport) -> None:
-        """A refusal: settled for good when permanent or out of attempts, else left for a later tick."""
+    async def _failed(self, key: str, exc: delivery.DeliveryError, report: SendReport) -> None:
+        """Settled for good when permanent or out of attempts, else left for a later tick."""
         give_up = exc.permanent or await self._store.attempts(key) >= MAX_ATTEMPTS
         await self._store.finish(key, "failed" if give_up else "retry", exc.reason)
         _count(key, "failed" if give_up else "retry")

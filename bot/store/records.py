@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.sessions.changes import Change
 from bot.sessions.modules import ModuleId, ModuleRef
@@ -30,6 +30,14 @@ class Claim:
     the message may already be in Slack."""
 
     uncertain: bool
+
+
+class Schedule(NamedTuple):
+    """When a digest goes out: at this time of day in this zone, on these weekdays (Monday 0)."""
+
+    at: time
+    weekdays: frozenset[int]
+    zone: str
 
 
 @dataclass(frozen=True)

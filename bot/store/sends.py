@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +40,7 @@ class Sends:
         """A `Claim` for one caller only: the first to claim `key`, or one retaking a failed or
         lapsed claim; None for everyone else. A lapsed claim's holder died mid-send, so whether
         the message went out is unknown (`Claim.uncertain`)."""
-        if await self._insert_send(key, kind, target, due_at, holder, now, "claimed", None):
+        if await self._insert_send(_row(key, kind, target, due_at, holder, now, "claimed", None)):
             return Claim(uncertain=False)
         retaking = {
             False: sends.c.state == "retry",
@@ -67,35 +68,13 @@ class Sends:
         self, key: str, kind: str, target: str, due_at: datetime, holder: str, now: datetime, why: str
     ) -> bool:
         """Mark a send as deliberately skipped; True the first time, so the skip is logged once."""
-        return await self._insert_send(key, kind, target, due_at, holder, now, "skipped", why)
+        return await self._insert_send(_row(key, kind, target, due_at, holder, now, "skipped", why))
 
-    async def _insert_send(
-        self,
-        key: str,
-        kind: str,
-        target: str,
-        due_at: datetime,
-        holder: str,
-        now: datetime,
-        state: str,
-        error: str | None,
-    ) -> bool:
+    async def _insert_send(self, row: dict[str, Any]) -> bool:
         """Insert the row for `key`; False when it already exists (someone else got there first)."""
         try:
             async with self._engine.begin() as connection:
-                await connection.execute(
-                    sends.insert().values(
-                        key=key,
-                        kind=kind,
-                        target=target,
-                        due_at=due_at,
-                        state=state,
-                        claimed_by=holder,
-                        claimed_at=now,
-                        attempts=1 if state == "claimed" else 0,
-                        last_error=error,
-                    )
-                )
+                await connection.execute(sends.insert().values(**row))
         except IntegrityError:
             return False
         return True
@@ -131,3 +110,27 @@ class Sends:
         """Housekeeping: sends whose time has long passed can never be claimed again."""
         async with self._engine.begin() as connection:
             return (await connection.execute(delete(sends).where(sends.c.due_at < moment))).rowcount
+
+
+def _row(
+    key: str,
+    kind: str,
+    target: str,
+    due_at: datetime,
+    holder: str,
+    now: datetime,
+    state: str,
+    error: str | None,
+) -> dict[str, Any]:
+    """A new send's row, claimed by `holder` at `now` (a skip is settled at once, no attempt made)."""
+    return {
+        "key": key,
+        "kind": kind,
+        "target": target,
+        "due_at": due_at,
+        "state": state,
+        "claimed_by": holder,
+        "claimed_at": now,
+        "attempts": 1 if state == "claimed" else 0,
+        "last_error": error,
+    }

@@ -21,6 +21,7 @@ from bot.store.errors import AlreadySubscribed, LimitReached
 from bot.store.records import (
     Digest,
     Reminder,
+    Schedule,
     digest_from_row,
     reminder_from_row,
     stored_name,
@@ -49,22 +50,23 @@ class Subscriptions:
         limit: int | None = None,
     ) -> Digest:
         """Subscribe a channel to a module, or change the time of an existing subscription."""
-        saved = await self.save_digests(channel_id, [module], at, weekdays, zone, created_by, now, limit)
+        saved = await self.save_digests(
+            channel_id, [module], Schedule(at, weekdays, zone), created_by, now, limit
+        )
         return saved[0]
 
     async def save_digests(
         self,
         channel_id: str,
         modules: Sequence[ModuleRef],
-        at: time,
-        weekdays: frozenset[int],
-        zone: str,
+        schedule: Schedule,
         created_by: str,
         now: datetime,
         limit: int | None = None,
     ) -> list[Digest]:
         """Subscribe a channel to each module (or change an existing one's time), all or none;
         raises LimitReached when the channel would follow more than `limit` modules."""
+        at, weekdays, zone = schedule
         values = {
             "minute_of_day": at.hour * 60 + at.minute,
             "weekdays": weekday_mask(weekdays),

@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import StatementError
 
 from bot.sessions.modules import ModuleId, ModuleRef
-from bot.store.records import Claim
+from bot.store.records import Claim, Schedule
 from bot.store.schema import (
     MIGRATIONS,
     channel_settings,
@@ -452,7 +452,7 @@ async def test_a_digest_form_of_several_modules_is_saved_whole_or_not_at_all(sto
         await store.save_digest("C1", mod(f"c/b/m{n}", f"Module {n}"), time(9), EVERY_DAY, "UTC", "U1", NOW)
     two = [mod("c/b/x", "X"), mod("c/b/y", "Y")]
     with pytest.raises(LimitReached):
-        await store.save_digests("C1", two, time(9), EVERY_DAY, "UTC", "U1", NOW, limit=50)
+        await store.save_digests("C1", two, Schedule(time(9), EVERY_DAY, "UTC"), "U1", NOW, limit=50)
     assert len(await store.digests(channel_id="C1")) == 49, "the first of the two was not kept"
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.features import commands
 from bot.features.deps import Deps
@@ -13,8 +10,9 @@ from bot.features.digests.render import list_text, notices_text
 from bot.features.forms.buttons import change_buttons
 from bot.features.forms.ids import Kind
 from bot.features.resolve import Chosen, Unresolved, choose_module
+from bot.features.router import Asked, SubcommandHandler
 from bot.features.subscriptions.render import digests_saved, digests_stopped
-from bot.features.subscriptions.service import DIGEST_COMMAND, DigestPlan, Refused, Subscriptions
+from bot.features.subscriptions.service import DIGEST_COMMAND, DigestPlan, Subscriptions
 from bot.sessions.matching import normalise
 from bot.slack.messages import MAX_BULLETS, Message, sentence_message
 from bot.slack.text import clip, escape_clip
@@ -29,42 +27,25 @@ class DigestCommands:
         self._deps = deps
         self._subscriptions = subscriptions
 
-    def handlers(self) -> dict[type, Any]:
+    def handlers(self) -> dict[type, SubcommandHandler]:
         """The parsed commands this feature answers, for the router."""
-        return dict.fromkeys(
-            (commands.DigestAdd, commands.DigestList, commands.DigestOff, commands.DigestNotices),
-            self.on_command,
-        )
+        return {
+            commands.DigestAdd: self.add,
+            commands.DigestList: self.list,
+            commands.DigestOff: self.off,
+            commands.DigestNotices: self.notices,
+        }
 
-    async def on_command(
-        self,
-        parsed: commands.Command,
-        command: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> Message:
-        channel, user = command["channel_id"], command["user_id"]
-        try:
-            if isinstance(parsed, commands.DigestAdd):
-                return await self.add(client, channel, user, parsed)
-            if isinstance(parsed, commands.DigestOff):
-                return await self.off(client, channel, user, parsed.query)
-        except Refused as refused:
-            return sentence_message(refused.sentence)
-        if isinstance(parsed, commands.DigestNotices):
-            return await self.notices(channel, user, parsed.on)
-        return await self.list(channel)
-
-    async def add(
-        self, client: AsyncWebClient, channel: str, user: str, parsed: commands.DigestAdd
-    ) -> Message:
+    async def add(self, parsed: commands.DigestAdd, asked: Asked) -> Message:
         choice = await choose_module(self._deps, parsed.query, DIGEST_COMMAND)
         if isinstance(choice, Unresolved):
             return choice.message
-        plan = DigestPlan(channel, [choice.module], parsed.at, parsed.weekdays)
-        saved = await self._subscriptions.save_digests(client, user, plan, here=channel)
+        plan = DigestPlan(asked.channel, [choice.module], parsed.at, parsed.weekdays)
+        saved = await self._subscriptions.save_digests(asked.client, asked.user, plan, here=asked.channel)
         return sentence_message(digests_saved(saved, here=True), ":white_check_mark:")
 
-    async def list(self, channel: str) -> Message:
+    async def list(self, _: commands.DigestList, asked: Asked) -> Message:
+        channel = asked.channel
         digests = await self._deps.store.digests(channel_id=channel)
         notices = await self._deps.store.watches.channel_notices(channel)
         message = sentence_message(list_text(digests, notices), "")
@@ -73,12 +54,15 @@ class DigestCommands:
         ]
         return message
 
-    async def notices(self, channel: str, user: str, on: bool) -> Message:
-        await self._deps.store.watches.set_channel_notices(channel, on)
-        log.info("change notices turned %s in %s by %s", "on" if on else "off", channel, user)
-        return sentence_message(notices_text(on), ":white_check_mark:")
+    async def notices(self, parsed: commands.DigestNotices, asked: Asked) -> Message:
+        await self._deps.store.watches.set_channel_notices(asked.channel, parsed.on)
+        log.info(
+            "change notices turned %s in %s by %s", "on" if parsed.on else "off", asked.channel, asked.user
+        )
+        return sentence_message(notices_text(parsed.on), ":white_check_mark:")
 
-    async def off(self, client: AsyncWebClient, channel: str, user: str, query: str) -> Message:
+    async def off(self, parsed: commands.DigestOff, asked: Asked) -> Message:
+        channel, query = asked.channel, parsed.query
         existing = await self._deps.store.digests(channel_id=channel)
         wanted = normalise(query)
         matches = [d for d in existing if normalise(d.module.name) == wanted or d.module.key == query.strip()]
@@ -91,5 +75,5 @@ class DigestCommands:
                 f"This channel has no digest of “{escape_clip(query, 100)}”. {list_text(existing)}",
                 ":thinking_face:",
             )
-        stopped = await self._subscriptions.stop_digests(client, user, matches, here=channel)
+        stopped = await self._subscriptions.stop_digests(asked.client, asked.user, matches, here=channel)
         return sentence_message(digests_stopped(stopped), ":white_check_mark:")

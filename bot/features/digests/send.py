@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.features.digests.due import DueDigest, digest_at, due_digests
 from bot.features.digests.render import digest_messages
-from bot.features.outbox import Outbox, SendReport
+from bot.features.outbox import Outbox, Parcel, SendReport
 from bot.sessions.listing import Listing
 from bot.sessions.modules import ModuleRef
 from bot.sessions.service import SessionService
 from bot.sessions.urgency import Need, Urgency
-from bot.slack import delivery
+from bot.slack.delivery import DeliveryError
 from bot.slack.errors import MODULE_GONE_PAUSE
 from bot.slack.messages import Message
 from bot.store.records import Digest
@@ -99,18 +99,13 @@ class DigestSender:
             )
             report.skipped.append(entry.key)
             return
-        if not await self._outbox.claim(entry.key, "digest", entry.channel_id, entry.scheduled, now):
-            return
-        try:
-            for number, message in enumerate(messages, start=1):
-                await self._post_part(entry, number, message, now)
-        except delivery.DeliveryError as exc:
-            await self._outbox.failed(entry.key, exc, report)
-            if exc.permanent:
-                await self._store.pause_channel_digests(entry.channel_id, exc.pause_reason)
-            return
-        await self._outbox.sent(entry.key, report)
-        log.info("digest %s sent (%d message(s))", entry.key, len(messages))
+        parcel = Parcel.of("digest", entry.channel_id, entry.scheduled, entry.key, messages, self._pause)
+        if await self._outbox.deliver(parcel, now, report):
+            log.info("digest %s sent (%d message(s))", entry.key, len(messages))
+
+    async def _pause(self, channel: str, refusal: DeliveryError) -> None:
+        """A channel that refuses for good has its digests paused with the reason."""
+        await self._store.pause_channel_digests(channel, refusal.pause_reason)
 
     async def preview(self, channel_id: str) -> list[Message]:
         """The channel's digest as it would be posted now, with fresh data (`python -m bot digest`)."""
@@ -122,11 +117,6 @@ class DigestSender:
         deadline = self._clock.time() + PREVIEW_SECONDS
         await self._sessions.refresh([d.module for d in digests], Need(Urgency.PERSON_WAITING, deadline))
         return digest_messages(self._listings(entry, now), entry.days(), entry.zone)
-
-    async def _post_part(self, entry: DueDigest, number: int, message: Message, now: datetime) -> None:
-        key = f"{entry.key}#part{number}"
-        if await self._outbox.claim(key, "digest-part", entry.channel_id, entry.scheduled, now):
-            await self._outbox.post(key, entry.channel_id, message)
 
     def _awaits_refresh(self, listing: Listing, now: datetime) -> bool:
         """Older than the freshness setting, and not because Zoho failed: a refresh is coming."""

@@ -10,15 +10,17 @@ their reminders, as for digests and reminders themselves.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.features.notices.detect import ChangeDetector
 from bot.features.notices.due import DueNotice, due_notices, trainer_erecnos
 from bot.features.notices.render import channel_notice, person_notice
-from bot.features.outbox import Outbox, SendReport
+from bot.features.outbox import Outbox, Parcel, Pause, SendReport
 from bot.features.reminders.trainers import TrainerDirectory
-from bot.slack import delivery
+from bot.slack.delivery import DeliveryError
+from bot.slack.messages import Message
 from bot.store.records import Digest, Reminder
 from bot.store.store import Store
 
@@ -72,25 +74,28 @@ class NoticeSender:
                 ):
                     report.skipped.append(item.key)
             return
-        mine = [
-            item
-            for item in notice.items
-            if await self._outbox.claim(item.key, kind, notice.target, item.found.detected_at, now)
-        ]
-        if not mine:
-            return
-        changes = [item.found for item in mine]
-        message = (
-            channel_notice(changes, self._zone)
-            if notice.to_channel
-            else person_notice(changes, self._zone, notice.for_trainer)
-        )
-        try:
-            await self._outbox.post_together([item.key for item in mine], notice.target, message, report)
-        except delivery.DeliveryError as exc:
-            if exc.permanent and notice.to_channel:
-                await self._store.pause_channel_digests(notice.target, exc.pause_reason)
-            elif exc.permanent and not notice.for_trainer:
-                await self._store.pause_user_reminders(notice.target, exc.pause_reason)
-            return
-        log.info("notice of %d change(s) sent to %s", len(mine), notice.target)
+        by_key = {item.key: item.found for item in notice.items}
+
+        def render(claimed: Sequence[str]) -> list[Message]:
+            changes = [by_key[key] for key in claimed]
+            if notice.to_channel:
+                return [channel_notice(changes, self._zone)]
+            return [person_notice(changes, self._zone, notice.for_trainer)]
+
+        due_at = min(found.detected_at for found in by_key.values())
+        parcel = Parcel(kind, notice.target, due_at, tuple(by_key), render, self._pause_for(notice))
+        if await self._outbox.deliver(parcel, now, report):
+            log.info("notice of %d change(s) sent to %s", len(by_key), notice.target)
+
+    def _pause_for(self, notice: DueNotice) -> Pause | None:
+        """A channel that refuses for good has its digests paused, a person their reminders; a
+        trainer's refusal pauses nothing, since they never subscribed."""
+        if notice.to_channel:
+            return self._pause_channel
+        return None if notice.for_trainer else self._pause_person
+
+    async def _pause_channel(self, channel: str, refusal: DeliveryError) -> None:
+        await self._store.pause_channel_digests(channel, refusal.pause_reason)
+
+    async def _pause_person(self, user: str, refusal: DeliveryError) -> None:
+        await self._store.pause_user_reminders(user, refusal.pause_reason)

@@ -13,6 +13,7 @@ from bot.features.deps import Deps
 from bot.features.listing.ids import Action, decode_session
 from bot.features.reminders.render import list_text
 from bot.features.resolve import Chosen, Unresolved, choose_module
+from bot.features.router import Asked, SubcommandHandler
 from bot.features.subscriptions.render import reminders_of_module_saved
 from bot.features.subscriptions.service import REMIND_COMMAND, Refused, Subscriptions
 from bot.sessions.matching import normalise
@@ -36,37 +37,22 @@ class ReminderCommands:
     def register(self, app: AsyncApp) -> None:
         on_action(app, Action.REMIND_SESSION, self.on_button)
 
-    def handlers(self) -> dict[type, Any]:
+    def handlers(self) -> dict[type, SubcommandHandler]:
         """The parsed commands this feature answers, for the router."""
-        return dict.fromkeys((commands.RemindAdd, commands.RemindList, commands.RemindOff), self.on_command)
+        return {commands.RemindAdd: self.add, commands.RemindList: self.list, commands.RemindOff: self.off}
 
-    async def on_command(
-        self,
-        parsed: commands.Command,
-        command: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> Message:
-        user = command["user_id"]
-        try:
-            if isinstance(parsed, commands.RemindAdd):
-                return await self.add(client, user, parsed)
-            if isinstance(parsed, commands.RemindOff):
-                return await self.off(client, user, parsed.query)
-        except Refused as refused:
-            return sentence_message(refused.sentence)
-        return await self.list(user)
-
-    async def add(self, client: AsyncWebClient, user: str, parsed: commands.RemindAdd) -> Message:
+    async def add(self, parsed: commands.RemindAdd, asked: Asked) -> Message:
         choice = await choose_module(self._deps, parsed.query, REMIND_COMMAND)
         if isinstance(choice, Unresolved):
             return choice.message
-        saved = await self._subscriptions.save_reminder(client, user, choice.module, parsed.lead)
+        saved = await self._subscriptions.save_reminder(asked.client, asked.user, choice.module, parsed.lead)
         return sentence_message(reminders_of_module_saved(saved), ":white_check_mark:")
 
-    async def list(self, user: str) -> Message:
-        return sentence_message(list_text(await self._deps.store.reminders(user_id=user)), "")
+    async def list(self, _: commands.RemindList, asked: Asked) -> Message:
+        return sentence_message(list_text(await self._deps.store.reminders(user_id=asked.user)), "")
 
-    async def off(self, client: AsyncWebClient, user: str, query: str) -> Message:
+    async def off(self, parsed: commands.RemindOff, asked: Asked) -> Message:
+        client, user, query = asked.client, asked.user, parsed.query
         if not query.strip():
             count = await self._subscriptions.stop_reminders(client, user)
             return sentence_message(f"Stopped all your reminders ({count}).", ":white_check_mark:")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.features.outbox import Outbox, SendReport
+from bot.features.outbox import Outbox, Parcel, SendReport
 from bot.features.reminders.due import (
     TRAINER_LEAD,
     DueReminder,
@@ -31,7 +31,7 @@ from bot.sessions.model import Session
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.sessions.service import SessionService
 from bot.sessions.windows import Window
-from bot.slack import delivery
+from bot.slack.delivery import DeliveryError
 from bot.slack.errors import MODULE_GONE_PAUSE
 from bot.store.records import Digest, Reminder
 from bot.store.store import Store
@@ -143,14 +143,13 @@ class ReminderSender:
         return found
 
     async def _send(self, entry: DueReminder, now: datetime, report: SendReport) -> None:
-        if not await self._outbox.claim(entry.key, "reminder", entry.user_id, entry.due_at, now):
-            return
-        try:
-            await self._outbox.post(entry.key, entry.user_id, reminder_message(entry, self._zone))
-        except delivery.DeliveryError as exc:
-            await self._outbox.failed(entry.key, exc, report)
-            if exc.permanent and not entry.for_trainer:
-                await self._store.pause_user_reminders(entry.user_id, exc.pause_reason)
-            return
-        report.sent.append(entry.key)
-        log.info("reminder %s sent", entry.key)
+        """A trainer's refusal pauses nothing: they never subscribed."""
+        message = reminder_message(entry, self._zone)
+        pause = None if entry.for_trainer else self._pause
+        parcel = Parcel.of("reminder", entry.user_id, entry.due_at, entry.key, [message], pause)
+        if await self._outbox.deliver(parcel, now, report):
+            log.info("reminder %s sent", entry.key)
+
+    async def _pause(self, user: str, refusal: DeliveryError) -> None:
+        """A person who refuses DMs for good has their reminders paused with the reason."""
+        await self._store.pause_user_reminders(user, refusal.pause_reason)

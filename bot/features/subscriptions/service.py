@@ -30,7 +30,7 @@ from bot.slack.channels import Membership, membership, postable
 from bot.slack.messages import sentence_message
 from bot.slack.users import user_zone
 from bot.store.errors import AlreadySubscribed, LimitReached
-from bot.store.records import Digest, Reminder
+from bot.store.records import Digest, Reminder, Schedule
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +139,8 @@ class Subscriptions:
             added = [m for m in plan.modules if existing is None or m is not kept]
             if added:
                 now = self._deps.clock.now()
-                saved += await store.save_digests(
-                    plan.channel, added, plan.at, plan.weekdays, zone, user, now, limit
-                )
+                schedule = Schedule(plan.at, plan.weekdays, zone)
+                saved += await store.save_digests(plan.channel, added, schedule, user, now, limit)
         except AlreadySubscribed as exc:
             text = render.already(kept.title, "That channel already has a digest of")
             raise Refused(text, Where.MODULE) from exc
