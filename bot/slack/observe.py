@@ -9,7 +9,9 @@ later (through `response_url`, after a placeholder or a button's ack) calls
 `answering_later()` first and `finish()` when its answer is out, and the line is
 written then. `told()` and `failed()` mark the outcome on the way
 (`slack/errors.py` calls them). Only ids go in the line: never a name, the
-command's text or a message.
+command's text or a message. A request of the wrong shape (`payloads.py`) is
+refused before Bolt runs anything: its one line says `outcome=refused:malformed`
+and, in the shape check's own words, why.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from bot.slack.payloads import shape_problem
 log = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 64
+REFUSED = 400
+"""The status of a request refused for its shape (Socket Mode leaves it unacknowledged)."""
 SUBCOMMANDS = ("digest", "remind", "help")
 """First words of `/sessions` that name a feature: logged with the command; anything else typed is not."""
 
@@ -46,6 +50,8 @@ class Handling:
     started: float = field(default_factory=time.perf_counter)
     outcome: str = "ok"
     detail: str = ""
+    why: str = ""
+    """Why a malformed request was refused (the shape check's own words, never the payload's)."""
     later: bool = False
     done: bool = False
 
@@ -59,8 +65,11 @@ class Handling:
         metrics.SLACK_REQUEST_SECONDS.labels(self.kind).observe(seconds)
         fields: dict[str, Any] = {"name": self.name, "user": self.user, "channel": self.channel}
         fields["outcome"] = f"{self.outcome}:{self.detail}" if self.detail else self.outcome
-        level = logging.ERROR if self.outcome == "error" else logging.INFO
-        record(log, f"slack {self.kind}", level, **fields, ms=seconds * 1000)
+        level = logging.ERROR if self.outcome == "error" else logging.WARNING if self.why else logging.INFO
+        fields["ms"] = seconds * 1000
+        if self.why:
+            fields["why"] = self.why
+        record(log, f"slack {self.kind}", level, **fields)
 
 
 def current() -> Handling | None:
@@ -108,10 +117,9 @@ class ObservedApp(AsyncApp):
         handling = describe(req.body)
         problem = shape_problem(req.body)
         if problem is not None:
-            handling.outcome, handling.detail = "refused", "malformed"
+            handling.outcome, handling.detail, handling.why = "refused", "malformed", problem
             handling.finish()
-            log.warning("refused a malformed request: %s", problem)
-            return BoltResponse(status=400, body=f"malformed request: {problem}")
+            return BoltResponse(status=REFUSED, body=f"malformed request: {problem}")
         token = _current.set(handling)
         try:
             response = await super().async_dispatch(req)

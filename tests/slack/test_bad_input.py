@@ -129,6 +129,60 @@ async def test_a_click_or_event_with_a_bad_signature_gets_401_and_nothing_reache
     assert walked.zoho.requests == []
 
 
+NOT_UTF8 = b"\xff\xfe=x"
+GATE_LINE = "refused a request to /slack/events: its signature does not verify"
+
+
+def _bot_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the bot and its libraries logged, but the test client's own request lines."""
+    return [r.getMessage() for r in caplog.records if r.name != "httpx"]
+
+
+@pytest.mark.parametrize("content_type", [FORM_CONTENT_TYPE, JSON_CONTENT_TYPE])
+@pytest.mark.parametrize("how", ["zeros", "wrong-secret", "not-hex", "no-scheme"])
+async def test_an_unsigned_body_that_is_not_utf8_gets_the_401_and_its_one_line(
+    walked: SlackBot, caplog: pytest.LogCaptureFixture, how: str, content_type: str
+) -> None:
+    """Found from outside: the signature check decoded the body before comparing, so such a
+    request got a 500 and a 21-line traceback, each time."""
+    now = int(time.time())
+    signature = {
+        "zeros": "v0=" + "0" * 64,
+        "wrong-secret": sign(NOT_UTF8, "not-the-signing-secret", now)["X-Slack-Signature"],
+        "not-hex": "v0=" + "z" * 64,
+        "no-scheme": "x",
+    }[how]
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(now),
+        "X-Slack-Signature": signature,
+    }
+    caplog.clear()
+
+    refused = await walked.http.post(walked.events_url, content=NOT_UTF8, headers=headers)
+
+    assert refused.status_code == 401
+    assert _bot_lines(caplog) == [GATE_LINE]
+    assert not [r for r in caplog.records if r.exc_info]
+    assert walked.slack.calls == []
+    assert walked.zoho.requests == []
+
+
+async def test_a_signed_body_that_is_not_utf8_gets_400_and_one_line(
+    walked: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack signs bytes, so such a body may verify; it cannot be Slack's, and nothing runs."""
+    caplog.clear()
+    refused = await walked.http.post(
+        walked.events_url, content=NOT_UTF8, headers=signed_headers(NOT_UTF8, walked.secret)
+    )
+
+    assert refused.status_code == 400
+    assert _bot_lines(caplog) == ["refused a signed request whose body could not be read as Slack's"]
+    assert not [r for r in caplog.records if r.exc_info]
+    assert walked.slack.calls == []
+
+
 async def test_a_signature_just_inside_the_five_minutes_either_way_is_accepted(walked: SlackBot) -> None:
     """The gate refuses at the window, not before: clocks a few minutes apart still work."""
     for offset in (-(WINDOW - 10), WINDOW - 10):

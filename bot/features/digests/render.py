@@ -14,6 +14,10 @@ from bot.store.records import Digest
 
 MAX_BLOCKS = 45
 MAX_CHARS = 10_000
+NAME_CHARS = 60
+MAX_NAMES_CHARS = 3_000
+"""The modules' names in the top-level text, escaped: with the count and "(part 1 of 2)" it
+stays well under Slack's 4,000 characters."""
 
 
 def digest_messages(listings: Sequence[Listing], days: Sequence[date], zone: tzinfo) -> list[Message]:
@@ -39,10 +43,26 @@ def digest_messages(listings: Sequence[Listing], days: Sequence[date], zone: tzi
             blocks.append({"type": "context", "elements": [mrkdwn(f"*{day:%A %d %B}*")]})
             blocks += [block for _, block in entries]
     blocks = _stale_notes(listings, zone) + blocks
-    names = ", ".join(clip(listing.module.title, 60) for listing in listings)
     header = {"type": "header", "text": plain("Upcoming training sessions", 150)}
-    text = f"{total} upcoming training session{'s' if total != 1 else ''} this week ({names})."
-    return _split(header, blocks, defang(text))
+    return _split(header, blocks, _summary(total, listings))
+
+
+def _summary(total: int, listings: Sequence[Listing]) -> str:
+    """The top-level text (notifications, screen readers): the count and the modules' names,
+    escaped first and then cut, whole names only, so it stays under Slack's 4,000 characters
+    however much escaping grows a name (each `&` becomes five characters)."""
+    names = [defang(clip(listing.module.title, NAME_CHARS)) for listing in listings]
+    shown: list[str] = []
+    size = 0
+    for name in names:
+        if size + len(name) + 2 > MAX_NAMES_CHARS:
+            break
+        shown.append(name)
+        size += len(name) + 2
+    listed = ", ".join(shown)
+    if len(shown) < len(names):
+        listed += f" and {len(names) - len(shown)} more"
+    return f"{total} upcoming training session{'s' if total != 1 else ''} this week ({listed})."
 
 
 def _stale_notes(listings: Sequence[Listing], zone: tzinfo) -> list[Block]:

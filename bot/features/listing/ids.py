@@ -3,6 +3,12 @@
 Ids carry a version; values are `wire` records decoded here only. Beyond what `wire`
 refuses, a value naming no module, an offset that is not a small whole number or an
 unknown window word is refused with ValueError.
+
+Every value written fits Slack's 2,000 characters, or Slack refuses the whole message.
+A listing's values hold a module key (at most 194 characters) and small numbers, so
+they always do; a session's value holds its Zoho id, which may not (2,000 characters,
+or 400 non-ASCII ones, each escaped to six): `fits` says whether it does, and
+`encode_session` refuses one that does not, rather than write what Slack refuses.
 """
 
 from __future__ import annotations
@@ -55,7 +61,20 @@ def decode_listing(value: str) -> ListingRef:
     return ListingRef(_module(data), str(window), wire.small_int(data, "o", MAX_OFFSET))
 
 
+def fits(ref: SessionRef) -> bool:
+    """Whether a button's value can name this session (its id is not too long)."""
+    return len(_session_value(ref)) <= MAX_VALUE_CHARS
+
+
 def encode_session(ref: SessionRef) -> str:
+    """The session's button value; ValueError when its id is too long for one (see `fits`)."""
+    value = _session_value(ref)
+    if len(value) > MAX_VALUE_CHARS:
+        raise ValueError(f"a session id too long for a button value: {wire.shown(ref.session_id)}")
+    return value
+
+
+def _session_value(ref: SessionRef) -> str:
     return wire.dump({"m": ref.module.key, "s": ref.session_id})
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.features.forms.buttons import follow_buttons
-from bot.features.listing.ids import Action, ListingRef, encode_listing
+from bot.features.listing.ids import Action, ListingRef, SessionRef, encode_listing, fits
 from bot.features.session_view import Block, session_actions, session_section
 from bot.sessions.listing import Listing
 from bot.sessions.modules import ModuleRef
@@ -38,7 +38,8 @@ def listing_message(
 def listing_blocks(
     listing: Listing, window_label: str, zone: tzinfo, offset: int = 0, shared_by: str | None = None
 ) -> list[Block]:
-    """The heading and one page of sessions, each with its buttons (Remind me unless shared)."""
+    """The heading and one page of sessions, each with its buttons: Remind me unless shared, or
+    unless a button's value cannot name the session (an id too long for one: `ids.fits`)."""
     module = listing.module
     page = listing.sessions[offset : offset + PAGE_SIZE]
     blocks: list[Block] = [*_heading(module, window_label, shared_by)]
@@ -48,7 +49,8 @@ def listing_blocks(
         blocks.append({"type": "section", "text": mrkdwn(_nothing_text(listing, window_label, zone))})
     for position, session in enumerate(page, start=offset):
         blocks.append(session_section(session, zone))
-        actions = session_actions(session, module, remindable=shared_by is None, position=position)
+        remindable = shared_by is None and fits(SessionRef(module.id, session.session_id))
+        actions = session_actions(session, module, remindable=remindable, position=position)
         if actions is not None:
             blocks.append(actions)
     return blocks

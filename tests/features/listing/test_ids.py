@@ -8,6 +8,7 @@ import pytest
 
 from bot.features import wire
 from bot.features.listing.ids import (
+    MAX_VALUE_CHARS,
     Action,
     ListingRef,
     SessionRef,
@@ -15,8 +16,10 @@ from bot.features.listing.ids import (
     decode_session,
     encode_listing,
     encode_session,
+    fits,
 )
 from bot.sessions.modules import ModuleId
+from tests.fakes.zoho_data import zoho_id
 
 KEY = "219225000000100001/219225000000200001/219225000000300002"
 MODULE = ModuleId("219225000000100001", "219225000000200001", "219225000000300002")
@@ -77,3 +80,17 @@ def test_action_ids_are_versioned_and_distinct() -> None:
     values = [action.value for action in Action]
     assert len(set(values)) == len(values)
     assert all(value.startswith("listing.") and value.endswith(".v1") for value in values)
+
+
+@pytest.mark.parametrize("session_id", ["9" * 2000, "é" * 400, "x" * 1_930])
+def test_an_id_too_long_for_a_value_does_not_fit_and_is_never_encoded(session_id: str) -> None:
+    ref = SessionRef(ModuleId(zoho_id(1), zoho_id(2), zoho_id(3)), session_id)
+    assert not fits(ref)
+    with pytest.raises(ValueError, match="too long"):
+        encode_session(ref)
+
+
+def test_the_longest_id_that_fits_is_encoded_within_the_limit() -> None:
+    module = ModuleId("c" * 64, "b" * 64, "m" * 64)
+    longest = next(n for n in range(2000, 0, -1) if fits(SessionRef(module, "x" * n)))
+    assert len(encode_session(SessionRef(module, "x" * longest))) == MAX_VALUE_CHARS
