@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.features.digests.handlers import MAX_DIGESTS_PER_CHANNEL
+from bot.features.subscriptions.render import MAX_DIGESTS_PER_CHANNEL
 from bot.sessions.modules import ModuleRef
 from tests.conftest import START, TODAY
 from tests.fakes.zoho_data import Batch, Course, Module, Org, make_session, zoho_id
