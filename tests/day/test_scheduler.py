@@ -1,5 +1,7 @@
-"""The scheduler against both fakes, on SQLite and PostgreSQL: restarts, two instances, moved and
-cancelled sessions, downtime and catch-up, and each kind of answer Slack gives.
+"""The scheduler against both fakes: restarts, two instances, moved and cancelled sessions, downtime
+and catch-up, and each kind of answer Slack gives. On SQLite; restarts, two instances and the lease
+also on PostgreSQL (what only it can show), and so is pausing the subscriptions of a module Zoho
+drops (which no store contract test covers).
 
 The clock starts at 05:00 UTC on Tuesday 10 March 2026 (06:00 in Paris, the org's
 zone); sessions are those of `tests/planned_day.py::SESSIONS`. Time moves only
@@ -53,6 +55,8 @@ from tests.planned_day import (
 )
 from tests.slack.harness import SlackBot
 
+pytestmark = pytest.mark.backends("sqlite")
+
 END = T0 + timedelta(hours=24)
 
 
@@ -88,6 +92,7 @@ def channel_calls(fake: FakeSlack, channel: str) -> list[str | None]:
 # --------------------------------------------------------------------------- restarts and leaders
 
 
+@pytest.mark.backends("sqlite", "postgres")
 @pytest.mark.parametrize("graceful", [True, False], ids=["stopped", "killed"])
 async def test_a_restart_mid_day_sends_nothing_twice(
     start_bot: StartBot, slack: FakeSlack, clock: FakeClock, graceful: bool
@@ -121,6 +126,7 @@ async def test_a_restart_mid_day_sends_nothing_twice(
         assert LEASE_TTL < first_led - last_led <= LEASE_TTL + timedelta(seconds=TICK)
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_two_schedulers_have_one_leader_per_tick_and_the_survivor_takes_over_a_crash(
     start_bot: StartBot, slack: FakeSlack, clock: FakeClock, tmp_path: Path
 ) -> None:
@@ -452,6 +458,7 @@ async def test_a_digest_goes_out_on_time_from_held_data_while_zoho_fails(
     assert at_eight == [503, 503, 503], "the 08:00 read failed; the digest went out from the 07:50 data"
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_the_loop_ticks_every_thirty_seconds_until_stopped_then_releases_its_lease(
     start_bot: StartBot, slack: FakeSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -551,6 +558,7 @@ def remove_module(fz: FakeZoho, module: ModuleRef) -> None:
                 batch.modules = [m for m in batch.modules if m.module_id != module.module_id]
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_a_followed_module_zoho_stops_knowing_is_paused_after_one_read_and_never_asked_again(
     start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
 ) -> None:

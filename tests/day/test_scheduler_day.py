@@ -1,4 +1,4 @@
-"""A whole day of the scheduler on a FakeClock, on SQLite and PostgreSQL: everything once, on time.
+"""A whole day of the scheduler on a FakeClock, on SQLite: everything once, on time.
 
 The clock starts at 05:00 UTC on Tuesday 10 March 2026 (06:00 in Paris, the
 org's zone) and the scheduler ticks on the 30 s grid of fake time for 24 hours,
@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+import pytest
+
 from tests.clock import FakeClock
 from tests.conftest import StartBot
 from tests.fakes.slack import FakeSlack
@@ -30,6 +32,10 @@ FRESHNESS_MINUTES = 10
 """BOT_FRESHNESS_MINUTES' default: how old followed data may get while the budgets allow."""
 EVERY_TICK = os.environ.get("SCHEDULER_DAY_EVERY_TICK") == "1"
 PLAN = "every 30 s near due times, every 5 min elsewhere"
+
+pytestmark = pytest.mark.backends("sqlite")
+"""One bot on one database: the store's part is in tests/store; restarts and two instances in
+tests/day/test_scheduler.py, on PostgreSQL too."""
 
 
 async def test_a_simulated_day_sends_every_digest_and_reminder_once_on_time(
