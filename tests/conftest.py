@@ -9,7 +9,8 @@
   HTTP in front of both fakes, on that clock (10:00 UTC on TODAY).
 - Store: `database_url` runs a test twice, on a SQLite file and on an emptied
   database of a real PostgreSQL server (skipped, with the reason, only where no
-  server binary exists).
+  server binary exists); a `backends("sqlite")` marker keeps a test to SQLite
+  (the day scenarios: PostgreSQL only for restarts, two instances, crashes, leases).
 - Operator commands: `live_zoho` and `terminal`, the environment `python -m bot`
   runs in, on the real clock; `run_sync` runs a coroutine from a sync test.
 - Logs: every test's log (INFO and up, every logger) is searched for every secret
@@ -223,7 +224,31 @@ def postgres_server() -> Iterator[postgres.PostgresServer]:
         postgres.release()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+BACKENDS = ("sqlite", "postgres")
+"""Where a test taking `database_url` runs unless its `backends` marker says otherwise."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): the store backends ('sqlite', 'postgres') a test taking `database_url` "
+        "runs on; without it, both",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`database_url` runs a test on each backend its nearest `backends` marker names (default both):
+    the day scenarios run on SQLite, and PostgreSQL is kept for what only it can show."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    names = marker.args if marker is not None else BACKENDS
+    assert names, "backends: name at least one"
+    assert set(names) <= set(BACKENDS), f"backends: {names!r}; known: {BACKENDS}"
+    metafunc.parametrize("database_url", names, indirect=True)
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A store URL on an empty database: a new SQLite file, or the PostgreSQL test database emptied."""
     if request.param == "sqlite":

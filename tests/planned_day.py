@@ -4,12 +4,19 @@
   and the next days; `T0` (05:00 UTC, 06:00 in Paris) is where the clock starts.
 - `Plan`: who follows what, and from the planned sessions alone what must go out when.
 - `Ticks`: drive `scheduler.tick()` on a FakeClock and remember which tick sent what.
+- `tick_plan`: where a scenario ticks. The scheduler ticks every 30 s in production; a test jumps
+  the clock from one due moment to the next (a digest's time, a reminder's, a restart, a lease
+  lapsing, the end of Zoho's lock…) and ticks on the 30 s grid just around each: once before (so
+  an early send is seen), at it, and twice after (a retry on the next tick, a send waiting for
+  data). Between due moments nothing becomes due, so a tick there could only repeat the one
+  before it; what a tick at every 30 s shows is shown once (`SCHEDULER_DAY_EVERY_TICK=1`).
 
 The fixtures these tests use (`start_bot`, `database_url`…) are in `tests/conftest.py`.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,9 +37,13 @@ T0 = datetime(2026, 3, 10, 5, 0, tzinfo=UTC)
 """Tuesday 10 March 2026, 06:00 in Paris (CET, UTC+1)."""
 DAY = date(2026, 3, 10)
 TICK = 30.0
+BEFORE = timedelta(seconds=TICK)
+"""`tick_plan` ticks this long before each due moment (one tick)..."""
+AFTER = timedelta(seconds=2 * TICK)
+"""...and until this long after it (two ticks)."""
 SPARSE = 300.0
-"""Between busy moments, `Ticks.through` and `tick_plan` tick this often."""
-MARGIN = timedelta(minutes=3)
+"""The tick spacing a test may ask of `Ticks.through` and `tick_plan` between due moments (none
+unless asked: e.g. to count Zoho calls over an hour of ticks)."""
 
 # --------------------------------------------------------------------------- a day of sessions
 
@@ -285,9 +296,10 @@ class Ticks:
             await self.tick(*bots)
 
     async def through(
-        self, *bots: Bot, until: datetime, busy: Iterable[datetime] = (), sparse: float = SPARSE
+        self, *bots: Bot, until: datetime, busy: Iterable[datetime] = (), sparse: float | None = None
     ) -> None:
-        """Like `run`, but 30 s apart only near `busy` moments and `sparse` seconds apart elsewhere."""
+        """Like `run`, but only from the current moment, then around each `busy` moment (see
+        `tick_plan`), and every `sparse` seconds if given; the clock ends at `until`."""
         start = self.clock.now()
         if self.leaders and self.leaders[-1][0] >= start:
             start += timedelta(seconds=TICK)
@@ -307,22 +319,34 @@ def tick_plan(
     start: datetime,
     end: datetime,
     busy: Iterable[datetime],
-    sparse: float = SPARSE,
-    margin: timedelta = MARGIN,
+    sparse: float | None = None,
+    before: timedelta = BEFORE,
+    after: timedelta = AFTER,
 ) -> list[datetime]:
-    """Tick moments on the 30 s grid from `start`: every 30 s within `margin` of a busy moment,
-    every `sparse` seconds elsewhere. A tick costs a few store round trips; this keeps a day short."""
-    busy = sorted(busy)
-    moments = []
-    step, every = timedelta(seconds=TICK), round(sparse / TICK)
-    moment, index = start, 0
-    while moment < end:
-        near = any(abs(moment - b) <= margin for b in busy)
-        if near or index % every == 0:
-            moments.append(moment)
-        moment += step
-        index += 1
-    return moments
+    """Tick moments in [start, end) on the 30 s grid from `start`: `start` itself, every grid
+    moment from `before` each busy (due) moment to `after` it, and every `sparse` seconds if
+    given. The clock jumps over the rest: a tick costs a few store round trips, and between due
+    moments nothing becomes due."""
+    step = timedelta(seconds=TICK)
+    count = math.ceil((end - start) / step)
+    indexes = {0} if count > 0 else set()
+    for moment in busy:
+        first = max(0, math.ceil((moment - before - start) / step))
+        last = min(count - 1, math.floor((moment + after - start) / step))
+        indexes.update(range(first, last + 1))
+    if sparse is not None:
+        indexes.update(range(0, count, round(sparse / TICK)))
+    return [start + index * step for index in sorted(indexes)]
+
+
+def reads_at_most(moments: Iterable[datetime], fresh_for: timedelta) -> int:
+    """How often one batch can be read on ticks at `moments` if it is read only once its data is
+    `fresh_for` old: the greatest number of ticks at least `fresh_for` apart (earliest first)."""
+    count, last = 0, None
+    for moment in sorted(moments):
+        if last is None or moment - last >= fresh_for:
+            count, last = count + 1, moment
+    return count
 
 
 @dataclass

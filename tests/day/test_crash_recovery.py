@@ -25,6 +25,9 @@ CHANNEL = "CTRAINING"
 PLAN = Plan(digests=(ChannelDigest(CHANNEL, (INDUCTION,), time(8)),))
 EIGHT = datetime.combine(DAY, time(8), tzinfo=PARIS)
 
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+"""A crash and the instance taking over: what only PostgreSQL (many machines) can show, and SQLite."""
+
 
 class Killed(BaseException):
     """The process ending here: nothing after it runs, not even `except Exception` blocks."""

@@ -1,5 +1,6 @@
-"""Change notices against both fakes, on SQLite and PostgreSQL: what a channel and a person are told
-when a followed session moves, is cancelled or is added, and when nothing may be said.
+"""Change notices against both fakes: what a channel and a person are told when a followed session
+moves, is cancelled or is added, and when nothing may be said. On SQLite; a restart and two
+instances also on PostgreSQL.
 
 The clock starts at 05:00 UTC on Tuesday 10 March 2026 (06:00 in Paris, the org's zone);
 `#training` has a digest of Induction and Site Safety (at 08:00), and Ana a reminder of every
@@ -46,6 +47,8 @@ PLAN = Plan(
     digests=(ChannelDigest("CTRAINING", (INDUCTION, SAFETY), time(8)),),
 )
 FRESHNESS = timedelta(minutes=10)
+
+pytestmark = pytest.mark.backends("sqlite")
 
 
 @pytest.fixture
@@ -322,6 +325,7 @@ async def test_a_session_moved_twice_gets_two_notices(
     assert len(notices(slack, "UANA")) == 2
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_a_restart_and_a_lost_cache_repeat_nothing(
     start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, ticks: Ticks, tmp_path: Path
 ) -> None:
@@ -345,6 +349,7 @@ async def test_a_restart_and_a_lost_cache_repeat_nothing(
     assert len(notices(slack, "UANA")) == 1
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_two_instances_sending_at_once_tell_each_change_once(
     start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, ticks: Ticks, tmp_path: Path
 ) -> None:

@@ -1,5 +1,7 @@
-"""The scheduler against both fakes, on SQLite and PostgreSQL: restarts, two instances, moved and
-cancelled sessions, downtime and catch-up, and each kind of answer Slack gives.
+"""The scheduler against both fakes: restarts, two instances, moved and cancelled sessions, downtime
+and catch-up, and each kind of answer Slack gives. On SQLite; restarts, two instances and the lease
+also on PostgreSQL (what only it can show), and so is pausing the subscriptions of a module Zoho
+drops (which no store contract test covers).
 
 The clock starts at 05:00 UTC on Tuesday 10 March 2026 (06:00 in Paris, the org's
 zone); sessions are those of `tests/planned_day.py::SESSIONS`. Time moves only
@@ -53,6 +55,8 @@ from tests.planned_day import (
 )
 from tests.slack.harness import SlackBot
 
+pytestmark = pytest.mark.backends("sqlite")
+
 END = T0 + timedelta(hours=24)
 
 
@@ -88,6 +92,7 @@ def channel_calls(fake: FakeSlack, channel: str) -> list[str | None]:
 # --------------------------------------------------------------------------- restarts and leaders
 
 
+@pytest.mark.backends("sqlite", "postgres")
 @pytest.mark.parametrize("graceful", [True, False], ids=["stopped", "killed"])
 async def test_a_restart_mid_day_sends_nothing_twice(
     start_bot: StartBot, slack: FakeSlack, clock: FakeClock, graceful: bool
@@ -95,7 +100,9 @@ async def test_a_restart_mid_day_sends_nothing_twice(
     first = await started(start_bot, slack, DAY_PLAN)
     digests, reminders = DAY_PLAN.expected_digests(T0, END), DAY_PLAN.expected_reminders(T0, END)
     restart = T0 + timedelta(hours=7)  # 13:00 in Paris, after four sends and before the rest
-    plan = tick_plan(T0, END, [restart] + [due for _, due in [*digests.values(), *reminders.values()]])
+    lapsed = restart + LEASE_TTL  # by then the killed bot's lease has lapsed
+    dues = [restart, lapsed] + [due for _, due in [*digests.values(), *reminders.values()]]
+    plan = tick_plan(T0, END, dues)
     ticks = Ticks(clock)
 
     await ticks.run_at(first.bot, moments=[m for m in plan if m < restart])
@@ -121,6 +128,7 @@ async def test_a_restart_mid_day_sends_nothing_twice(
         assert LEASE_TTL < first_led - last_led <= LEASE_TTL + timedelta(seconds=TICK)
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_two_schedulers_have_one_leader_per_tick_and_the_survivor_takes_over_a_crash(
     start_bot: StartBot, slack: FakeSlack, clock: FakeClock, tmp_path: Path
 ) -> None:
@@ -129,7 +137,8 @@ async def test_two_schedulers_have_one_leader_per_tick_and_the_survivor_takes_ov
     assert a.scheduler.holder != b.scheduler.holder
     digests, reminders = DAY_PLAN.expected_digests(T0, END), DAY_PLAN.expected_reminders(T0, END)
     crash = T0 + timedelta(hours=7)
-    dues = [crash] + [due for _, due in [*digests.values(), *reminders.values()]]
+    lapsed = crash + LEASE_TTL  # by then the crashed leader's lease has lapsed
+    dues = [crash, lapsed] + [due for _, due in [*digests.values(), *reminders.values()]]
     ticks = Ticks(clock)
 
     leader_at_crash = None
@@ -179,8 +188,10 @@ async def test_a_moved_session_is_reminded_at_its_new_time_only(
     fz.update_session(meet.session_id, sessionStartTime="4:00 PM", sessionEndTime="5:00 PM")
     moved = paris("16:00")
     old_due, new_due = meet.start - 15 * MINUTE, moved - 15 * MINUTE
+    planned = [due for _, due in REMIND_INDUCTION.expected_reminders(clock.now(), END).values()]
+    assert old_due in planned
 
-    await ticks.run_at(bot, moments=tick_plan(clock.now(), END, [old_due, new_due]))
+    await ticks.run_at(bot, moments=tick_plan(clock.now(), END, [*planned, new_due]))
 
     assert ticks.first_sent(reminder_key("UANA", meet)) is None
     assert within_one_tick(ticks.first_sent(reminder_key("UANA", meet, moved)), new_due)
@@ -259,7 +270,8 @@ async def test_a_digest_missed_while_down_is_caught_up_within_three_hours_else_s
     clock.set(paris(back))
     with caplog.at_level(logging.WARNING, logger="bot.features.digests.send"):
         await ticks.run(bot, until=paris(back) + timedelta(minutes=10))
-        await ticks.through(bot, until=paris("07:00", day=1))
+        # Missed today, then yesterday's until the day after: ticks on either side of midnight.
+        await ticks.through(bot, until=paris("07:00", day=1), busy=[paris("00:00", day=1)])
 
     skips = [r for r in caplog.records if "skipped" in r.getMessage() and key in r.getMessage()]
     records = {r.key: r for r in await bot.store.send_records("digest")}
@@ -332,8 +344,10 @@ async def test_a_private_channel_that_removed_the_bot_is_paused_the_same_way(
     bot = (await started(start_bot, slack, DIGEST_08)).bot
     slack.add_channel("CTRAINING", "training", is_private=True, is_member=False)
     ticks = Ticks(clock)
+    end = paris("09:00", day=1)
+    dues = [due for _, due in DIGEST_08.expected_digests(T0, end).values()]
 
-    await ticks.through(bot, until=paris("09:00", day=1), busy=[paris("08:00"), paris("08:00", day=1)])
+    await ticks.through(bot, until=end, busy=dues)
 
     assert channel_calls(slack, "CTRAINING") == ["not_in_channel"]
     assert channel_calls(slack, "CTOOLS") == [None, None]
@@ -443,7 +457,8 @@ async def test_a_digest_goes_out_on_time_from_held_data_while_zoho_fails(
     not the digest."""
     bot = (await started(start_bot, slack, Plan(digests=DIGEST_08.digests[:1]))).bot
     ticks = Ticks(clock)
-    await ticks.through(bot, until=paris("08:00"))
+    await ticks.run_at(bot, moments=[T0, paris("07:50")])  # the followed module read, then kept fresh
+    clock.set(paris("08:00"))
     fz.fail_next(3, status=503)
     await ticks.run(bot, until=paris("08:01"))
     key = digest_key("CTRAINING", DAY)
@@ -452,6 +467,7 @@ async def test_a_digest_goes_out_on_time_from_held_data_while_zoho_fails(
     assert at_eight == [503, 503, 503], "the 08:00 read failed; the digest went out from the 07:50 data"
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_the_loop_ticks_every_thirty_seconds_until_stopped_then_releases_its_lease(
     start_bot: StartBot, slack: FakeSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -510,6 +526,7 @@ async def test_a_digest_waits_a_little_for_a_refresh_the_minute_budget_put_off(
     plan = Plan(digests=(ChannelDigest("CTRAINING", (INDUCTION, TOOLS), time(8)),))
     bot = (await started(start_bot, slack, plan, ZOHO_CALLS_PER_MINUTE="2", ZOHO_CALLS_PER_DAY="48")).bot
     ticks = Ticks(clock)
+    await ticks.through(bot, until=paris("08:00"))  # one batch read at 06:00, the other never
 
     await ticks.through(bot, until=paris("08:30"), busy=[paris("08:00"), paris("08:05")])
 
@@ -551,6 +568,7 @@ def remove_module(fz: FakeZoho, module: ModuleRef) -> None:
                 batch.modules = [m for m in batch.modules if m.module_id != module.module_id]
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_a_followed_module_zoho_stops_knowing_is_paused_after_one_read_and_never_asked_again(
     start_bot: StartBot, slack: FakeSlack, fz: FakeZoho, clock: FakeClock
 ) -> None:
@@ -570,11 +588,18 @@ async def test_a_followed_module_zoho_stops_knowing_is_paused_after_one_read_and
     remove_module(fz, TOOLS)
     end = paris("13:00", day=1)
     assert (end - clock.now()).total_seconds() > GONE_SECONDS
+    # Every moment something of the plan falls due: Chloe's reminders and #tools' digest too.
+    dues = [due for _, due in [*plan.expected_digests(clock.now(), end).values()]]
+    dues += [due for _, due in [*plan.expected_reminders(clock.now(), end).values()]]
+    assert paris("15:45") in dues, "Laptop setup's reminder, had the module not gone"
 
-    await ticks.through(harness.bot, until=end, busy=[paris("12:30"), paris("13:45"), paris("12:30", day=1)])
+    await ticks.through(harness.bot, until=end, busy=dues)
 
     assert [r.status for r in fz.calls() if r.path.startswith(tools_path)] == [404]
-    assert ticks.count > 300
+    (gone_at,) = [r.at for r in fz.calls() if r.path.startswith(tools_path)]
+    since = [moment.timestamp() - gone_at for moment, _ in ticks.leaders if moment.timestamp() > gone_at]
+    assert any(s < GONE_SECONDS for s in since), "ticks while Zoho's 404 is remembered"
+    assert any(s > GONE_SECONDS for s in since), "and after it is forgotten"
     assert channel_calls(slack, "CTOOLS") == [], "no digest of a module Zoho no longer has"
     assert dms(slack, "UCHLOE") == [], "no reminder either (Laptop setup was at 16:00)"
     assert "Reminder: Meet the team starts at 14:00 CET." in dms(slack, "UANA"), "others go on"
