@@ -325,6 +325,7 @@ class SessionService:
             next_after=beyond,
             fetched_at=datetime.fromtimestamp(snapshot.fetched_at, UTC),
             problem=self._problem(module, snapshot),
+            old=self._age(snapshot) >= self._ttl,
         )
 
     def _sessions(self, module: ModuleRef, snapshot: Snapshot) -> tuple[Session, ...]:
