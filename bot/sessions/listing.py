@@ -19,10 +19,15 @@ class Listing:
     fetched_at: datetime
     problem: str | None = None
     """Set when the data is old because Zoho could not be asked: what went wrong."""
+    old: bool = False
+    """Older than the freshness setting when listed, whether or not a failure is known yet: the
+    first answer from expired data comes before the refresh behind it has had a chance to fail."""
 
     @property
     def stale(self) -> bool:
-        return self.problem is not None
+        """Whether an answer from this listing must say how old its data is (`fetched_at`), and,
+        when `problem` is set, why no newer data could be had."""
+        return self.old or self.problem is not None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ fetch fits what is left this minute (what does not waits for a later tick,
 needed data first again), so a tick never waits on the budget; only needed
 data may use the last `SENDS_RESERVE` of the day's background allowance, and
 the rest is paced: at most a 24th of the day's background allowance in any
-hour, so the allowance lasts the whole day instead of going in its first hours. When the budgets
+hour, so the allowance lasts the whole day instead of going in its first hours
+(that policy is `source.Room`'s; the planner reads the room once a tick, and not
+at all when nothing is wanted). When the budgets
 cannot keep followed data fresh the planner says so once, with the figures,
 and again only after it has caught up.
 
@@ -23,18 +25,16 @@ few calls an hour rather than a few every tick; the first read that works ends i
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.sessions.modules import ModuleRef
 from bot.sessions.service import SessionService
-from bot.sessions.source import ZohoSource
+from bot.sessions.source import Room, ZohoSource
 from bot.sessions.urgency import Need, Urgency
 
 log = logging.getLogger(__name__)
 
-HOUR = 3600.0
 REFRESH_SECONDS = 120.0
 """A paged fetch longer than estimated may wait this long for its later pages rather than lose them."""
 REST_SECONDS = (60.0, 120.0, 240.0, 480.0)
@@ -71,21 +71,20 @@ class RefreshPlanner:
         self._resting_until = 0.0
 
     async def run(self, needed: list[ModuleRef], followed: list[ModuleRef]) -> Plan:
-        """Fetch what is due within the budgets; `needed` by due sends, `followed` by any subscription."""
+        """Fetch what is due within the budgets; `needed` by due sends, `followed` by any subscription.
+
+        The budget is read once, and only when something is wanted: a quiet tick costs nothing."""
         if self._clock.time() < self._resting_until:
             return Plan()
         tiers = [self._stale(needed), self._stale(self._sessions.recently_asked()), self._stale(followed)]
         tiers[2].sort(key=self._age_order)
         units = _units(tiers, self._sessions)
-        minute, day = await self._source.room(Urgency.BACKGROUND)
-        hour = math.ceil(self._source.background_day_limit() / 24) - await self._source.calls_in_last(HOUR)
-        day_floor = self._source.reserved_for_sends()
         plan = Plan()
+        room = await self._source.background_room() if units else None
         for unit, is_needed in units:
-            paced = is_needed or (unit.calls <= hour and day - unit.calls >= day_floor)
-            if unit.calls <= minute and unit.calls <= day and paced:
+            if room is not None and room.fits(unit.calls, for_due_sends=is_needed):
                 plan.chosen.append(unit)
-                minute, day, hour = minute - unit.calls, day - unit.calls, hour - unit.calls
+                room = room.less(unit.calls)
             else:
                 plan.deferred.append(unit)
         if plan.chosen:
@@ -93,7 +92,7 @@ class RefreshPlanner:
             chosen = [m for unit in plan.chosen for m in unit.modules]
             failed = await self._sessions.refresh(chosen, need)
             self._rest_if_all_failed(chosen, failed)
-        self._report(plan, minute, day)
+        self._report(plan, room)
         return plan
 
     def _rest_if_all_failed(self, chosen: list[ModuleRef], failed: list[ModuleRef]) -> None:
@@ -120,8 +119,8 @@ class RefreshPlanner:
         age = self._sessions.age(module)
         return -(age if age is not None else float("inf"))
 
-    def _report(self, plan: Plan, minute: int, day: int) -> None:
-        if plan.deferred and not self._behind:
+    def _report(self, plan: Plan, room: Room | None) -> None:
+        if plan.deferred and room is not None and not self._behind:
             self._behind = True
             modules = sum(len(unit.modules) for unit in plan.deferred)
             log.warning(
@@ -130,8 +129,8 @@ class RefreshPlanner:
                 modules,
                 round(self._sessions.ttl / 60),
                 plan.deferred_calls,
-                minute,
-                day,
+                room.minute,
+                room.day,
                 self._source.background_day_limit(),
             )
         elif not plan.deferred and self._behind:

@@ -5,8 +5,9 @@ Zoho's errors become the domain's (`raise ... from`), so nothing above the domai
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.clock import Clock
@@ -50,6 +51,40 @@ class Read:
 SENDS_RESERVE = 0.25
 """Of the day's background allowance, the share only data that due sends need may use: neither
 followed refreshes nor the refreshes behind people's lookups touch it."""
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Room:
+    """What background reads may still spend, read once for a whole plan: the budget's policy.
+
+    Every read fits the minute and the day. Other reads than those of data due sends need are
+    also paced (at most a 24th of the day's background allowance in any hour, so the allowance
+    lasts the whole day) and leave the sends' reserve alone.
+    """
+
+    minute: int
+    """Background calls left this minute (none while Zoho's lock lasts)."""
+    day: int
+    """Background calls left today (none while Zoho's lock lasts)."""
+    hour: int
+    """Calls the hourly pace leaves this hour."""
+    reserved: int
+    """Of `day`, the calls only data that due sends need may use."""
+
+    def fits(self, calls: int, for_due_sends: bool) -> bool:
+        if calls > self.minute or calls > self.day:
+            return False
+        return for_due_sends or (calls <= self.hour and self.keeps_reserve(calls))
+
+    def keeps_reserve(self, calls: int) -> bool:
+        """Whether `calls` more leave the sends' reserve alone. A day already spent (or Zoho's
+        lock) says yes: the read then fails and records why, which says more than the reserve."""
+        return self.day == 0 or self.day - calls >= self.reserved
+
+    def less(self, calls: int) -> Room:
+        return replace(self, minute=self.minute - calls, day=self.day - calls, hour=self.hour - calls)
+
 
 _PRIORITIES = {Urgency.PERSON_WAITING: Priority.INTERACTIVE, Urgency.BACKGROUND: Priority.BACKGROUND}
 
@@ -86,6 +121,12 @@ class ZohoSource:
             usage = await self._budget.usage()
         locked = usage.locked_until > self._clock.time()
         return max(0, usage.per_minute - usage.last_minute), max(0, usage.per_day - usage.last_day), locked
+
+    async def background_room(self) -> Room:
+        """What background reads may spend now, for a plan or a refresh behind a lookup."""
+        minute, day = await self.room(Urgency.BACKGROUND)
+        hour = math.ceil(self.background_day_limit() / 24) - await self.calls_in_last(HOUR)
+        return Room(minute, day, hour, self.reserved_for_sends())
 
     async def room(self, urgency: Urgency) -> tuple[int, int]:
         """Calls `urgency` may still make (this minute, today), and none while Zoho's lock lasts."""

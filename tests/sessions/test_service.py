@@ -203,7 +203,7 @@ async def test_refresh_batch_fills_every_module_with_one_paged_call(
 ) -> None:
     modules = [ref("Introduction", "Cohort A"), ref("Tools & Systems"), ref("Sécurité au travail")]
     first = modules[0]
-    await core.sessions.refresh_batch(first.course_id, first.batch_id, modules, Need(Urgency.BACKGROUND))
+    assert await core.sessions.refresh(modules, Need(Urgency.BACKGROUND)) == []
     assert [r.path for r in fz.calls()] == [
         f"/api/v1/courses/{first.course_id}/batches/{first.batch_id}/sessions"
     ]
