@@ -31,6 +31,7 @@ SCOPE_OF_METHOD: dict[str, str | None] = {
     "conversations_open": "im:write",
     "conversations_history": "channels:history",  # and groups:/im:history, pinned in test_scopes
     "conversations_members": "channels:read",  # and groups:read, pinned in test_scopes
+    "conversations_info": "channels:read",  # and groups:read; a DM is not asked (bot/slack/channels.py)
     "users_info": "users:read",
     "users_lookupByEmail": "users:read.email",
     "views_publish": None,  # needs no scope, only the Home tab
