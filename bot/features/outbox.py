@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import metrics
 from bot.slack import delivery
 from bot.slack.messages import Message
+from bot.store.records import Slot
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,11 @@ class Outbox:
         """Which keys need nothing more (sent, skipped, failed for good)."""
         return await self._store.finished(keys)
 
-    async def skip(self, key: str, kind: str, target: str, due_at: datetime, now: datetime, why: str) -> bool:
+    async def skip(self, slot: Slot, now: datetime, why: str) -> bool:
         """Settle a send that will not be made; True the first time, so it is logged once."""
-        first = await self._store.record_skip(key, kind, target, due_at, self._holder, now, why)
+        first = await self._store.record_skip(slot, self._holder, now, why)
         if first:
-            _count(key, "skipped")
+            _count(slot.key, "skipped")
         return first
 
     async def deliver(self, parcel: Parcel, now: datetime, report: SendReport) -> bool:
@@ -122,9 +123,8 @@ class Outbox:
         return True
 
     async def _claim(self, key: str, kind: str, parcel: Parcel, now: datetime) -> bool:
-        claim = await self._store.claim(
-            key, kind, parcel.target, parcel.due_at, self._holder, now, ABANDONED_CLAIM
-        )
+        slot = Slot(key, kind, parcel.target, parcel.due_at)
+        claim = await self._store.claim(slot, self._holder, now, ABANDONED_CLAIM)
         if claim is not None and claim.uncertain:
             self._uncertain[key] = parcel.due_at
         return claim is not None

@@ -25,6 +25,16 @@ def stored_name(module: ModuleRef) -> str:
 
 
 @dataclass(frozen=True)
+class Slot:
+    """One send as the sends table knows it: its unique key, what kind, to whom, and when due."""
+
+    key: str
+    kind: str
+    target: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
 class Claim:
     """A send claimed by this caller. `uncertain`: retaken from a holder that died mid-send, so
     the message may already be in Slack."""

@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.records import Claim, SendRecord
+from bot.store.records import Claim, SendRecord, Slot
 from bot.store.schema import sends
 
 SETTLED = ("sent", "skipped", "failed")
@@ -27,20 +27,11 @@ class Sends:
 
     _engine: AsyncEngine
 
-    async def claim(
-        self,
-        key: str,
-        kind: str,
-        target: str,
-        due_at: datetime,
-        holder: str,
-        now: datetime,
-        stale_after: timedelta,
-    ) -> Claim | None:
+    async def claim(self, slot: Slot, holder: str, now: datetime, stale_after: timedelta) -> Claim | None:
         """A `Claim` for one caller only: the first to claim `key`, or one retaking a failed or
         lapsed claim; None for everyone else. A lapsed claim's holder died mid-send, so whether
         the message went out is unknown (`Claim.uncertain`)."""
-        if await self._insert_send(_row(key, kind, target, due_at, holder, now, "claimed", None)):
+        if await self._insert_send(_row(slot, holder, now, "claimed", None)):
             return Claim(uncertain=False)
         retaking = {
             False: sends.c.state == "retry",
@@ -50,7 +41,7 @@ class Sends:
             async with self._engine.begin() as connection:
                 result = await connection.execute(
                     update(sends)
-                    .where(sends.c.key == key, condition)
+                    .where(sends.c.key == slot.key, condition)
                     .values(state="claimed", claimed_by=holder, claimed_at=now, attempts=sends.c.attempts + 1)
                 )
             if result.rowcount == 1:
@@ -64,11 +55,9 @@ class Sends:
                 update(sends).where(sends.c.key == key).values(state=state, last_error=error)
             )
 
-    async def record_skip(
-        self, key: str, kind: str, target: str, due_at: datetime, holder: str, now: datetime, why: str
-    ) -> bool:
+    async def record_skip(self, slot: Slot, holder: str, now: datetime, why: str) -> bool:
         """Mark a send as deliberately skipped; True the first time, so the skip is logged once."""
-        return await self._insert_send(_row(key, kind, target, due_at, holder, now, "skipped", why))
+        return await self._insert_send(_row(slot, holder, now, "skipped", why))
 
     async def _insert_send(self, row: dict[str, Any]) -> bool:
         """Insert the row for `key`; False when it already exists (someone else got there first)."""
@@ -112,22 +101,13 @@ class Sends:
             return (await connection.execute(delete(sends).where(sends.c.due_at < moment))).rowcount
 
 
-def _row(
-    key: str,
-    kind: str,
-    target: str,
-    due_at: datetime,
-    holder: str,
-    now: datetime,
-    state: str,
-    error: str | None,
-) -> dict[str, Any]:
+def _row(slot: Slot, holder: str, now: datetime, state: str, error: str | None) -> dict[str, Any]:
     """A new send's row, claimed by `holder` at `now` (a skip is settled at once, no attempt made)."""
     return {
-        "key": key,
-        "kind": kind,
-        "target": target,
-        "due_at": due_at,
+        "key": slot.key,
+        "kind": slot.kind,
+        "target": slot.target,
+        "due_at": slot.due_at,
         "state": state,
         "claimed_by": holder,
         "claimed_at": now,

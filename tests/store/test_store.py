@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import StatementError
 
 from bot.sessions.modules import ModuleId, ModuleRef
-from bot.store.records import Claim, Schedule
+from bot.store.records import Claim, Schedule, Slot
 from bot.store.schema import (
     MIGRATIONS,
     channel_settings,
@@ -241,7 +241,7 @@ async def test_saving_a_reminder_again_changes_its_lead_and_unpauses_it(store: S
 
 
 async def _claim(store: Store, key: str, holder: str, now: datetime = NOW) -> bool:
-    return await store.claim(key, "reminder", "U1", NOW, holder, now, STALE) is not None
+    return await store.claim(Slot(key, "reminder", "U1", NOW), holder, now, STALE) is not None
 
 
 async def test_a_send_is_claimed_once(store: Store) -> None:
@@ -265,7 +265,7 @@ async def test_a_send_left_for_retry_is_claimed_again_once(store: Store) -> None
     await store.finish("k", "retry", "internal_error")
     assert await store.finished(["k"]) == set()
 
-    assert await store.claim("k", "reminder", "U1", NOW, "b", NOW, STALE) == Claim(uncertain=False)
+    assert await store.claim(Slot("k", "reminder", "U1", NOW), "b", NOW, STALE) == Claim(uncertain=False)
     assert await _claim(store, "k", "a") is False
     assert await store.attempts("k") == 2
 
@@ -273,7 +273,9 @@ async def test_a_send_left_for_retry_is_claimed_again_once(store: Store) -> None
 async def test_a_lapsed_claim_is_taken_over_but_a_live_one_is_not(store: Store) -> None:
     await _claim(store, "k", "crashed")
     assert await _claim(store, "k", "b", NOW + STALE) is False, "not yet lapsed"
-    retaken = await store.claim("k", "reminder", "U1", NOW, "b", NOW + STALE + timedelta(seconds=1), STALE)
+    retaken = await store.claim(
+        Slot("k", "reminder", "U1", NOW), "b", NOW + STALE + timedelta(seconds=1), STALE
+    )
     assert retaken == Claim(uncertain=True), "the crashed holder may have posted it"
 
 
@@ -287,19 +289,19 @@ async def test_sent_and_failed_sends_are_never_claimed_again(store: Store) -> No
 
 
 async def test_a_skip_is_recorded_once_and_settles_the_send(store: Store) -> None:
-    args = ("digest:C1:2026-03-10", "digest", "C1", NOW, "a", NOW, "missed: bot was down")
-    assert await store.record_skip(*args) is True
-    assert await store.record_skip(*args) is False
-    assert await store.finished([args[0]]) == {args[0]}
-    assert await store.claim(args[0], "digest", "C1", NOW, "b", NOW, STALE) is None
+    slot = Slot("digest:C1:2026-03-10", "digest", "C1", NOW)
+    assert await store.record_skip(slot, "a", NOW, "missed: bot was down") is True
+    assert await store.record_skip(slot, "b", NOW, "missed: bot was down") is False
+    assert await store.finished([slot.key]) == {slot.key}
+    assert await store.claim(slot, "b", NOW, STALE) is None
     (record,) = await store.send_records("digest")
     assert (record.state, record.last_error, record.attempts) == ("skipped", "missed: bot was down", 0)
 
 
 async def test_send_records_keep_aware_utc_times_and_old_ones_can_be_forgotten(store: Store) -> None:
     paris = datetime(2026, 3, 10, 8, 0, tzinfo=ZoneInfo("Europe/Paris"))
-    await store.claim("old", "digest", "C1", paris - timedelta(days=30), "a", NOW, STALE)
-    await store.claim("new", "reminder", "U1", paris, "a", NOW, STALE)
+    await store.claim(Slot("old", "digest", "C1", paris - timedelta(days=30)), "a", NOW, STALE)
+    await store.claim(Slot("new", "reminder", "U1", paris), "a", NOW, STALE)
     await store.finish("new", "sent")
 
     records = {r.key: r for r in await store.send_records()}

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.sessions.windows import Window
-from bot.store.records import Digest
+from bot.store.records import Digest, Slot
 
 DIGEST_DAYS = 7
 """Today and the next six days."""
@@ -32,6 +32,10 @@ class DueDigest:
     @property
     def key(self) -> str:
         return f"digest:{self.channel_id}:{self.local_date.isoformat()}"
+
+    @property
+    def slot(self) -> Slot:
+        return Slot(self.key, "digest", self.channel_id, self.scheduled)
 
     def days(self) -> list[date]:
         return [self.local_date + timedelta(days=offset) for offset in range(DIGEST_DAYS)]

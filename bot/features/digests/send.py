@@ -58,9 +58,7 @@ class DigestSender:
         # "missed" for hours, and a failing INSERT every tick is costly.
         settled = await self._outbox.settled(entry.key for entry in due + missed)
         for entry in missed:
-            if entry.key not in settled and await self._outbox.skip(
-                entry.key, "digest", entry.channel_id, entry.scheduled, now, "missed: bot was down"
-            ):
+            if entry.key not in settled and await self._outbox.skip(entry.slot, now, "missed: bot was down"):
                 log.warning("digest %s skipped: its time passed more than %s ago", entry.key, self._catch_up)
                 report.skipped.append(entry.key)
         return [entry for entry in due if entry.key not in settled]
@@ -94,9 +92,7 @@ class DigestSender:
             return
         messages = digest_messages(listings, entry.days(), entry.zone)
         if not messages:
-            await self._outbox.skip(
-                entry.key, "digest", entry.channel_id, entry.scheduled, now, "nothing upcoming"
-            )
+            await self._outbox.skip(entry.slot, now, "nothing upcoming")
             report.skipped.append(entry.key)
             return
         parcel = Parcel.of("digest", entry.channel_id, entry.scheduled, entry.key, messages, self._pause)

@@ -21,7 +21,7 @@ from bot.features.outbox import Outbox, Parcel, Pause, SendReport
 from bot.features.reminders.trainers import TrainerDirectory
 from bot.slack.delivery import DeliveryError
 from bot.slack.messages import Message
-from bot.store.records import Digest, Reminder
+from bot.store.records import Digest, Reminder, Slot
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,8 @@ class NoticeSender:
         kind = "notice" if notice.to_channel else "notice-dm"
         if notice.quiet:
             for item in notice.items:
-                if await self._outbox.skip(
-                    item.key, kind, notice.target, item.found.detected_at, now, "notices off"
-                ):
+                slot = Slot(item.key, kind, notice.target, item.found.detected_at)
+                if await self._outbox.skip(slot, now, "notices off"):
                     report.skipped.append(item.key)
             return
         by_key = {item.key: item.found for item in notice.items}
