@@ -7,14 +7,26 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.fakes.zoho import FakeZoho
-from tests.fakes.zoho_data import make_session, module_with_sessions, sample_org, zoho_id
+from tests.fakes.zoho_data import (
+    DATE_FORMATS,
+    Batch,
+    Course,
+    Module,
+    Org,
+    OrgSettings,
+    format_java_date,
+    make_session,
+    module_with_sessions,
+    sample_org,
+    zoho_id,
+)
 
 TODAY = date(2025, 3, 10)
 GRANT = {
@@ -290,3 +302,129 @@ async def test_usable_from_async_tests() -> None:
                 "/api/v1/courses", params={"search": "gdpr", "type": 2}, headers=auth(fake.issue_token())
             )
     assert [c["courseName"] for c in answer.json()["courses"]] == ["Data Protection & GDPR"]
+
+
+# --- organisation settings -----------------------------------------------------
+
+
+def test_organization_answers_admins_with_the_orgs_settings(fz: FakeZoho, http: httpx.Client) -> None:
+    fz.settings = OrgSettings(time_zone="Asia/Kolkata", date_format="dd.MM.yyyy", company="555")
+    body = http.get("/api/v3/organization", headers=auth(fz.issue_token())).json()
+    assert list(body) == [
+        "TimeFormat",
+        "Company",
+        "ContactMailId",
+        "TimeZone",
+        "Address",
+        "DateFormat",
+        "Website",
+        "ContactNumber",
+        "ContactPerson",
+    ]
+    assert (body["TimeZone"], body["DateFormat"], body["TimeFormat"], body["Company"]) == (
+        "Asia/Kolkata",
+        "dd.MM.yyyy",
+        "hh:mm a",
+        "555",
+    )
+
+
+def test_organization_refuses_non_admins(fz: FakeZoho, http: httpx.Client) -> None:
+    fz.admin = False
+    headers = auth(fz.issue_token())
+    refused = http.get("/api/v3/organization", headers=headers)
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "code": "NO_PERMISSION",
+        "message": "You don't have permission to perform this operation as you are not an Admin.",
+    }
+    assert http.get("/api/v1/courses", headers=headers).status_code == 200, "a non-admin still reads the LMS"
+
+
+def test_organization_has_its_own_threshold_of_twenty(fz: FakeZoho, http: httpx.Client, clock: Clock) -> None:
+    headers = auth(fz.issue_token())
+    for _ in range(20):
+        assert http.get("/api/v3/organization", headers=headers).status_code == 200
+    locked = http.get("/api/v3/organization", headers=headers)
+    assert (locked.status_code, locked.json()["code"]) == (400, 7209)
+    assert fz.org_locked_until == clock.now + 300
+    assert not fz.is_locked(), "the LMS count is separate"
+    assert http.get("/api/v1/courses", headers=headers).status_code == 200
+    clock.now += 299
+    assert http.get("/api/v3/organization", headers=headers).json()["code"] == 7209
+    clock.now += 1
+    assert http.get("/api/v3/organization", headers=headers).status_code == 200
+
+
+# --- dates and zones -------------------------------------------------------------
+
+INSTANT = datetime(2025, 3, 10, 3, 30, tzinfo=UTC)
+"""09:00 in Kolkata, 04:30 in Paris."""
+
+
+def zoned_org(settings: OrgSettings) -> Org:
+    org = Org(settings=settings)
+    module = Module(zoho_id(390001), "Zoned")
+    module.sessions.append(org.make_session(zoho_id(900001), module.module_id, "First", INSTANT, 90))
+    module.sessions.append(
+        org.make_session(zoho_id(900002), module.module_id, "Wall", datetime(2025, 3, 1, 23, 0))
+    )
+    org.courses.append(Course(zoho_id(190001), "C", batches=[Batch(zoho_id(290001), "B", modules=[module])]))
+    return org
+
+
+@pytest.mark.parametrize(
+    ("zone", "pattern", "first", "wall"),
+    [
+        ("Asia/Kolkata", "MM-dd-yyyy", ("03-10-2025", "9:00 AM", "10:30 AM"), "03-01-2025"),
+        ("Europe/Paris", "dd.MM.yyyy", ("10.03.2025", "4:30 AM", "6:00 AM"), "01.03.2025"),
+        ("UTC", "dd-MM-yyyy", ("10-03-2025", "3:30 AM", "5:00 AM"), "01-03-2025"),
+    ],
+)
+def test_sessions_are_served_in_the_orgs_zone_and_date_format(
+    clock: Clock, zone: str, pattern: str, first: tuple[str, str, str], wall: str
+) -> None:
+    org = zoned_org(OrgSettings(time_zone=zone, date_format=pattern))
+    with FakeZoho(org) as fake, httpx.Client(base_url=fake.url, timeout=5) as http:
+        fake.clock = clock
+        sessions = http.get(
+            org.module_sessions_path(zoho_id(390001)), headers=auth(fake.issue_token())
+        ).json()
+        batches = http.get(
+            f"/api/v1/courses/{zoho_id(190001)}/batches", headers=auth(fake.issue_token())
+        ).json()
+    one, two = sessions["sessions"]
+    assert (one["sessionStartDate"], one["sessionStartTime"], one["sessionEndTime"]) == first
+    assert (two["sessionStartDate"], two["sessionStartTime"]) == (wall, "11:00 PM"), "naive is wall clock"
+    assert batches["batches"][0]["startDateAsDisplayString"] == "01-Mar-2025"
+    assert org.all_sessions()[0]["sessionStartDate"] == "10-03-2025", "stored as Zoho's create API takes it"
+
+
+def test_date_format_changes_apply_to_stored_sessions_and_odd_dates_pass_through(
+    fz: FakeZoho, http: httpx.Client
+) -> None:
+    fz.update_session(zoho_id(900002), sessionStartDate="TBC")
+    fz.settings.date_format = "MMM dd, yyyy"
+    page = http.get(MODULE_PATH, headers=auth(fz.issue_token())).json()["sessions"]
+    assert [s["sessionStartDate"] for s in page[:3]] == ["Mar 10, 2025", "TBC", "Mar 12, 2025"]
+
+
+@pytest.mark.parametrize("pattern", DATE_FORMATS)
+def test_every_offered_date_format_renders(pattern: str) -> None:
+    text = OrgSettings(date_format=pattern).format_date(date(2025, 3, 9))
+    assert "2025" in text or "25" in text
+    assert "09" in text
+    assert "03" in text or "Mar" in text
+
+
+def test_java_date_patterns() -> None:
+    day = date(2025, 3, 9)
+    assert format_java_date(day, "dd-MMM-yyyy") == "09-Mar-2025"
+    assert format_java_date(day, "d MMMM yy") == "9 March 25"
+    assert format_java_date(day, "yyyy'年'M'月'd'日'") == "2025年3月9日"
+    with pytest.raises(ValueError, match="EEE"):
+        OrgSettings(date_format="EEE dd MM")
+    with pytest.raises(ValueError, match="year"):
+        OrgSettings(date_format="dd-MM")
+    with pytest.raises(KeyError):
+        OrgSettings(time_zone="Mars/Olympus")

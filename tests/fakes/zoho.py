@@ -5,6 +5,9 @@ Why: the bot must survive Zoho's real rules (token errors in HTTP 200 bodies,
 25-record pages), so tests run the real client against a real HTTP server that
 keeps those rules on a clock the test controls.
 
+It also serves the org's settings (`/api/v3/organization`, admins only, 20
+calls a minute) and writes session dates in the org's DateFormat.
+
 Run it by hand with `python -m tests.fakes.zoho --port 9000 [--today YYYY-MM-DD]`.
 """
 
@@ -24,13 +27,28 @@ from typing import Any
 
 from aiohttp import web
 
-from .zoho_data import Batch, Course, Module, Org, Trainer, sample_org
+from .zoho_data import (
+    STORED_DATE_FORMAT,
+    Batch,
+    Course,
+    Module,
+    Org,
+    OrgSettings,
+    Trainer,
+    parse_stored_date,
+    sample_org,
+)
 
 PAGE_SIZE = 25
 LMS_PREFIX = "/api/v1/"
+ORG_PATH = "/api/v3/organization"
 TOKEN_PATH = "/oauth/v2/token"
 THRESHOLD_MESSAGE = "API access blocked since threshold limit exceeded. Please try after some time"
 TOO_MANY_TOKENS = "You have made too many requests continuously. Please try again after some time."
+NO_PERMISSION = {
+    "code": "NO_PERMISSION",
+    "message": "You don't have permission to perform this operation as you are not an Admin.",
+}
 
 JSON = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -96,7 +114,8 @@ class FakeZoho:
 
     It serves a deep copy of `org`, so a test's own Org stays as built. All
     mutable state is guarded by `self.lock` (an RLock: tests may hold it while
-    calling the helpers below or editing `courses` / `trainers` in place).
+    calling the helpers below or editing `courses` / `trainers` / `settings`
+    in place).
     """
 
     def __init__(
@@ -115,6 +134,10 @@ class FakeZoho:
         self.lock = threading.RLock()
         self.courses: list[Course] = org.courses
         self.trainers: list[Trainer] = org.trainers
+        self.settings: OrgSettings = org.settings
+        """What /api/v3/organization answers; its zone and DateFormat shape the LMS answers."""
+        self.admin = True
+        """Whether the operator's connection (`refresh_token`, `issue_token`) is a People admin."""
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_token = refresh_token
@@ -129,6 +152,8 @@ class FakeZoho:
         self.threshold_window = 60.0
         self.lock_seconds = 300.0
         self.lock_status = 400
+        self.org_threshold = 20
+        self.org_threshold_window = 60.0
         # Fault injection.
         self.delay = 0.0
         self.never_ending = False
@@ -147,6 +172,8 @@ class FakeZoho:
         self._token_attempts = _Window(self.token_window)
         self._lms_calls = _Window(self.threshold_window)
         self._locked_until: float | None = None
+        self._org_calls = _Window(self.org_threshold_window)
+        self._org_locked_until: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -240,6 +267,7 @@ class FakeZoho:
         courses = "/api/v1/courses/{course_id}"
         batch = courses + "/batches/{batch_id}"
         app.router.add_post(TOKEN_PATH, self._token)
+        app.router.add_get(ORG_PATH, self._organization)
         app.router.add_get("/api/v1/courses", self._courses)
         app.router.add_get(courses, self._course)
         app.router.add_get(courses + "/batches", self._batches)
@@ -343,12 +371,20 @@ class FakeZoho:
         with self.lock:
             return self._locked_until is not None and self.clock() < self._locked_until
 
+    @property
+    def org_locked_until(self) -> float | None:
+        """Fake-clock time the /api/v3/organization lock ends (None if never locked; may be past)."""
+        with self.lock:
+            return self._org_locked_until
+
     def reset_limits(self) -> None:
-        """Forget rate-limit history and any lock (token and LMS)."""
+        """Forget rate-limit history and any lock (token, LMS and organization)."""
         with self.lock:
             self._token_attempts = _Window(self.token_window)
             self._lms_calls = _Window(self.threshold_window)
             self._locked_until = None
+            self._org_calls = _Window(self.org_threshold_window)
+            self._org_locked_until = None
 
     def fail_next(self, n: int, status: int = 500) -> None:
         """The next n /api/ requests answer `status` with {"code": status, ...}."""
@@ -435,6 +471,8 @@ class FakeZoho:
         self._check_auth(request.headers.get("Authorization", ""))
         if request.path.startswith(LMS_PREFIX):
             self._check_threshold()
+        elif request.path == ORG_PATH:
+            self._check_org_threshold()
         if self.down_until is not None and self.clock() < self.down_until:
             raise _Reply(503, {"code": 503, "message": "Service unavailable"})
         if self._faults:
@@ -455,14 +493,34 @@ class FakeZoho:
 
     def _check_threshold(self) -> None:
         """30 LMS calls a sliding minute; the 31st locks for 5 minutes (not extended)."""
+        until = self._over_threshold(
+            self._lms_calls, self.threshold, self.threshold_window, self._locked_until
+        )
+        if until is not None:
+            self._locked_until = until
+            raise _Reply(self.lock_status, {"code": 7209, "message": THRESHOLD_MESSAGE})
+
+    def _check_org_threshold(self) -> None:
+        """/api/v3/organization has its own count: 20 calls a sliding minute, then its own 5-minute lock."""
+        until = self._over_threshold(
+            self._org_calls, self.org_threshold, self.org_threshold_window, self._org_locked_until
+        )
+        if until is not None:
+            self._org_locked_until = until
+            raise _Reply(self.lock_status, {"code": 7209, "message": THRESHOLD_MESSAGE})
+
+    def _over_threshold(
+        self, calls: _Window, limit: int, window: float, locked_until: float | None
+    ) -> float | None:
+        """When the lock refusing this call ends, or None if the call is admitted (and counted)."""
         now = self.clock()
-        if self._locked_until is not None and now < self._locked_until:
-            raise _Reply(self.lock_status, {"code": 7209, "message": THRESHOLD_MESSAGE})
-        self._lms_calls.seconds = self.threshold_window
-        if self._lms_calls.add(now) > self.threshold:
-            self._locked_until = now + self.lock_seconds
-            self._lms_calls.events.clear()
-            raise _Reply(self.lock_status, {"code": 7209, "message": THRESHOLD_MESSAGE})
+        if locked_until is not None and now < locked_until:
+            return locked_until
+        calls.seconds = window
+        if calls.add(now) > limit:
+            calls.events.clear()
+            return now + self.lock_seconds
+        return None
 
     # --- data lookups (call with the lock held) ---------------------------------
 
@@ -541,13 +599,32 @@ class FakeZoho:
         ids = request.match_info
         with self.lock:
             module = self._find_module(ids["course_id"], ids["batch_id"], ids["module_id"])
-            return web.json_response(self._page(request, "sessions", module.sessions, 200))
+            sessions = self._served(module.sessions)
+            return web.json_response(self._page(request, "sessions", sessions, 200))
 
     async def _batch_sessions(self, request: web.Request) -> web.Response:
         ids = request.match_info
         with self.lock:
             batch = self._find_batch(ids["course_id"], ids["batch_id"])
-            return web.json_response(self._page(request, "sessions", batch.sessions(), 200))
+            sessions = self._served(batch.sessions())
+            return web.json_response(self._page(request, "sessions", sessions, 200))
+
+    def _served(self, sessions: list[JSON]) -> list[JSON]:
+        """Sessions as this org's Zoho writes them: `sessionStartDate` in the org's DateFormat.
+
+        Stored dates are dd-MM-yyyy (what `make_session` writes); one a test
+        stored in another shape on purpose is served untouched.
+        """
+        pattern = self.settings.date_format
+        if pattern == STORED_DATE_FORMAT:
+            return sessions
+        served = []
+        for session in sessions:
+            day = parse_stored_date(session.get("sessionStartDate", ""))
+            served.append(
+                session if day is None else {**session, "sessionStartDate": self.settings.format_date(day)}
+            )
+        return served
 
     async def _trainers(self, request: web.Request) -> web.Response:
         status = request.query.get("employeeStatus", "").casefold()
@@ -569,13 +646,20 @@ class FakeZoho:
             {"response": {"result": [record], "message": "Data fetched successfully", "status": 0}}
         )
 
+    async def _organization(self, request: web.Request) -> web.Response:
+        """GET /api/v3/organization: the org's settings, for admins only."""
+        with self.lock:
+            if not self.admin:
+                raise _Reply(403, dict(NO_PERMISSION))
+            return web.json_response(self.settings.to_api())
+
     # --- mutation helpers for tests ---------------------------------------------
 
     def set_org(self, org: Org) -> None:
-        """Replace all courses and trainers at once (with a deep copy of `org`)."""
+        """Replace all courses, trainers and the org's settings at once (with a deep copy of `org`)."""
         org = copy.deepcopy(org)
         with self.lock:
-            self.courses, self.trainers = org.courses, org.trainers
+            self.courses, self.trainers, self.settings = org.courses, org.trainers, org.settings
 
     def add_session(self, course_id: str, batch_id: str, module_id: str, raw: JSON) -> None:
         """Add a copy of `raw` to a module (moduleId forced). KeyError if an id is unknown."""
