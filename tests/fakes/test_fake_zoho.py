@@ -490,6 +490,30 @@ def test_a_person_gets_ten_refresh_tokens_in_ten_minutes(
     assert "refresh_token" in exchange(http, returned(consent(http))["code"])
 
 
+def test_revoke_kills_the_refresh_token_and_its_access_tokens(fz: FakeZoho, http: httpx.Client) -> None:
+    body = exchange(http, returned(consent(http))["code"])
+    refresh, access = str(body["refresh_token"]), str(body["access_token"])
+    answer = http.post("/oauth/v2/token/revoke", params={"token": refresh})
+    assert (answer.status_code, answer.json()) == (200, {"status": "success"})
+    assert refresh not in fz.live_refresh_tokens()
+    assert http.get("/api/v1/courses", headers=auth(access)).status_code == 401
+    assert http.post("/oauth/v2/token", params={**GRANT, "refresh_token": refresh}).json() == {
+        "error": "invalid_code"
+    }
+    assert http.post("/oauth/v2/token/revoke", params={"token": refresh}).status_code == 400
+    assert http.post("/oauth/v2/token/revoke", params={"token": "1000.unknown"}).status_code == 400
+    assert http.post("/oauth/v2/token/revoke", params={"token": access}).status_code == 400
+    assert [r.form["token"] for r in fz.revoke_requests()] == [refresh, refresh, "1000.unknown", access]
+    assert fz.token_requests()[-1].form["refresh_token"] == refresh, "revokes are not token requests"
+
+
+def test_revoking_the_operators_token_over_http(fz: FakeZoho, http: httpx.Client) -> None:
+    access = fz.issue_token()
+    assert http.post("/oauth/v2/token/revoke", data={"token": fz.refresh_token}).status_code == 200
+    assert fz.live_refresh_tokens() == []
+    assert http.get("/api/v1/courses", headers=auth(access)).status_code == 401
+
+
 def test_a_consents_token_reaches_only_its_scopes(fz: FakeZoho, http: httpx.Client) -> None:
     body = exchange(http, returned(consent(http, scope="ZOHOPEOPLE.training.ALL"))["code"])
     headers = auth(str(body["access_token"]))

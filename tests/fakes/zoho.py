@@ -7,7 +7,7 @@ keeps those rules on a clock the test controls.
 
 It also plays the browser side of "Connect Zoho People": the consent page
 (`/oauth/v2/auth`, where a test decides what the person does), single-use
-codes that die after 2 minutes, 20 refresh tokens per user, and
+codes that die after 2 minutes, 20 refresh tokens per user, revocation, and
 `/api/v3/organization` (admins only, 20 calls a minute). `follow_consent`
 walks a browser through the bot's connect link and back.
 
@@ -51,6 +51,7 @@ FORMS_PREFIX = "/api/forms/"
 ORG_PATH = "/api/v3/organization"
 TOKEN_PATH = "/oauth/v2/token"
 AUTH_PATH = "/oauth/v2/auth"
+REVOKE_PATH = "/oauth/v2/token/revoke"
 THRESHOLD_MESSAGE = "API access blocked since threshold limit exceeded. Please try after some time"
 TOO_MANY_TOKENS = "You have made too many requests continuously. Please try again after some time."
 NO_PERMISSION = {
@@ -408,6 +409,7 @@ class FakeZoho:
         batch = courses + "/batches/{batch_id}"
         app.router.add_post(TOKEN_PATH, self._token)
         app.router.add_get(AUTH_PATH, self._consent)
+        app.router.add_post(REVOKE_PATH, self._revoke_endpoint)
         app.router.add_get(ORG_PATH, self._organization)
         app.router.add_get("/api/v1/courses", self._courses)
         app.router.add_get(courses, self._course)
@@ -433,6 +435,10 @@ class FakeZoho:
 
     def token_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path == TOKEN_PATH]
+
+    def revoke_requests(self) -> list[Recorded]:
+        """Every POST to /oauth/v2/token/revoke, oldest first (`form["token"]` names the token)."""
+        return [r for r in self.requests if r.path == REVOKE_PATH]
 
     def clear(self) -> None:
         """Forget recorded requests and consent visits (limits, tokens and locks are kept)."""
@@ -955,6 +961,15 @@ class FakeZoho:
         if not scopes:
             return "invalid_scope"
         return ""
+
+    async def _revoke_endpoint(self, request: web.Request) -> web.Response:
+        """POST /oauth/v2/token/revoke?token=: the token and its access tokens die; 400 if it is none."""
+        body = await request.post()
+        token = {**request.query, **{k: str(v) for k, v in body.items()}}.get("token", "")
+        with self.lock:
+            if self._revoke(token):
+                return web.json_response({"status": "success"})
+        return web.json_response({"error": "invalid_token"}, status=400)
 
     def issue_code(
         self,
