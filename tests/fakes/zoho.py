@@ -5,6 +5,12 @@ Why: the bot must survive Zoho's real rules (token errors in HTTP 200 bodies,
 25-record pages), so tests run the real client against a real HTTP server that
 keeps those rules on a clock the test controls.
 
+It also plays the browser side of "Connect Zoho People": the consent page
+(`/oauth/v2/auth`, where a test decides what the person does), single-use
+codes that die after 2 minutes, 20 refresh tokens per user, revocation, and
+`/api/v3/organization` (admins only, 20 calls a minute). `follow_consent`
+walks a browser through the bot's connect link and back.
+
 Run it by hand with `python -m tests.fakes.zoho --port 9000 [--today YYYY-MM-DD]`.
 """
 
@@ -13,24 +19,51 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import html
 import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+import httpx
 from aiohttp import web
 
-from .zoho_data import Batch, Course, Module, Org, Trainer, sample_org
+from .zoho_data import (
+    STORED_DATE_FORMAT,
+    Batch,
+    Course,
+    Module,
+    Org,
+    OrgSettings,
+    Trainer,
+    parse_stored_date,
+    sample_org,
+)
 
 PAGE_SIZE = 25
 LMS_PREFIX = "/api/v1/"
+FORMS_PREFIX = "/api/forms/"
+ORG_PATH = "/api/v3/organization"
 TOKEN_PATH = "/oauth/v2/token"
+AUTH_PATH = "/oauth/v2/auth"
+REVOKE_PATH = "/oauth/v2/token/revoke"
 THRESHOLD_MESSAGE = "API access blocked since threshold limit exceeded. Please try after some time"
 TOO_MANY_TOKENS = "You have made too many requests continuously. Please try again after some time."
+NO_PERMISSION = {
+    "code": "NO_PERMISSION",
+    "message": "You don't have permission to perform this operation as you are not an Admin.",
+}
+SCOPE_LMS = "ZOHOPEOPLE.training.READ"
+SCOPE_FORMS = "ZOHOPEOPLE.forms.READ"
+SCOPE_ORG = "ZOHOPEOPLE.organization.READ"
+READ_SCOPES = (SCOPE_LMS, SCOPE_FORMS, SCOPE_ORG)
+"""Every scope the bot's endpoints need; `issue_code` grants these unless told otherwise."""
+REDIRECTS = (301, 302, 303, 307, 308)
 
 JSON = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -51,8 +84,92 @@ class Recorded:
 
 @dataclass
 class _Token:
+    """An access token. `user` None and `scopes` None: the operator's (Self Client) token, every scope."""
+
     refresh_token: str
     expires_at: float
+    user: str | None = None
+    scopes: frozenset[str] | None = None
+
+
+@dataclass
+class _Grant:
+    """A refresh token a person's consent produced (the operator's own is not one of these)."""
+
+    token: str
+    user: str
+    scopes: frozenset[str]
+    issued_at: float
+
+
+@dataclass
+class _Code:
+    """An authorization code waiting to be exchanged: once, within `code_ttl`, with the same redirect_uri."""
+
+    code: str
+    redirect_uri: str
+    scopes: frozenset[str]
+    user: str
+    offline: bool
+    prompt_consent: bool
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
+class ConsentPlan:
+    """What the person does on Zoho's consent page, for every visit until a test changes it.
+
+    `accounts_server` is what the redirect names: None names this fake; a
+    string is named as is (the code still lives here, e.g. to test that the
+    bot refuses a host that is not Zoho's); another FakeZoho is a second data
+    centre: the code is issued there and must be exchanged there.
+    """
+
+    approve: bool = True
+    user: str = "admin@example.com"
+    admin: bool = True
+    location: str = "us"
+    accounts_server: str | FakeZoho | None = None
+
+
+@dataclass
+class ConsentRequest:
+    """One visit to the consent page as the fake saw it, and what it answered.
+
+    `outcome` is "code" (approved), "access_denied" (refused), or the error
+    Zoho's page shows without redirecting ("invalid_client",
+    "unsupported_response_type", "invalid_redirect_uri", "invalid_scope").
+    `redirect` is the 302's Location ("" for an error page).
+    """
+
+    params: dict[str, str]
+    scopes: list[str]
+    at: float
+    outcome: str
+    redirect: str = ""
+    code: str = ""
+    user: str = ""
+
+    @property
+    def client_id(self) -> str | None:
+        return self.params.get("client_id")
+
+    @property
+    def redirect_uri(self) -> str | None:
+        return self.params.get("redirect_uri")
+
+    @property
+    def state(self) -> str | None:
+        return self.params.get("state")
+
+    @property
+    def access_type(self) -> str | None:
+        return self.params.get("access_type")
+
+    @property
+    def prompt(self) -> str | None:
+        return self.params.get("prompt")
 
 
 class _Reply(Exception):
@@ -85,10 +202,30 @@ class _Window:
 
     def add(self, now: float) -> int:
         """Record an event; return how many fall inside the window ending now."""
-        while self.events and self.events[0] <= now - self.seconds:
-            self.events.popleft()
+        self.count(now)
         self.events.append(now)
         return len(self.events)
+
+    def count(self, now: float) -> int:
+        """How many events fall inside the window ending now (nothing recorded)."""
+        while self.events and self.events[0] <= now - self.seconds:
+            self.events.popleft()
+        return len(self.events)
+
+
+def _with_query(url: str, pairs: Iterable[tuple[str, str]]) -> str:
+    """`url` with `pairs` appended to whatever query it already has (as Zoho's redirect does)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + list(pairs)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _scope_allows(granted: frozenset[str] | None, needed: str) -> bool:
+    """Zoho scopes are Service.area.OPERATION, case-insensitive; `.ALL` covers every operation."""
+    if granted is None:
+        return True
+    area = needed.rsplit(".", 1)[0].casefold()
+    return needed.casefold() in granted or f"{area}.all" in granted
 
 
 class FakeZoho:
@@ -96,7 +233,13 @@ class FakeZoho:
 
     It serves a deep copy of `org`, so a test's own Org stays as built. All
     mutable state is guarded by `self.lock` (an RLock: tests may hold it while
-    calling the helpers below or editing `courses` / `trainers` in place).
+    calling the helpers below or editing `courses` / `trainers` / `settings`
+    in place).
+
+    Two kinds of refresh token are accepted: the operator's (`refresh_token`,
+    from a Self Client: every scope, admin as `admin` says, never evicted), and
+    the ones consents produce (bound to a person, their scopes and their
+    admin status; at most `max_refresh_tokens` per person).
     """
 
     def __init__(
@@ -115,6 +258,10 @@ class FakeZoho:
         self.lock = threading.RLock()
         self.courses: list[Course] = org.courses
         self.trainers: list[Trainer] = org.trainers
+        self.settings: OrgSettings = org.settings
+        """What /api/v3/organization answers; its zone and DateFormat shape the LMS answers."""
+        self.admin = True
+        """Whether the operator's connection (`refresh_token`, `issue_token`) is a People admin."""
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_token = refresh_token
@@ -129,6 +276,18 @@ class FakeZoho:
         self.threshold_window = 60.0
         self.lock_seconds = 300.0
         self.lock_status = 400
+        self.org_threshold = 20
+        self.org_threshold_window = 60.0
+        self.code_ttl = 120.0
+        self.max_refresh_tokens = 20
+        """Live refresh tokens a person holds for this client; one more deletes their oldest."""
+        self.refresh_token_limit = 10
+        """Refresh tokens a person may get per `token_window` (Zoho: 10 per user and client)."""
+        self.api_domain = "https://www.zohoapis.com"
+        # The consent page.
+        self.consent_plan = ConsentPlan()
+        self.redirect_uris: set[str] | None = None
+        """The client's registered redirect URIs; None accepts any (the bot's port is not known up front)."""
         # Fault injection.
         self.delay = 0.0
         self.never_ending = False
@@ -144,9 +303,18 @@ class FakeZoho:
         self._tokens: dict[str, _Token] = {}
         self._token_numbers = itertools.count(1)
         self._revoked: set[str] = set()
-        self._token_attempts = _Window(self.token_window)
+        self._token_attempts: dict[str, _Window] = {}
         self._lms_calls = _Window(self.threshold_window)
         self._locked_until: float | None = None
+        self._org_calls = _Window(self.org_threshold_window)
+        self._org_locked_until: float | None = None
+        self._consents: list[ConsentRequest] = []
+        self._codes: dict[str, _Code] = {}
+        self._code_numbers = itertools.count(1)
+        self._grants: dict[str, _Grant] = {}  # issue order: oldest first
+        self._grant_numbers = itertools.count(1)
+        self._refresh_issues: dict[str, _Window] = {}
+        self._user_admin: dict[str, bool] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -240,6 +408,9 @@ class FakeZoho:
         courses = "/api/v1/courses/{course_id}"
         batch = courses + "/batches/{batch_id}"
         app.router.add_post(TOKEN_PATH, self._token)
+        app.router.add_get(AUTH_PATH, self._consent)
+        app.router.add_post(REVOKE_PATH, self._revoke_endpoint)
+        app.router.add_get(ORG_PATH, self._organization)
         app.router.add_get("/api/v1/courses", self._courses)
         app.router.add_get(courses, self._course)
         app.router.add_get(courses + "/batches", self._batches)
@@ -265,10 +436,15 @@ class FakeZoho:
     def token_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path == TOKEN_PATH]
 
+    def revoke_requests(self) -> list[Recorded]:
+        """Every POST to /oauth/v2/token/revoke, oldest first (`form["token"]` names the token)."""
+        return [r for r in self.requests if r.path == REVOKE_PATH]
+
     def clear(self) -> None:
-        """Forget recorded requests (limits, tokens and locks are kept)."""
+        """Forget recorded requests and consent visits (limits, tokens and locks are kept)."""
         with self.lock:
             self._requests.clear()
+            self._consents.clear()
 
     @web.middleware
     async def _record_mw(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -325,13 +501,41 @@ class FakeZoho:
         with self.lock:
             self._tokens.clear()
 
-    def revoke_refresh_token(self) -> None:
-        """Revoke the refresh token and its access tokens, as the Zoho console does."""
+    def revoke_refresh_token(self, token: str | None = None) -> None:
+        """Revoke a refresh token (the operator's by default) and its access tokens, as the Zoho console does.
+
+        KeyError if `token` is given and is no live refresh token.
+        """
         with self.lock:
-            self._revoked.add(self.refresh_token)
-            self._tokens = {
-                t: info for t, info in self._tokens.items() if info.refresh_token not in self._revoked
-            }
+            if token is None:
+                self._revoked.add(self.refresh_token)
+                self._kill_access_tokens(self.refresh_token)
+            elif not self._revoke(token):
+                raise KeyError(token)
+
+    def live_refresh_tokens(self, user: str | None = None) -> list[str]:
+        """Refresh tokens Zoho still honours, oldest first.
+
+        Without `user`: the operator's (unless revoked) then every consent's.
+        With `user`: only the ones that person's consents produced.
+        """
+        with self.lock:
+            mine = [g.token for g in self._grants.values() if user is None or g.user == user]
+            if user is None and self.refresh_token not in self._revoked:
+                return [self.refresh_token, *mine]
+            return mine
+
+    def _revoke(self, token: str) -> bool:
+        """Revoke a live refresh token and kill its access tokens; False if it is none."""
+        operator = token == self.refresh_token and token not in self._revoked
+        if not operator and self._grants.pop(token, None) is None:
+            return False
+        self._revoked.add(token)
+        self._kill_access_tokens(token)
+        return True
+
+    def _kill_access_tokens(self, refresh_token: str) -> None:
+        self._tokens = {t: i for t, i in self._tokens.items() if i.refresh_token != refresh_token}
 
     @property
     def locked_until(self) -> float | None:
@@ -343,12 +547,21 @@ class FakeZoho:
         with self.lock:
             return self._locked_until is not None and self.clock() < self._locked_until
 
-    def reset_limits(self) -> None:
-        """Forget rate-limit history and any lock (token and LMS)."""
+    @property
+    def org_locked_until(self) -> float | None:
+        """Fake-clock time the /api/v3/organization lock ends (None if never locked; may be past)."""
         with self.lock:
-            self._token_attempts = _Window(self.token_window)
+            return self._org_locked_until
+
+    def reset_limits(self) -> None:
+        """Forget rate-limit history and any lock (token, refresh-token, LMS and organization)."""
+        with self.lock:
+            self._token_attempts.clear()
+            self._refresh_issues.clear()
             self._lms_calls = _Window(self.threshold_window)
             self._locked_until = None
+            self._org_calls = _Window(self.org_threshold_window)
+            self._org_locked_until = None
 
     def fail_next(self, n: int, status: int = 500) -> None:
         """The next n /api/ requests answer `status` with {"code": status, ...}."""
@@ -372,38 +585,95 @@ class FakeZoho:
         for old in mine[: max(len(mine) - self.max_live_tokens + 1, 0)]:
             del self._tokens[old]
         token = f"tok-{next(self._token_numbers)}"
-        self._tokens[token] = _Token(refresh_token, now + self.token_ttl)
+        grant = self._grants.get(refresh_token)
+        user, scopes = (grant.user, grant.scopes) if grant else (None, None)
+        self._tokens[token] = _Token(refresh_token, now + self.token_ttl, user, scopes)
         return token
 
+    def _attempts(self, key: str) -> _Window:
+        """The 10-minute window of access-token requests made with one refresh token."""
+        window = self._token_attempts.setdefault(key, _Window(self.token_window))
+        window.seconds = self.token_window
+        return window
+
     def _token_reply(self, params: dict[str, str]) -> JSON:
-        """The token endpoint's body; Zoho answers errors with HTTP 200 too."""
-        now = self.clock()
-        self._token_attempts.seconds = self.token_window
-        if self._token_attempts.add(now) > self.token_limit:
-            return {"error_description": TOO_MANY_TOKENS, "error": "Access Denied"}
-        if (params.get("client_id"), params.get("client_secret")) != (
-            self.client_id,
-            self.client_secret,
-        ):
-            return {"error": "invalid_client"}
+        """The token endpoint's body; Zoho answers errors with HTTP 200 too.
+
+        Access-token requests are limited per refresh token (10 per 10
+        minutes); the operator's grant-code exchange counts against the
+        operator's refresh token, as it always did. A consent's code has its
+        own rules (`_exchange_code`).
+        """
         grant = params.get("grant_type")
+        if grant == "authorization_code" and params.get("code") != self.grant_code:
+            return self._exchange_code(params)
+        now = self.clock()
+        key = params.get("refresh_token", "") if grant == "refresh_token" else self.refresh_token
+        if self._attempts(key).add(now) > self.token_limit:
+            return {"error_description": TOO_MANY_TOKENS, "error": "Access Denied"}
+        if not self._client_ok(params):
+            return {"error": "invalid_client"}
         if grant == "refresh_token":
-            refresh = params.get("refresh_token")
-            if refresh != self.refresh_token or refresh in self._revoked:
+            refresh = params.get("refresh_token", "")
+            operator = refresh == self.refresh_token and refresh not in self._revoked
+            if not operator and refresh not in self._grants:
                 return {"error": "invalid_code"}
             return self._token_body(self._new_token(refresh))
         if grant == "authorization_code":
-            if params.get("code") != self.grant_code or self.refresh_token in self._revoked:
+            if self.refresh_token in self._revoked:
                 return {"error": "invalid_code"}
             body = self._token_body(self._new_token(self.refresh_token))
             return {"access_token": body.pop("access_token"), "refresh_token": self.refresh_token, **body}
         return {"error": "unsupported_grant_type"}
 
+    def _client_ok(self, params: dict[str, str]) -> bool:
+        return (params.get("client_id"), params.get("client_secret")) == (self.client_id, self.client_secret)
+
+    def _exchange_code(self, params: dict[str, str]) -> JSON:
+        """A consent's code for tokens: once, before `code_ttl`, with the consent's redirect_uri.
+
+        A refresh token comes back only for `access_type=offline`, and only at
+        a person's first consent unless the consent said `prompt=consent`. A
+        redirect_uri mismatch or the refresh-token limit leaves the code unused.
+        """
+        now = self.clock()
+        if not self._client_ok(params):
+            return {"error": "invalid_client"}
+        code = self._codes.get(params.get("code", ""))
+        if code is None or code.used or now >= code.issued_at + self.code_ttl:
+            return {"error": "invalid_code"}
+        if params.get("redirect_uri") != code.redirect_uri:
+            return {"error": "invalid_redirect_uri"}
+        has_one = any(g.user == code.user for g in self._grants.values())
+        with_refresh = code.offline and (code.prompt_consent or not has_one)
+        issues = self._refresh_issues.setdefault(code.user, _Window(self.token_window))
+        issues.seconds = self.token_window
+        if with_refresh and issues.count(now) >= self.refresh_token_limit:
+            return {"error_description": TOO_MANY_TOKENS, "error": "Access Denied"}
+        code.used = True
+        if not with_refresh:
+            token = f"tok-{next(self._token_numbers)}"
+            self._tokens[token] = _Token(f"online:{code.code}", now + self.token_ttl, code.user, code.scopes)
+            return self._token_body(token)
+        issues.add(now)
+        refresh = self._new_grant(code.user, code.scopes, now)
+        body = self._token_body(self._new_token(refresh))
+        return {"access_token": body.pop("access_token"), "refresh_token": refresh, **body}
+
+    def _new_grant(self, user: str, scopes: frozenset[str], now: float) -> str:
+        """A new refresh token for `user`; their oldest past `max_refresh_tokens` dies, access tokens too."""
+        refresh = f"{self.refresh_token}.{next(self._grant_numbers)}"
+        self._grants[refresh] = _Grant(refresh, user, scopes, now)
+        theirs = [g.token for g in self._grants.values() if g.user == user]
+        for old in theirs[: max(len(theirs) - self.max_refresh_tokens, 0)]:
+            self._revoke(old)
+        return refresh
+
     def _token_body(self, token: str) -> JSON:
         return {
             "access_token": token,
             "expires_in": int(self.token_ttl),
-            "api_domain": "https://www.zohoapis.com",
+            "api_domain": self.api_domain,
             "token_type": "Bearer",
         }
 
@@ -432,9 +702,12 @@ class FakeZoho:
 
     def _admit(self, request: web.Request) -> None:
         """Raise the answer Zoho would give before serving data, if any."""
-        self._check_auth(request.headers.get("Authorization", ""))
+        token = self._check_auth(request.headers.get("Authorization", ""))
+        self._check_scope(token, request.path)
         if request.path.startswith(LMS_PREFIX):
             self._check_threshold()
+        elif request.path == ORG_PATH:
+            self._check_org_threshold()
         if self.down_until is not None and self.clock() < self.down_until:
             raise _Reply(503, {"code": 503, "message": "Service unavailable"})
         if self._faults:
@@ -445,24 +718,64 @@ class FakeZoho:
                 raise _Reply(429, {"code": 7209, "message": THRESHOLD_MESSAGE})
             raise _Reply(status, {"code": status, "message": "Internal error"})
 
-    def _check_auth(self, header: str) -> None:
+    def _check_auth(self, header: str) -> _Token:
+        """The live access token the header carries; raises Zoho's 400 / 401 otherwise."""
         scheme, _, token = header.partition(" ")
         if scheme != "Zoho-oauthtoken" or not token.strip():
             raise _Reply(400, _people_error(7202, "Authorization header with OAuth token missing"))
         info = self._tokens.get(token.strip())
         if info is None or info.expires_at <= self.clock():
             raise _Reply(401, _people_error(7213, "Invalid OAuth token"))
+        return info
+
+    def _check_scope(self, token: _Token, path: str) -> None:
+        """A consent's token reaches only what its scopes allow (7218 is *assumed*, as the reference says)."""
+        needed = (
+            SCOPE_LMS
+            if path.startswith(LMS_PREFIX)
+            else SCOPE_FORMS
+            if path.startswith(FORMS_PREFIX)
+            else SCOPE_ORG
+            if path == ORG_PATH
+            else None
+        )
+        if needed is not None and not _scope_allows(token.scopes, needed):
+            raise _Reply(401, _people_error(7218, f"Invalid OAuthScope: {needed} was not granted"))
 
     def _check_threshold(self) -> None:
         """30 LMS calls a sliding minute; the 31st locks for 5 minutes (not extended)."""
+        until = self._over_threshold(
+            self._lms_calls, self.threshold, self.threshold_window, self._locked_until
+        )
+        if until is not None:
+            self._locked_until = until
+            raise _Reply(self.lock_status, {"code": 7209, "message": THRESHOLD_MESSAGE})
+
+    def _check_org_threshold(self) -> None:
+        """/api/v3/organization has its own count: 20 calls a sliding minute, then its own 5-minute lock."""
+        until = self._over_threshold(
+            self._org_calls, self.org_threshold, self.org_threshold_window, self._org_locked_until
+        )
+        if until is not None:
+            self._org_locked_until = until
+            raise _Reply(self.lock_status, {"code": 7209, "message": THRESHOLD_MESSAGE})
+
+    def _over_threshold(
+        self, calls: _Window, limit: int, window: float, locked_until: float | None
+    ) -> float | None:
+        """When the lock refusing this call ends, or None if the call is admitted (and counted)."""
         now = self.clock()
-        if self._locked_until is not None and now < self._locked_until:
-            raise _Reply(self.lock_status, {"code": 7209, "message": THRESHOLD_MESSAGE})
-        self._lms_calls.seconds = self.threshold_window
-        if self._lms_calls.add(now) > self.threshold:
-            self._locked_until = now + self.lock_seconds
-            self._lms_calls.events.clear()
-            raise _Reply(self.lock_status, {"code": 7209, "message": THRESHOLD_MESSAGE})
+        if locked_until is not None and now < locked_until:
+            return locked_until
+        calls.seconds = window
+        if calls.add(now) > limit:
+            calls.events.clear()
+            return now + self.lock_seconds
+        return None
+
+    def _is_admin(self, token: _Token) -> bool:
+        """Zoho checks the person's role at each call: demoting them takes effect at once."""
+        return self.admin if token.user is None else self._user_admin.get(token.user, True)
 
     # --- data lookups (call with the lock held) ---------------------------------
 
@@ -541,13 +854,32 @@ class FakeZoho:
         ids = request.match_info
         with self.lock:
             module = self._find_module(ids["course_id"], ids["batch_id"], ids["module_id"])
-            return web.json_response(self._page(request, "sessions", module.sessions, 200))
+            sessions = self._served(module.sessions)
+            return web.json_response(self._page(request, "sessions", sessions, 200))
 
     async def _batch_sessions(self, request: web.Request) -> web.Response:
         ids = request.match_info
         with self.lock:
             batch = self._find_batch(ids["course_id"], ids["batch_id"])
-            return web.json_response(self._page(request, "sessions", batch.sessions(), 200))
+            sessions = self._served(batch.sessions())
+            return web.json_response(self._page(request, "sessions", sessions, 200))
+
+    def _served(self, sessions: list[JSON]) -> list[JSON]:
+        """Sessions as this org's Zoho writes them: `sessionStartDate` in the org's DateFormat.
+
+        Stored dates are dd-MM-yyyy (what `make_session` writes); one a test
+        stored in another shape on purpose is served untouched.
+        """
+        pattern = self.settings.date_format
+        if pattern == STORED_DATE_FORMAT:
+            return sessions
+        served = []
+        for session in sessions:
+            day = parse_stored_date(session.get("sessionStartDate", ""))
+            served.append(
+                session if day is None else {**session, "sessionStartDate": self.settings.format_date(day)}
+            )
+        return served
 
     async def _trainers(self, request: web.Request) -> web.Response:
         status = request.query.get("employeeStatus", "").casefold()
@@ -569,13 +901,147 @@ class FakeZoho:
             {"response": {"result": [record], "message": "Data fetched successfully", "status": 0}}
         )
 
+    async def _organization(self, request: web.Request) -> web.Response:
+        """GET /api/v3/organization: the org's settings, for admins only."""
+        with self.lock:
+            token = self._check_auth(request.headers.get("Authorization", ""))  # admitted: still live
+            if not self._is_admin(token):
+                raise _Reply(403, dict(NO_PERMISSION))
+            return web.json_response(self.settings.to_api())
+
+    # --- connecting from a browser ------------------------------------------------
+
+    async def _consent(self, request: web.Request) -> web.StreamResponse:
+        """GET /oauth/v2/auth: Zoho's consent page, with the person's answer decided by `consent_plan`.
+
+        A malformed request gets Zoho's error page (HTTP 400 here, no redirect:
+        Zoho never sends an unverified request back to its redirect_uri).
+        """
+        params = dict(request.query)
+        scopes = [s.strip() for s in params.get("scope", "").split(",") if s.strip()]
+        state = [("state", params["state"])] if "state" in params else []
+        with self.lock:
+            plan = replace(self.consent_plan)
+            entry = ConsentRequest(params, scopes, self.clock(), "", user=plan.user)
+            self._consents.append(entry)
+            error = self._consent_error(params, scopes)
+            if error:
+                entry.outcome = error
+                page = f"<html><body><h1>Zoho Accounts</h1><p>{html.escape(error)}</p></body></html>"
+                return web.Response(status=400, text=page, content_type="text/html")
+            if not plan.approve:
+                entry.outcome = "access_denied"
+                entry.redirect = _with_query(params["redirect_uri"], [("error", "access_denied"), *state])
+                return web.Response(status=302, headers={"Location": entry.redirect})
+        issuer = plan.accounts_server if isinstance(plan.accounts_server, FakeZoho) else self
+        code = issuer.issue_code(
+            params["redirect_uri"],
+            scopes,
+            user=plan.user,
+            admin=plan.admin,
+            access_type=params.get("access_type", "online"),
+            prompt=params.get("prompt", ""),
+        )
+        server = plan.accounts_server if isinstance(plan.accounts_server, str) else issuer.url
+        pairs = [*state, ("code", code), ("location", plan.location), ("accounts-server", server)]
+        with self.lock:
+            entry.outcome, entry.code = "code", code
+            entry.redirect = _with_query(params["redirect_uri"], pairs)
+        return web.Response(status=302, headers={"Location": entry.redirect})
+
+    def _consent_error(self, params: dict[str, str], scopes: list[str]) -> str:
+        """The error Zoho's consent page would show for these parameters, or ""."""
+        if params.get("client_id") != self.client_id:
+            return "invalid_client"
+        if params.get("response_type") != "code":
+            return "unsupported_response_type"
+        redirect = params.get("redirect_uri", "")
+        if not redirect or (self.redirect_uris is not None and redirect not in self.redirect_uris):
+            return "invalid_redirect_uri"
+        if not scopes:
+            return "invalid_scope"
+        return ""
+
+    async def _revoke_endpoint(self, request: web.Request) -> web.Response:
+        """POST /oauth/v2/token/revoke?token=: the token and its access tokens die; 400 if it is none."""
+        body = await request.post()
+        token = {**request.query, **{k: str(v) for k, v in body.items()}}.get("token", "")
+        with self.lock:
+            if self._revoke(token):
+                return web.json_response({"status": "success"})
+        return web.json_response({"error": "invalid_token"}, status=400)
+
+    def issue_code(
+        self,
+        redirect_uri: str,
+        scopes: Iterable[str] = READ_SCOPES,
+        *,
+        user: str = "admin@example.com",
+        admin: bool = True,
+        access_type: str = "offline",
+        prompt: str = "consent",
+    ) -> str:
+        """A code as an approved consent would give, without the browser (valid `code_ttl` from now)."""
+        with self.lock:
+            self._user_admin[user] = admin
+            code = f"1000.code.{next(self._code_numbers)}"
+            self._codes[code] = _Code(
+                code=code,
+                redirect_uri=redirect_uri,
+                scopes=frozenset(s.casefold() for s in scopes),
+                user=user,
+                offline=access_type == "offline",
+                prompt_consent=prompt == "consent",
+                issued_at=self.clock(),
+            )
+            return code
+
+    def approve_as(
+        self,
+        user: str = "admin@example.com",
+        *,
+        admin: bool = True,
+        location: str = "us",
+        accounts_server: str | FakeZoho | None = None,
+    ) -> None:
+        """From now on the person at the consent page approves, as `user` (People admin or not).
+
+        `location` / `accounts_server` are what Zoho's redirect names (see
+        `ConsentPlan`). Calling it again for a connected user changes their
+        admin status at once, as demoting them in People would.
+        """
+        with self.lock:
+            self.consent_plan = ConsentPlan(True, user, admin, location, accounts_server)
+            self._user_admin[user] = admin
+        if isinstance(accounts_server, FakeZoho) and accounts_server is not self:
+            with accounts_server.lock:
+                accounts_server._user_admin[user] = admin
+
+    def refuse(self) -> None:
+        """From now on the person at the consent page refuses: Zoho redirects with error=access_denied."""
+        with self.lock:
+            self.consent_plan = replace(self.consent_plan, approve=False)
+
+    @property
+    def consents(self) -> list[ConsentRequest]:
+        """Every visit to the consent page, oldest first."""
+        with self.lock:
+            return list(self._consents)
+
+    def consent_url_params(self, index: int = -1) -> dict[str, str]:
+        """The query the bot sent the browser to the consent page with (the last visit by default)."""
+        with self.lock:
+            if not self._consents:
+                raise LookupError("no browser has visited /oauth/v2/auth")
+            return dict(self._consents[index].params)
+
     # --- mutation helpers for tests ---------------------------------------------
 
     def set_org(self, org: Org) -> None:
-        """Replace all courses and trainers at once (with a deep copy of `org`)."""
+        """Replace all courses, trainers and the org's settings at once (with a deep copy of `org`)."""
         org = copy.deepcopy(org)
         with self.lock:
-            self.courses, self.trainers = org.courses, org.trainers
+            self.courses, self.trainers, self.settings = org.courses, org.trainers, org.settings
 
     def add_session(self, course_id: str, batch_id: str, module_id: str, raw: JSON) -> None:
         """Add a copy of `raw` to a module (moduleId forced). KeyError if an id is unknown."""
@@ -608,6 +1074,38 @@ class FakeZoho:
                     for index, session in enumerate(module.sessions):
                         if session.get("sessionId") == session_id:
                             yield module, index
+
+
+async def consent_return_url(http: httpx.AsyncClient, connect_url: str, *, max_hops: int = 10) -> str:
+    """Be the browser from the bot's connect link to Zoho's consent page; return where Zoho sends it back.
+
+    Follows every redirect (the bot's, then to /oauth/v2/auth) and stops at
+    the consent page's 302 without visiting its Location, so a test can move
+    the clock, replay or tamper with the return before `http.get`-ing it.
+    The client's cookie jar carries cookies as a browser's would.
+    AssertionError if a hop is not a redirect (the page's text says why).
+    """
+    url = connect_url
+    for _ in range(max_hops):
+        response = await http.get(url, follow_redirects=False)
+        if response.status_code not in REDIRECTS:
+            raise AssertionError(
+                f"GET {url} answered {response.status_code}, not a redirect: {response.text[:300]}"
+            )
+        location = urljoin(str(response.url), response.headers["location"])
+        if response.url.path == AUTH_PATH:
+            return location
+        url = location
+    raise AssertionError(f"no consent page within {max_hops} redirects of {connect_url}")
+
+
+async def follow_consent(http: httpx.AsyncClient, connect_url: str) -> httpx.Response:
+    """Be the browser through the whole connect flow; return the bot's answer at its redirect_uri.
+
+    The bot's own further redirects (to a "done" page, to Slack) are not
+    followed: the response is what the bot answered Zoho's return.
+    """
+    return await http.get(await consent_return_url(http, connect_url), follow_redirects=False)
 
 
 def _env_lines(fz: FakeZoho) -> list[str]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ID_PREFIX = "219225000000"
 """Zoho ids are 18-digit strings; every sample id is this prefix + 6 digits."""
@@ -22,6 +24,54 @@ BLENDED = 2
 """Course `type` of blended courses (the only ones with batches and sessions)."""
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+STORED_DATE_FORMAT = "dd-MM-yyyy"
+"""How raw session dicts hold `sessionStartDate` (what `make_session` writes and
+Zoho's create API takes). The fake re-renders it in the org's DateFormat when
+serving, so one stored session can be served to orgs with any date format."""
+
+DATE_FORMATS = (
+    "dd-MM-yyyy",
+    "MM-dd-yyyy",
+    "yyyy-MM-dd",
+    "dd/MM/yyyy",
+    "MM/dd/yyyy",
+    "yyyy/MM/dd",
+    "dd.MM.yyyy",
+    "MM.dd.yyyy",
+    "yyyy.MM.dd",
+    "dd.MM.yy",
+    "dd-MMM-yyyy",
+    "MMM-dd-yyyy",
+    "dd MMM yyyy",
+    "MMM dd, yyyy",
+    "dd MMMM yyyy",
+    "MMMM dd, yyyy",
+)
+"""The DateFormat values a test should pick from.
+
+Why this set: Zoho People's Locale and Display Settings offer a fixed list of
+Java patterns that Zoho does not publish as text; this is the list the project
+reference and the brief name, plus the other day/month/year orders with the
+same separators and the long month name that Zoho's other apps offer. The
+renderer (`format_java_date`) handles any pattern of d, M and y runs with
+literal separators, so adding one here needs no code."""
+
+_DATE_TOKEN = re.compile(r"d+|M+|y+|'[^']*'|[A-Za-z]|[^A-Za-z']+")
 
 
 def zoho_id(n: int) -> str:
@@ -32,6 +82,54 @@ def zoho_id(n: int) -> str:
 def format_date(day: date) -> str:
     """Session dates as Zoho's create API takes them: DD-MM-YYYY."""
     return day.strftime("%d-%m-%Y")
+
+
+def format_java_date(day: date, pattern: str) -> str:
+    """`day` rendered with a Java date pattern (English month names, like Zoho's API).
+
+    Why hand-rolled: strftime has no locale-independent month names and no
+    single-letter (`d`, `M`) fields, and the patterns come straight from
+    Zoho's `DateFormat`. Letters other than d, M and y are refused rather
+    than rendered wrongly; text in single quotes is literal.
+    """
+    out: list[str] = []
+    for token in _DATE_TOKEN.findall(pattern):
+        letter = token[0]
+        if letter == "d":
+            out.append(f"{day.day:0{len(token)}d}")
+        elif letter == "M":
+            if len(token) >= 4:
+                out.append(_MONTH_NAMES[day.month - 1])
+            elif len(token) == 3:
+                out.append(_MONTHS[day.month - 1])
+            else:
+                out.append(f"{day.month:0{len(token)}d}")
+        elif letter == "y":
+            out.append(f"{day.year % 100:02d}" if len(token) == 2 else f"{day.year:0{len(token)}d}")
+        elif letter == "'":
+            out.append(token[1:-1] or "'")
+        elif letter.isalpha():
+            raise ValueError(f"unsupported letter {letter!r} in date pattern {pattern!r}")
+        else:
+            out.append(token)
+    return "".join(out)
+
+
+def check_date_format(pattern: str) -> str:
+    """`pattern` if it renders a day, a month and a year; ValueError otherwise."""
+    letters = {t[0] for t in _DATE_TOKEN.findall(pattern)}
+    if not {"d", "M", "y"} <= letters:
+        raise ValueError(f"date pattern {pattern!r} needs a day (d), a month (M) and a year (y)")
+    format_java_date(date(2000, 1, 2), pattern)  # raises on other letters
+    return pattern
+
+
+def parse_stored_date(text: str) -> date | None:
+    """A stored `sessionStartDate` (dd-MM-yyyy) as a date; None if a test stored something else."""
+    try:
+        return datetime.strptime(text, "%d-%m-%Y").date()
+    except (TypeError, ValueError):
+        return None
 
 
 def format_display_date(day: date) -> str:
@@ -160,12 +258,99 @@ class Course:
         }
 
 
+def _sample_address() -> dict[str, str]:
+    return {
+        "AddressLine1": "Lark Road",
+        "AddressLine2": "12 B",
+        "City": "Mumbai",
+        "State": "",
+        "Country": "India",
+        "PostalCode": "XX0123",
+    }
+
+
+@dataclass
+class OrgSettings:
+    """What `GET /api/v3/organization` reports, and what shapes the LMS answers.
+
+    Why: the org's time zone and DateFormat decide how Zoho writes every
+    session (`sessionStartDate` in DateFormat, times as wall clock in
+    TimeZone), so a test builds an org "in Asia/Kolkata with MM-dd-yyyy" here
+    and the fake serves it that way. The defaults (UTC, dd-MM-yyyy) are what
+    the fake always served, so nothing built before this changes.
+    """
+
+    time_zone: str = "UTC"
+    """IANA name, as Zoho's `TimeZone`."""
+    date_format: str = STORED_DATE_FORMAT
+    """Java pattern, as Zoho's `DateFormat`; see `DATE_FORMATS`."""
+    time_format: str = "hh:mm a"
+    """Java pattern, as Zoho's `TimeFormat` (reported only: LMS times stay "9:00 AM")."""
+    company: str = "89740123"
+    """Zoho's `Company`: the same value means the same organisation."""
+    contact_mail: str = "tina.thomas@example.com"
+    contact_person: str = "Tina Thomas"
+    contact_number: str = "85420000"
+    website: str = ""
+    address: dict[str, str] = field(default_factory=_sample_address)
+
+    def __post_init__(self) -> None:
+        ZoneInfo(self.time_zone)  # an unknown zone fails here, not in the middle of a served page
+        check_date_format(self.date_format)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def format_date(self, day: date) -> str:
+        """`day` as this org's LMS answers write it (to compute expected wire values)."""
+        return format_java_date(day, self.date_format)
+
+    def wall_clock(self, moment: datetime) -> datetime:
+        """An aware instant as this org's naive wall-clock time (what Zoho shows)."""
+        return moment.astimezone(self.zone).replace(tzinfo=None)
+
+    def to_api(self) -> dict[str, Any]:
+        """The body of `GET /api/v3/organization`, in Zoho's key order."""
+        return {
+            "TimeFormat": self.time_format,
+            "Company": self.company,
+            "ContactMailId": self.contact_mail,
+            "TimeZone": self.time_zone,
+            "Address": dict(self.address),
+            "DateFormat": self.date_format,
+            "Website": self.website,
+            "ContactNumber": self.contact_number,
+            "ContactPerson": self.contact_person,
+        }
+
+
 @dataclass
 class Org:
-    """Everything the fake serves: courses (with their tree) and trainers."""
+    """Everything the fake serves: courses (with their tree), trainers and the org's settings."""
 
     courses: list[Course] = field(default_factory=list)
     trainers: list[Trainer] = field(default_factory=list)
+    settings: OrgSettings = field(default_factory=OrgSettings)
+
+    def make_session(
+        self,
+        session_id: str,
+        module_id: str,
+        name: str,
+        start: datetime,
+        minutes: int = 60,
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        """`make_session` in this org's time zone: an aware `start` lands on the org's wall clock.
+
+        Why: a test thinks in instants ("03:30 UTC") while Zoho writes wall-clock
+        times in the org's zone ("9:00 AM" in Kolkata); passing an aware time
+        here gets that conversion right. A naive `start` is wall-clock already.
+        """
+        return make_session(
+            session_id, module_id, name, start, minutes, zone=self.settings.time_zone, **overrides
+        )
 
     def locate(self, module_id: str) -> tuple[Course, Batch, Module]:
         """The course and batch owning a module, to build URLs in tests."""
@@ -200,14 +385,22 @@ def make_session(
     name: str,
     start: datetime,
     minutes: int = 60,
+    *,
+    zone: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """A raw session dict in Zoho's exact shape.
 
-    `start` is org wall-clock time (any tzinfo is ignored: Zoho sends no zone).
+    Zoho sends wall-clock times with no zone, in the org's time zone. Without
+    `zone`, `start` is taken as that wall-clock time and any tzinfo is ignored
+    (the historical behaviour). With `zone` (an IANA name), an aware `start`
+    is an instant and is first converted to the wall clock of `zone`; a naive
+    one is still wall-clock. `Org.make_session` passes the org's zone.
     An end past midnight yields an end time before the start time, as Zoho does.
     `overrides` use Zoho's key names, e.g. `sessionType="E-learning"`.
     """
+    if zone is not None and start.tzinfo is not None:
+        start = start.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
     end = start + timedelta(minutes=minutes)
     session: dict[str, Any] = {
         "sessionId": session_id,
@@ -338,12 +531,13 @@ def _scheduled_session(row: _Row, number: int, today: date, learners: int) -> di
     )
 
 
-def sample_org(today: date) -> Org:
+def sample_org(today: date, settings: OrgSettings | None = None) -> Org:
     """A small realistic org whose sessions sit around `today`.
 
     3 blended courses, 5 batches, 11 modules ("Introduction" in two batches,
     "Sécurité au travail" accented), 26 sessions from 7 days ago to 30 days
     ahead (two today, one from 10:30 PM to 12:30 AM), 5 trainers (one inactive).
+    Times are wall clock, so they read the same in whatever zone `settings` names.
     """
     courses = {n: Course(zoho_id(100000 + n), name, description=d) for n, (name, d) in _COURSES.items()}
     batches: dict[int, Batch] = {}
@@ -358,14 +552,14 @@ def sample_org(today: date) -> Org:
         batch = batches[_MODULES[row[0]][1]]
         modules[row[0]].sessions.append(_scheduled_session(row, number, today, batch.learners_count))
     trainers = [replace(t) for t in _TRAINERS]
-    return Org(courses=list(courses.values()), trainers=trainers)
+    return Org(courses=list(courses.values()), trainers=trainers, settings=settings or OrgSettings())
 
 
-def module_with_sessions(n: int, today: date | None = None) -> Org:
+def module_with_sessions(n: int, today: date | None = None, settings: OrgSettings | None = None) -> Org:
     """An org with one course, batch and module holding `n` sessions (for paging tests).
 
     Session k (1-based) is "Session k", id `zoho_id(900000 + k)`, on day k-1 from
-    `today` at 9:00 AM. Ids: course 190001, batch 290001, module 390001 (via zoho_id).
+    `today` at 9:00 AM wall clock. Ids: course 190001, batch 290001, module 390001 (via zoho_id).
     """
     first_day = today or date.today()
     module = Module(zoho_id(390001), "Paged Module")
@@ -386,7 +580,7 @@ def module_with_sessions(n: int, today: date | None = None) -> Org:
         )
     batch = Batch(zoho_id(290001), "Paged Batch", modules=[module], learners_count=5)
     course = Course(zoho_id(190001), "Paging Course", batches=[batch])
-    return Org(courses=[course], trainers=[replace(trainer)])
+    return Org(courses=[course], trainers=[replace(trainer)], settings=settings or OrgSettings())
 
 
 def large_org(
