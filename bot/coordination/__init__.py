@@ -16,10 +16,17 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from bot.clock import Clock
+
 
 class CoordinationError(Exception):
     """The backend could not be reached or refused a statement (bounded by its timeouts)."""
 
+
+CLAIM_LAPSE_SECONDS = 60.0
+"""An `exclusive` claim whose holder died lapses this long after it was taken."""
+CLAIM_POLL_SECONDS = 0.02
+"""How often (real time: the holder's progress is I/O) a waiter for an `exclusive` claim looks again."""
 
 Limits = Sequence[tuple[float, int]]
 """(window in seconds, most events allowed in it), all of which must have room."""
@@ -49,8 +56,16 @@ class Coordination(Protocol):
 
     async def count_since(self, name: str, since: float) -> int: ...
 
-    def exclusive(self, name: str, now: float, seconds: float) -> AbstractAsyncContextManager[None]:
-        """Held by one instance at a time; waits at most `seconds` for it (CoordinationError past that)."""
+    async def tally(
+        self, name: str, since: Sequence[float], key: str, now: float
+    ) -> tuple[list[int], str | None]:
+        """How many events `name`'s log holds after each of `since`, and `key`'s value at `now`, in
+        one exchange: what a plan needs to know of the call budget (and Zoho's lock) at once."""
+
+    def exclusive(self, name: str, clock: Clock, seconds: float) -> AbstractAsyncContextManager[None]:
+        """Held by one instance at a time; waits at most `seconds` of `clock` for it
+        (CoordinationError past that). A holder that died lets go `CLAIM_LAPSE_SECONDS` of `clock`
+        after it took hold."""
 
     async def close(self) -> None: ...
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import diskcache
 
+from bot.clock import Clock
 from bot.coordination import Limits, wait_for_room
 
 
@@ -57,8 +58,14 @@ class DiskCoordination:
     async def count_since(self, name: str, since: float) -> int:
         return sum(1 for t in self._cache.get(f"log:{name}", []) if t > since)
 
+    async def tally(
+        self, name: str, since: Sequence[float], key: str, now: float
+    ) -> tuple[list[int], str | None]:
+        times = self._cache.get(f"log:{name}", [])
+        return [sum(1 for t in times if t > moment) for moment in since], self.peek(key, now)
+
     @contextlib.asynccontextmanager
-    async def exclusive(self, name: str, now: float, seconds: float) -> AsyncIterator[None]:
+    async def exclusive(self, name: str, clock: Clock, seconds: float) -> AsyncIterator[None]:
         """Nothing to hold: processes on one disk already share its cache, and each process
         keeps one fetch in flight per module."""
         yield

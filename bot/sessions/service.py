@@ -242,11 +242,9 @@ class SessionService:
         """Read the unit from Zoho under the instances' exclusive claim, unless another instance
         fetched it while this one waited; keep and share what was read, or record why not."""
         async with self._exclusive(unit, need):
-            if self._shared is not None:
-                newest = {module.key: await self._newest(module) for module in unit.modules}
-                taken = {key: s for key, s in newest.items() if s is not None and self._age(s) < self._ttl}
-                if len(taken) == len(unit.modules):
-                    return taken
+            taken = await self._fetched_elsewhere(unit)
+            if taken is not None:
+                return taken
             try:
                 read = await self._read(unit, need)
             except SessionsError as exc:
@@ -261,6 +259,19 @@ class SessionService:
                 kept[module.key] = Snapshot(tuple(records), fetched_at, uuid.uuid4().hex, read.complete)
                 await self._keep(module, kept[module.key])  # shared before the claim ends
             return kept
+
+    async def _fetched_elsewhere(self, unit: _Unit) -> dict[str, Snapshot] | None:
+        """Every module of the unit as another instance fetched it, when all are fresh. A batch is
+        fetched together: its first module not fresh, the others are not looked at."""
+        if self._shared is None:
+            return None
+        taken = {}
+        for module in unit.modules:
+            snapshot = await self._newest(module)
+            if snapshot is None or self._age(snapshot) >= self._ttl:
+                return None
+            taken[module.key] = snapshot
+        return taken
 
     async def _read(self, unit: _Unit, need: Need) -> Read:
         first = unit.modules[0]

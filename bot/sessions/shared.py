@@ -72,10 +72,11 @@ class SharedSnapshots:
     @contextlib.asynccontextmanager
     async def exclusive(self, unit: str, seconds: float) -> AsyncIterator[None]:
         """While held, no other instance fetches `unit` (a module or a batch); waits at most
-        `seconds` for another instance's fetch to end. Unreachable coordination: not held."""
+        `seconds` of the injected clock for another instance's fetch to end. Unreachable
+        coordination: not held."""
         async with contextlib.AsyncExitStack() as stack:
             try:
-                claim = self._coordination.exclusive(f"fetching:{unit}", self._clock.time(), seconds)
+                claim = self._coordination.exclusive(f"fetching:{unit}", self._clock, seconds)
                 await stack.enter_async_context(claim)
             except CoordinationError as exc:
                 log.warning("fetch of %s not coordinated with other instances: %s", unit, exc)

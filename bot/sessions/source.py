@@ -24,7 +24,7 @@ from bot.sessions.errors import (
 )
 from bot.sessions.modules import ModuleRef
 from bot.sessions.urgency import Need, Urgency
-from bot.zoho.budget import CallBudget, Priority
+from bot.zoho.budget import CallBudget, Priority, Usage
 from bot.zoho.client import Call, ZohoClient
 from bot.zoho.errors import (
     ZohoAuthError,
@@ -51,7 +51,6 @@ class Read:
 SENDS_RESERVE = 0.25
 """Of the day's background allowance, the share only data that due sends need may use: neither
 followed refreshes nor the refreshes behind people's lookups touch it."""
-HOUR = 3600.0
 
 
 @dataclass(frozen=True)
@@ -110,11 +109,6 @@ class ZohoSource:
         """Background calls a day kept for data that due digests and reminders need."""
         return int(self.background_day_limit() * SENDS_RESERVE)
 
-    async def calls_in_last(self, seconds: float) -> int:
-        """Calls every instance made in the last `seconds`."""
-        with translated():
-            return await self._budget.calls_since(self._clock.time() - seconds)
-
     async def budget_left(self) -> tuple[int, int, bool]:
         """Calls the organisation may still make (this minute, today), and whether Zoho's lock is on."""
         with translated():
@@ -123,17 +117,24 @@ class ZohoSource:
         return max(0, usage.per_minute - usage.last_minute), max(0, usage.per_day - usage.last_day), locked
 
     async def background_room(self) -> Room:
-        """What background reads may spend now, for a plan or a refresh behind a lookup."""
-        minute, day = await self.room(Urgency.BACKGROUND)
-        hour = math.ceil(self.background_day_limit() / 24) - await self.calls_in_last(HOUR)
+        """What background reads may spend now, for a plan or a refresh behind a lookup: one read
+        of the shared state (the last minute's, hour's and day's calls, and Zoho's lock)."""
+        with translated():
+            usage = await self._budget.usage()
+        minute, day = self._room(usage, Urgency.BACKGROUND)
+        hour = math.ceil(self.background_day_limit() / 24) - usage.last_hour
         return Room(minute, day, hour, self.reserved_for_sends())
 
     async def room(self, urgency: Urgency) -> tuple[int, int]:
         """Calls `urgency` may still make (this minute, today), and none while Zoho's lock lasts."""
         with translated():
-            if await self._state.locked_until(self._clock.time()) > self._clock.time():
-                return 0, 0
-            return await self._budget.room(_PRIORITIES[urgency])
+            usage = await self._budget.usage()
+        return self._room(usage, urgency)
+
+    def _room(self, usage: Usage, urgency: Urgency) -> tuple[int, int]:
+        if usage.locked_until > self._clock.time():
+            return 0, 0
+        return self._budget.room_in(usage, _PRIORITIES[urgency])
 
     async def module_sessions(self, module: ModuleRef, need: Need) -> Read:
         with translated():

@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.engines import open_engine
 from bot.store import schema
 from bot.store.errors import AlreadySubscribed, LimitReached, StoreError
 from bot.store.lease import Leases
@@ -43,7 +44,7 @@ class Store(Subscriptions, Sends, Leases):
         # Every database call is bounded: SQLite waits at most 30 s for a writer's lock;
         # PostgreSQL gets 10 s to connect and 30 s per statement.
         connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {"timeout": 10, "command_timeout": 30}
-        self._engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        self._engine: AsyncEngine = open_engine(url, connect_args)
         if sqlite:
             event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
         self.dialect = self._engine.dialect.name

@@ -18,6 +18,7 @@ from bot.zoho.errors import ZohoBusyError, ZohoLockedError, ZohoQuotaError
 from bot.zoho.state import LMS_CALLS, ZohoState
 
 MINUTE = 60.0
+HOUR = 3600.0
 DAY = 86_400.0
 
 
@@ -35,6 +36,7 @@ class Usage:
     per_minute: int
     per_day: int
     locked_until: float
+    last_hour: int = 0
 
 
 def _background_limit(limit: int, share: int) -> int:
@@ -84,19 +86,14 @@ class CallBudget:
 
     async def room(self, priority: Priority) -> tuple[int, int]:
         """Calls `priority` may still make (this minute, today), before any lock is considered."""
-        usage = await self.usage()
+        return self.room_in(await self.usage(), priority)
+
+    def room_in(self, usage: Usage, priority: Priority) -> tuple[int, int]:
+        """What `room` says, from a `usage` already read."""
         (_, minute), (_, day) = self._limits[priority]
         return max(0, minute - usage.last_minute), max(0, day - usage.last_day)
 
-    async def calls_since(self, since: float) -> int:
-        return await self._state.calls_since(LMS_CALLS, since)
-
     async def usage(self) -> Usage:
-        now = self._clock.time()
-        return Usage(
-            last_minute=await self._state.calls_since(LMS_CALLS, now - MINUTE),
-            last_day=await self._state.calls_since(LMS_CALLS, now - DAY),
-            per_minute=self.per_minute,
-            per_day=self.per_day,
-            locked_until=await self._state.locked_until(now),
-        )
+        """The calls of the last minute, hour and day, and Zoho's lock: one read of the shared state."""
+        (minute, hour, day), locked_until = await self._state.usage(self._clock.time(), (MINUTE, HOUR, DAY))
+        return Usage(minute, day, self.per_minute, self.per_day, locked_until, last_hour=hour)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from bot.coordination import Coordination, CoordinationError, Limits
@@ -75,9 +75,13 @@ class ZohoState:
         with _reachable():
             return await self._coordination.take_slot(name, now, limits)
 
-    async def calls_since(self, name: str, since: float) -> int:
+    async def usage(self, now: float, windows: Sequence[float]) -> tuple[list[int], float]:
+        """The calls every instance made in each of the last `windows` seconds, and until when
+        Zoho's lock lasts (0.0: none), in one exchange with the backend."""
+        since = [now - window for window in windows]
         with _reachable():
-            return await self._coordination.count_since(name, since)
+            counts, raw = await self._coordination.tally(LMS_CALLS, since, _LOCKED_UNTIL, now)
+        return counts, float(raw) if raw else 0.0
 
     async def try_refresh_mutex(self, owner: str, now: float, hold_seconds: float) -> bool:
         """Claim the right to refresh the token; the claim lapses by itself if its owner dies."""

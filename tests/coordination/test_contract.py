@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
-from bot.coordination import Coordination, CoordinationError
+from bot.coordination import CLAIM_LAPSE_SECONDS, Coordination, CoordinationError
 from bot.coordination.disk import DiskCoordination
 from bot.coordination.postgres import PostgresCoordination
+from tests.clock import FakeClock
+from tests.conftest import START
 from tests.store.postgres import PostgresServer
 
 NOW = 1_800_000_000.0
@@ -96,7 +99,7 @@ async def test_exclusive_is_held_by_one_instance_at_a_time(open_instance: Opener
     inside: list[str] = []
 
     async def hold(handle: Coordination, name: str) -> None:
-        async with handle.exclusive("fetching:batch", NOW, seconds=10):
+        async with handle.exclusive("fetching:batch", FakeClock(START), seconds=10):
             inside.append(f"{name} in")
             await asyncio.sleep(0.05)
             inside.append(f"{name} out")
@@ -108,17 +111,62 @@ async def test_exclusive_is_held_by_one_instance_at_a_time(open_instance: Opener
         assert sorted(inside) == ["a in", "a out", "b in", "b out"], "one machine holds nothing"
 
 
-async def test_waiting_too_long_for_exclusive_is_a_typed_error(postgres_server: PostgresServer) -> None:
+async def enter_while_time_passes(
+    claim: AbstractAsyncContextManager[None], clock: FakeClock, seconds: float
+) -> None:
+    """Start entering `claim` (leaving it at once), move `clock` on by `seconds` while it waits,
+    and wait for it to get the claim or give up."""
+
+    async def enter() -> None:
+        async with claim:
+            pass
+
+    waiter = asyncio.ensure_future(enter())
+    await asyncio.sleep(0)  # the waiter reads the clock and asks for the claim
+    clock.advance(seconds)
+    await asyncio.wait_for(waiter, timeout=30)
+
+
+async def test_waiting_too_long_for_exclusive_is_a_typed_error_on_the_injected_clock(
+    postgres_server: PostgresServer,
+) -> None:
+    """The wait is measured on the clock the bot is given: 45 s of it pass at once here, and the
+    waiter gives up (on the real clock it would still be waiting when the test gives up, at 30 s);
+    the holder's claim, taken 45 s before, has not lapsed."""
     url = postgres_server.fresh_database()
     one, two = PostgresCoordination(url), PostgresCoordination(url)
+    clock = FakeClock(START)
     try:
-        async with one.exclusive("fetching:m", NOW, seconds=10):
+        async with one.exclusive("fetching:m", clock, seconds=1):
             with pytest.raises(CoordinationError):
-                async with two.exclusive("fetching:m", NOW, seconds=0.2):
-                    pass
+                await enter_while_time_passes(two.exclusive("fetching:m", clock, seconds=45), clock, 45)
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_dead_holders_claim_lapses_on_the_injected_clock(open_instance: Opener, backend: str) -> None:
+    """A holder killed mid-fetch never lets go: its claim lapses `CLAIM_LAPSE_SECONDS` of the
+    injected clock after it was taken, and a waiter then gets it."""
+    if backend != "postgresql":
+        pytest.skip("one machine holds nothing")
+    one, two = open_instance(), open_instance()
+    clock = FakeClock(START)
+    # The claim an instance took just before it died, as `exclusive` takes it:
+    assert await one.add("fetching:m", "dead-owner", clock.time(), clock.time() + CLAIM_LAPSE_SECONDS)
+    claim = two.exclusive("fetching:m", clock, seconds=CLAIM_LAPSE_SECONDS + 10)
+    await enter_while_time_passes(claim, clock, CLAIM_LAPSE_SECONDS)  # got it: no error
+
+
+async def test_a_tally_counts_each_window_and_reads_a_value_at_once(open_instance: Opener) -> None:
+    one, two = open_instance(), open_instance()
+    for at in (NOW - 7200, NOW - 1800, NOW - 30, NOW - 10):
+        assert await one.take_slot("lms", at, ((60.0, 10), (86_400.0, 100))) == (0.0, 0.0)
+    await one.put("lock", "until", expires_at=NOW + 5)
+    assert await two.tally("lms", (NOW - 60, NOW - 3600, NOW - 86_400), "lock", NOW) == ([2, 3, 4], "until")
+    assert await two.tally("lms", (NOW - 60,), "lock", NOW + 5) == ([2], None), "the value lapsed"
+    assert two.peek("lock", NOW) == "until", "peek shows what the tally saw"
+    assert await two.tally("other", (NOW - 60,), "nothing", NOW) == ([0], None)
 
 
 async def test_an_unreachable_database_is_a_typed_error() -> None:
