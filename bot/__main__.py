@@ -140,6 +140,8 @@ async def _check(settings: Settings) -> int:
     else:
         bot = app.build_bot(settings)
         try:
+            if bot.connect is not None:
+                await bot.start()  # the connection made from Slack lives in the store
             good, warnings = await zoho_commands.check_zoho(bot.core)
             slack_good, slack_warnings = await bot_commands.check_slack_and_store(bot, settings)
         finally:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,6 +22,8 @@ from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.core import Core, build_core
 from bot.features import router
+from bot.features.connect.handlers import ConnectListeners
+from bot.features.connect.service import ConnectService
 from bot.features.deps import Deps
 from bot.features.digests.handlers import DigestCommands
 from bot.features.digests.send import DigestSender
@@ -59,10 +62,16 @@ class Bot:
     digests: DigestSender
     notices: NoticeSender
     scheduler: Scheduler
+    connect: ConnectService | None
+    pages: list[web.RouteDef]
+    """What people's browsers are sent to (connecting Zoho), served beside `/slack/events`."""
 
     async def start(self) -> None:
-        """Prepare the database (create or upgrade the schema)."""
+        """Prepare the database (create or upgrade the schema), and take up the Zoho connection
+        made from Slack, if any."""
         await self.store.upgrade()
+        if self.connect is not None:
+            await self.connect.load()
 
     async def aclose(self) -> None:
         await self.core.aclose()
@@ -105,8 +114,21 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
     )
     bolt.error(handle_unexpected)
     bolt.middleware(events_once(core.coordination, core.clock))
-    store = Store(settings.database)
-    register_features(bolt, Deps(core.clock, core.catalog, core.sessions, settings.zoho_timezone, store))
+    store = Store(settings.database, core.secrets)
+    connect = None
+    if settings.public_url and not settings.zoho_refresh_token:  # the operator's token takes precedence
+        connect = ConnectService(
+            store,
+            core.link,
+            core.orgtime,
+            core.coordination,
+            core.clock,
+            settings.public_url,
+            settings.secret_key,
+            settings.admins,
+        )
+    deps = Deps(core.clock, core.catalog, core.sessions, core.orgtime, store)
+    pages = register_features(bolt, deps, slack, connect)
     holder = f"scheduler-{uuid.uuid4().hex[:12]}"
     outbox = Outbox(store, slack, holder)
     catch_up = timedelta(hours=settings.digest_catch_up_hours)
@@ -114,19 +136,22 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
     trainers = None
     if settings.remind_trainers:
         trainers = TrainerDirectory(TrainerEmails(core.source, core.people_cache, core.clock), slack)
-    reminders = ReminderSender(store, core.sessions, outbox, settings.zoho_timezone, trainers)
+    reminders = ReminderSender(store, core.sessions, outbox, core.orgtime, trainers)
     detector = ChangeDetector(store.watches, core.sessions)
-    notices = NoticeSender(store, detector, outbox, settings.zoho_timezone, trainers)
+    notices = NoticeSender(store, detector, outbox, core.orgtime, trainers)
     scheduler = Scheduler(
         store, core.planner, core.clock, digests, reminders, notices, holder, core.sessions.age
     )
-    return Bot(core, bolt, slack, store, digests, notices, scheduler)
+    return Bot(core, bolt, slack, store, digests, notices, scheduler, connect, pages)
 
 
-def register_features(bolt: AsyncApp, deps: Deps) -> None:
-    """Every listener, in plain view: the listing, App Home, reminders, the forms and the
-    `/sessions` router."""
-    home = Home(deps)
+def register_features(
+    bolt: AsyncApp, deps: Deps, slack: AsyncWebClient, connect: ConnectService | None = None
+) -> list[web.RouteDef]:
+    """Every listener, in plain view: the listing, App Home, reminders, the forms, the
+    `/sessions` router and, when Zoho is connected from Slack, the setup card; returns the
+    pages people's browsers are sent to (connecting Zoho)."""
+    home = Home(deps, connect)
     subscriptions = Subscriptions(deps, on_change=home.publish)
     digests = DigestCommands(deps, subscriptions)
     reminders = ReminderCommands(deps, subscriptions)
@@ -135,6 +160,11 @@ def register_features(bolt: AsyncApp, deps: Deps) -> None:
     reminders.register(bolt)
     Forms(deps, subscriptions, on_change=home.publish).register(bolt)
     router.register(bolt, deps, subcommands={**digests.handlers(), **reminders.handlers()})
+    if connect is None:
+        return []
+    listeners = ConnectListeners(connect, home.publish, slack)
+    listeners.register(bolt)
+    return listeners.routes()
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -155,11 +185,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             _forever(bot.core.catalog.keep_fresh(), "catalog discovery"),
             _forever(bot.scheduler.run(stop), "scheduler"),
         ]
-        port = settings.port or (None if socket_mode else DEFAULT_PORT)
+        if bot.connect is not None:
+            background.append(_forever(bot.connect.keep_fresh(), "zoho connection"))
+        port = settings.port or (None if socket_mode and not bot.pages else DEFAULT_PORT)
         if port is not None:
             runner = await server.start_http(
                 server.web_app(
-                    None if socket_mode else bot.bolt, settings.slack_signing_secret, bot.probes()
+                    None if socket_mode else bot.bolt, settings.slack_signing_secret, bot.probes(), bot.pages
                 ),
                 port,
             )

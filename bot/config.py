@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.secrets import BadSecretKey, Secrets
 from bot.zoho.auth import ZohoCredentials
 from bot.zoho.datacentres import DATA_CENTRES, hosts_for
 
@@ -46,6 +47,9 @@ VARIABLES = (
     "BOT_REMIND_TRAINERS",
     "BOT_DIGEST_CATCH_UP_HOURS",
     "BOT_FRESHNESS_MINUTES",
+    "BOT_PUBLIC_URL",
+    "BOT_SECRET_KEY",
+    "BOT_ADMINS",
     "LOG_LEVEL",
     "LOG_FORMAT",
     "SLACK_BOT_TOKEN",
@@ -108,6 +112,8 @@ class Settings:
     zoho_timezone_set: bool
     """Whether ZOHO_TIMEZONE was given: without it, Zoho's times are read as UTC."""
     zoho_date_format: str
+    zoho_date_format_set: bool
+    """Whether ZOHO_DATE_FORMAT was given: then it wins over the organisation's own setting."""
     zoho_calls_per_minute: int
     zoho_calls_per_day: int
     data_dir: Path
@@ -128,6 +134,12 @@ class Settings:
     """One of `LOG_FORMATS`."""
     disk_is_ephemeral: bool
     """Running on a platform that wipes the disk on restart (a Procfile platform's dyno)."""
+    public_url: str | None
+    """The bot's public address (BOT_PUBLIC_URL): with it, Zoho is connected from App Home."""
+    secret_key: str
+    """BOT_SECRET_KEY: signs the connect flow's state and encrypts tokens at rest (newest first)."""
+    admins: frozenset[str]
+    """Slack user ids (BOT_ADMINS) who may connect Zoho besides workspace admins and the installer."""
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -139,6 +151,7 @@ class Settings:
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            *self.secret_key.split(","),
             password,
         )
         return tuple(value for value in values if value)
@@ -161,7 +174,7 @@ class Settings:
         given = {
             "ZOHO_CLIENT_ID": self.zoho_client_id,
             "ZOHO_CLIENT_SECRET": self.zoho_client_secret,
-            "ZOHO_REFRESH_TOKEN": self.zoho_refresh_token,
+            "ZOHO_REFRESH_TOKEN": self.zoho_refresh_token or self.connect_from_slack,
             "SLACK_BOT_TOKEN": self.slack_bot_token,
             "SLACK_SIGNING_SECRET": self.slack_signing_secret
             or self.slack_app_token,  # Socket Mode needs none
@@ -171,6 +184,12 @@ class Settings:
     def _require(self, names: tuple[str, ...]) -> None:
         if missing := self._missing(names):
             raise ConfigError(*missing)
+
+    @property
+    def connect_from_slack(self) -> bool:
+        """Zoho is connected from App Home (BOT_PUBLIC_URL set), so ZOHO_REFRESH_TOKEN is optional;
+        when it is set as well, it is used and takes precedence."""
+        return self.public_url is not None
 
     @property
     def shared_database(self) -> bool:
@@ -295,6 +314,7 @@ def _parse(env: _Reader) -> Settings:
         zoho_timezone=env.checked("ZOHO_TIMEZONE", _zone, ZoneInfo("UTC")),
         zoho_timezone_set=bool(env.text("ZOHO_TIMEZONE")),
         zoho_date_format=env.checked("ZOHO_DATE_FORMAT", _date_format, "%d-%m-%Y"),
+        zoho_date_format_set=bool(env.text("ZOHO_DATE_FORMAT")),
         zoho_calls_per_minute=env.integer("ZOHO_CALLS_PER_MINUTE", 25, 1, MAX_CALLS_PER_MINUTE),
         zoho_calls_per_day=env.integer("ZOHO_CALLS_PER_DAY", 2500, 1, 10_000_000),
         data_dir=Path(env.text("BOT_DATA_DIR", "./.sessions-bot")),
@@ -311,6 +331,9 @@ def _parse(env: _Reader) -> Settings:
         log_level=env.choice("LOG_LEVEL", LOG_LEVELS, "INFO"),
         log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "text"),
         disk_is_ephemeral=bool(env.text("DYNO")),
+        public_url=env.checked("BOT_PUBLIC_URL", _public_url, None),
+        secret_key=_secret_key(env),
+        admins=frozenset(part.strip() for part in env.text("BOT_ADMINS").split(",") if part.strip()),
     )
 
 
@@ -326,6 +349,35 @@ def _hosts(env: _Reader, dc: str) -> tuple[str, str]:
             "centre set ZOHO_ACCOUNTS_URL and ZOHO_PEOPLE_URL instead."
         )
     return accounts or "", people or ""
+
+
+def _public_url(url: str) -> str:
+    """https, except on this machine (a bot tried locally, or tested)."""
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    secure = parts.scheme == "https" or (parts.scheme == "http" and local)
+    if not secure or not parts.hostname:
+        raise ConfigError(
+            "BOT_PUBLIC_URL must be the bot's public https:// address, such as "
+            f"https://sessions.example.com, not {url!r}."
+        )
+    return url.rstrip("/")
+
+
+def _secret_key(env: _Reader) -> str:
+    """Required with BOT_PUBLIC_URL: it signs the connect flow and encrypts the tokens it stores."""
+    value = env.text("BOT_SECRET_KEY")
+    if value:
+        try:
+            Secrets.from_setting(value)
+        except BadSecretKey as exc:
+            env.problems.append(str(exc))
+    elif env.text("BOT_PUBLIC_URL"):
+        env.problems.append(
+            "BOT_SECRET_KEY is not set: connecting Zoho from Slack needs it to sign the flow and encrypt "
+            'the tokens it keeps; make one with python -c "import secrets; print(secrets.token_urlsafe(32))".'
+        )
+    return value
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -19,13 +19,18 @@ from bot.config import Settings
 from bot.coordination import Coordination
 from bot.coordination.disk import DiskCoordination
 from bot.coordination.postgres import PostgresCoordination
+from bot.secrets import Secrets
 from bot.sessions.catalog import Catalog, load_aliases
+from bot.sessions.link import REDIRECT_PATH, ZohoLink
+from bot.sessions.orgtime import OrgTime
 from bot.sessions.planner import RefreshPlanner
 from bot.sessions.service import SessionService
 from bot.sessions.source import ZohoSource
 from bot.zoho.auth import TokenSource
 from bot.zoho.budget import CallBudget
 from bot.zoho.client import RetryPolicy, ZohoClient
+from bot.zoho.connection import ZohoConnection
+from bot.zoho.consent import DataCentre, Grant
 from bot.zoho.state import ZohoState
 
 
@@ -38,6 +43,8 @@ class Core:
     http: httpx.AsyncClient
     coordination: Coordination
     state: ZohoState
+    connection: ZohoConnection
+    """Which organisation Zoho is read as, and where: the operator's token, or made from Slack."""
     tokens: TokenSource
     zoho: ZohoClient
     source: ZohoSource
@@ -46,6 +53,12 @@ class Core:
     planner: RefreshPlanner
     budget: CallBudget
     people_cache: diskcache.Cache
+    orgtime: OrgTime
+    """The zone and date format Zoho's times and dates are read in."""
+    link: ZohoLink
+    """Connecting an organisation from a browser (when BOT_PUBLIC_URL is set)."""
+    secrets: Secrets | None
+    """Seal what is kept of tokens (BOT_SECRET_KEY); None without a key."""
     _caches: tuple[diskcache.Cache, ...]
 
     async def aclose(self) -> None:
@@ -72,14 +85,26 @@ def build_core(
     clock = clock or SystemClock()
     # Settings errors first, before anything is opened that would then be left open.
     credentials = settings.zoho_credentials()
+    home = DataCentre(settings.zoho_dc, settings.zoho_accounts_url, settings.zoho_people_url)
+    grant = Grant(credentials.refresh_token, home) if credentials.refresh_token else None
+    connection = ZohoConnection(credentials.client_id, credentials.client_secret, home, grant)
     aliases = load_aliases(settings.modules_file)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     http = httpx.AsyncClient(transport=transport, headers={"User-Agent": "sessions-bot"})
     coordination = coordination_for(settings)
-    state = ZohoState(coordination)
+    secrets = Secrets.from_setting(settings.secret_key) if settings.secret_key else None
+    state = ZohoState(coordination, secrets)
     budget = CallBudget(state, clock, settings.zoho_calls_per_minute, settings.zoho_calls_per_day)
-    tokens = TokenSource(http, settings.zoho_accounts_url, credentials, state, clock)
-    zoho = ZohoClient(http, settings.zoho_people_url, tokens, budget, state, clock, retry)
+    tokens = TokenSource(http, connection, state, clock)
+    zoho = ZohoClient(http, connection, tokens, budget, state, clock, retry)
+    redirect = f"{settings.public_url}{REDIRECT_PATH}" if settings.public_url else ""
+    link = ZohoLink(http, connection, tokens, zoho, clock, redirect)
+    orgtime = OrgTime(
+        settings.zoho_timezone,
+        settings.zoho_date_format,
+        settings.zoho_timezone_set,
+        settings.zoho_date_format_set,
+    )
     source = ZohoSource(zoho, state, budget, clock)
     catalog_cache = diskcache.Cache(str(settings.data_dir / "catalog"))
     session_cache = diskcache.Cache(str(settings.data_dir / "sessions"))
@@ -89,8 +114,7 @@ def build_core(
         source,
         session_cache,
         clock,
-        settings.zoho_timezone,
-        settings.zoho_date_format,
+        orgtime,
         ttl=settings.freshness_minutes * 60.0,
         shared=coordination if settings.shared_database else None,
     )
@@ -102,6 +126,7 @@ def build_core(
         http,
         coordination,
         state,
+        connection,
         tokens,
         zoho,
         source,
@@ -110,5 +135,8 @@ def build_core(
         planner,
         budget,
         people_cache,
+        orgtime,
+        link,
+        secrets,
         caches,
     )

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -49,7 +50,9 @@ TODAY = date(2025, 3, 10)
 START = datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
 """Where every FakeClock starts: 10:00 UTC on TODAY."""
 
-SECRETS = ("client-secret", "1000.refresh.token", "xoxb-test", "xapp-test", SECRET)
+TERMINAL_KEY = "a-key-for-the-operator-commands-of-the-tests"
+"""BOT_SECRET_KEY of `terminal`: the cached access token is sealed, as `check` advises."""
+SECRETS = ("client-secret", "1000.refresh.token", "xoxb-test", "xapp-test", SECRET, TERMINAL_KEY)
 """Every secret the tests configure (the fakes' defaults and the harness's signing secret)."""
 ACCESS_TOKEN = re.compile(r"\btok-\d+\b")
 """The fake Zoho's access tokens."""
@@ -183,8 +186,9 @@ async def make_bot(
         bot = build_bot(settings, clock=clock, core=build_core(settings, clock=clock, retry=retry))
         await bot.start()
         bolt = None if settings.slack_app_token else bot.bolt  # Socket Mode: /healthz alone
-        app = web_app(bolt, settings.slack_signing_secret, bot.probes())
-        runner = await start_http(app, port=0, host="127.0.0.1")
+        app = web_app(bolt, settings.slack_signing_secret, bot.probes(), bot.pages)
+        port = urlsplit(settings.public_url).port or 0 if settings.public_url else 0
+        runner = await start_http(app, port=port, host="127.0.0.1")
         harness = SlackBot(bot, runner, httpx.AsyncClient(timeout=30), slack, fz, clock)
         started.append(harness)
         return harness
@@ -300,6 +304,7 @@ def terminal(live_zoho: FakeZoho, slack: FakeSlack, tmp_path: Path, monkeypatch:
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": "signing-secret-for-tests",
         "SLACK_API_URL": slack.api_url,
+        "BOT_SECRET_KEY": TERMINAL_KEY,
     }.items():
         monkeypatch.setenv(name, value)
     return data

@@ -271,3 +271,55 @@ def test_variables_lists_exactly_what_the_settings_read() -> None:
     source = Path(config.__file__).read_text(encoding="utf-8")
     read = set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z_]+)"', source))
     assert read == set(VARIABLES)
+
+
+KEY = "s" * 40
+
+
+def test_connecting_from_slack_makes_the_refresh_token_optional_but_needs_a_secret_key() -> None:
+    settings = load_settings(
+        environ={
+            "ZOHO_CLIENT_ID": "id",
+            "ZOHO_CLIENT_SECRET": "secret",
+            "BOT_PUBLIC_URL": "https://bot.example/",
+            "BOT_SECRET_KEY": KEY,
+            "BOT_ADMINS": "U1, U2",
+        },
+        env_file=None,
+        command="check",
+    )
+    assert (settings.public_url, settings.connect_from_slack) == ("https://bot.example", True)
+    assert settings.admins == frozenset({"U1", "U2"})
+    assert KEY in settings.secrets, "the key never reaches a log line"
+    with pytest.raises(ConfigError) as missing:
+        load(BOT_PUBLIC_URL="https://bot.example")
+    assert any(p.startswith("BOT_SECRET_KEY is not set") for p in missing.value.problems)
+    with pytest.raises(ConfigError) as required:
+        load_settings(
+            environ={"ZOHO_CLIENT_ID": "id", "ZOHO_CLIENT_SECRET": "s"}, env_file=None, command="check"
+        )
+    assert any(p.startswith("ZOHO_REFRESH_TOKEN is not set") for p in required.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("http://bot.example", "BOT_PUBLIC_URL must be the bot's public https:// address"),
+        ("bot.example", "BOT_PUBLIC_URL must be"),
+    ],
+)
+def test_a_public_url_must_be_https_except_on_this_machine(value: str, says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(BOT_PUBLIC_URL=value, BOT_SECRET_KEY=KEY)
+    assert any(p.startswith(says) for p in caught.value.problems)
+    assert (
+        load(BOT_PUBLIC_URL="http://127.0.0.1:3000", BOT_SECRET_KEY=KEY).public_url == "http://127.0.0.1:3000"
+    )
+
+
+def test_a_short_secret_key_is_named_with_how_to_make_one() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(BOT_SECRET_KEY="short")
+    (problem,) = caught.value.problems
+    assert "BOT_SECRET_KEY" in problem
+    assert "token_urlsafe(32)" in problem

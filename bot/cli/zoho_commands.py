@@ -12,6 +12,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core import Core
 from bot.sessions.matching import Ambiguous, Found, NotFound, resolve
+from bot.sessions.orgtime import DEFAULT
 from bot.sessions.windows import Window
 from bot.zoho.auth import exchange_grant_code
 from bot.zoho.budget import Priority, Usage
@@ -19,9 +20,18 @@ from bot.zoho.client import Call
 
 LOOKUP_SECONDS = 60.0
 UNSET_TIMEZONE = (
-    "ZOHO_TIMEZONE is not set, so every time from Zoho is read as UTC, hours off for most "
-    "organisations: set it to the organisation's time zone as in Zoho People's settings, "
-    "such as Europe/Paris."
+    "ZOHO_TIMEZONE is not set and Zoho has not said the organisation's zone, so every time from Zoho "
+    "is read as UTC, hours off for most organisations: set it to the organisation's time zone as in "
+    "Zoho People's settings, such as Europe/Paris (or connect Zoho from Slack as an administrator)."
+)
+NOT_CONNECTED = (
+    "Zoho People is not connected yet: a Slack workspace admin clicks Connect Zoho People in the "
+    "bot's Home tab."
+)
+CLEAR_TOKEN = (
+    "BOT_SECRET_KEY is not set, so the cached Zoho access token is stored in clear (in BOT_DATA_DIR or "
+    'the database): make a key with python -c "import secrets; print(secrets.token_urlsafe(32))" and '
+    "set BOT_SECRET_KEY."
 )
 
 
@@ -48,7 +58,7 @@ async def preview(core: Core, query: str, window: Window) -> int:
             )
         return 2
     listing = await core.sessions.upcoming(resolution.module, core.clock.now(), window, deadline)
-    print(listing_table(listing, core.settings.zoho_timezone, window.label))
+    print(listing_table(listing, core.orgtime.zone, window.label))
     return 0
 
 
@@ -68,17 +78,35 @@ async def modules(core: Core, refresh: bool) -> int:
 async def check_zoho(core: Core) -> tuple[list[str], list[str]]:
     """Renew the token if needed and make one cheap call; returns (what went well, warnings).
 
-    An unset ZOHO_TIMEZONE is a warning, not an error: UTC is a valid zone, but a wrong
+    Zoho's zone still unknown is a warning, not an error: UTC is a valid zone, but a wrong
     one shifts every time shown by hours without anything failing."""
+    settings, orgtime = core.settings, core.orgtime
+    mode = (
+        "Zoho connection: the operator's (ZOHO_REFRESH_TOKEN)"
+        if settings.zoho_refresh_token
+        else "Zoho connection: made from Slack (BOT_PUBLIC_URL)"
+    )
+    settings_lines = [
+        f"Time zone: {orgtime.zone.key} ({orgtime.zone_source})",
+        f"Date format: {orgtime.date_format} ({orgtime.date_format_source})",
+    ]
+    if not core.connection.connected:
+        return [mode, *settings_lines], [NOT_CONNECTED]
     call = Call(Priority.INTERACTIVE, core.clock.time() + LOOKUP_SECONDS)
     await core.tokens.token()
     count = len(await core.zoho.first_courses_page(call))
+    centre = core.connection.data_centre
     good = [
-        f"Zoho token: ok ({core.settings.zoho_accounts_url})",
-        f"Zoho People LMS: ok, {count} blended course(s) on the first page ({core.settings.zoho_people_url})",
+        mode,
+        f"Zoho token: ok ({centre.accounts_url})",
+        f"Zoho People LMS: ok, {count} blended course(s) on the first page ({centre.people_url})",
+        *settings_lines,
         *usage_lines(await core.budget.usage(), core.clock.time()),
     ]
-    return good, [] if core.settings.zoho_timezone_set else [UNSET_TIMEZONE]
+    warnings = [UNSET_TIMEZONE] if orgtime.zone_source == DEFAULT else []
+    if settings.zoho_refresh_token and not settings.secret_key:
+        warnings.append(CLEAR_TOKEN)
+    return good, warnings
 
 
 def usage_lines(usage: Usage, now: float) -> list[str]:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.sessions.catalog import Catalog
+from bot.sessions.orgtime import OrgTime
 from bot.sessions.service import SessionService
 from bot.store.store import Store
 
@@ -19,8 +20,13 @@ class Deps:
     clock: Clock
     catalog: Catalog
     sessions: SessionService
-    zoho_zone: ZoneInfo
+    orgtime: OrgTime
     store: Store
+
+    @property
+    def zoho_zone(self) -> ZoneInfo:
+        """The zone the organisation's times are read in, now (it may be learnt from Zoho)."""
+        return self.orgtime.zone
 
     def deadline(self) -> float:
         return self.clock.time() + LOOKUP_SECONDS

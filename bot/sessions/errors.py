@@ -2,6 +2,7 @@
 
     SessionsError              anything the domain raises; the message is a sentence for the log
     ├── NeedsAdmin             credentials, scope or data centre are wrong: an admin must act
+    │   └── NotConnected       no Zoho organisation is connected yet
     ├── SignInsPaused          too many token requests for now; `retry_at`
     ├── ApiPaused              Zoho has paused every read after too many calls; `until`
     ├── CallLimitReached       the bot's own per-minute budget is spent; `retry_after`
@@ -25,6 +26,13 @@ class SessionsError(Exception):
 
 class NeedsAdmin(SessionsError):
     """The connection to Zoho is misconfigured; retrying will not help."""
+
+
+class NotConnected(NeedsAdmin):
+    """Nobody has connected Zoho People yet (or it was disconnected): nothing can be read."""
+
+    def __init__(self) -> None:
+        super().__init__("Zoho People is not connected.")
 
 
 class SignInsPaused(SessionsError):

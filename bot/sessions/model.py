@@ -85,6 +85,12 @@ def parse_session(raw: dict[str, Any], zone: ZoneInfo, date_format: str) -> Sess
     )
 
 
+def _position(date_format: str, *directives: str) -> int:
+    """Where the first of `directives` stands in the format (past its end when none does)."""
+    found = [at for at in (date_format.find(d) for d in directives) if at >= 0]
+    return min(found) if found else len(date_format)
+
+
 def parse_date(text: str, date_format: str) -> date | None:
     """The configured format first, then dateutil (month names such as 22-Dec-2021)."""
     if not text:
@@ -93,10 +99,11 @@ def parse_date(text: str, date_format: str) -> date | None:
         return datetime.strptime(text, date_format).date()
     except ValueError:
         pass
-    day_first = date_format.find("%d") < date_format.find("%m")
-    year_first = date_format.find("%Y") == 0
+    day = _position(date_format, "%d")
+    month = _position(date_format, "%m", "%b", "%B")
+    year = _position(date_format, "%Y", "%y")
     try:
-        return dateparser.parse(text, dayfirst=day_first, yearfirst=year_first).date()
+        return dateparser.parse(text, dayfirst=day < month, yearfirst=year < min(day, month)).date()
     except (ValueError, OverflowError):
         return None
 

@@ -26,7 +26,6 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import diskcache
 
@@ -36,6 +35,7 @@ from bot.sessions.errors import ApiPaused, ModuleGone, SessionsError
 from bot.sessions.listing import Listing, ModuleRead
 from bot.sessions.model import Session, parse_session
 from bot.sessions.modules import ModuleRef
+from bot.sessions.orgtime import OrgTime
 from bot.sessions.shared import SharedSnapshots, Snapshot
 from bot.sessions.source import Read, ZohoSource
 from bot.sessions.urgency import Need, Urgency
@@ -68,21 +68,19 @@ class SessionService:
         source: ZohoSource,
         cache: diskcache.Cache,
         clock: Clock,
-        zone: ZoneInfo,
-        date_format: str,
+        orgtime: OrgTime,
         ttl: float = DEFAULT_TTL,
         shared: Coordination | None = None,
     ) -> None:
         self._source = source
         self._cache = cache
         self._clock = clock
-        self._zone = zone
-        self._date_format = date_format
+        self._orgtime = orgtime
         self._ttl = ttl
         self._shared = SharedSnapshots(shared, clock) if shared is not None else None
         self._inflight: dict[str, asyncio.Task[dict[str, Snapshot]]] = {}
         self._behind: dict[str, asyncio.Task[None]] = {}
-        self._parsed: OrderedDict[tuple[str, str], tuple[Session, ...]] = OrderedDict()
+        self._parsed: OrderedDict[tuple[str, str, int], tuple[Session, ...]] = OrderedDict()
         self._asked: dict[str, tuple[ModuleRef, float]] = {}
         self._batch_records: dict[tuple[str, str], int] = {}
 
@@ -340,11 +338,13 @@ class SessionService:
         )
 
     def _sessions(self, module: ModuleRef, snapshot: Snapshot) -> tuple[Session, ...]:
-        """The snapshot's sessions by start time, parsed the first time this fetch is read."""
-        memo = (module.key, snapshot.fetch_id)
+        """The snapshot's sessions by start time, parsed the first time this fetch is read (and again
+        once the organisation's zone or date format is learnt or changed)."""
+        orgtime = self._orgtime
+        memo = (module.key, snapshot.fetch_id, orgtime.version)
         sessions = self._parsed.get(memo)
         if sessions is None:
-            parsed = (parse_session(raw, self._zone, self._date_format) for raw in snapshot.records)
+            parsed = (parse_session(raw, orgtime.zone, orgtime.date_format) for raw in snapshot.records)
             sessions = tuple(sorted(parsed, key=Session.sort_key))
             self._parsed[memo] = sessions
             if len(self._parsed) > PARSED_FETCHES:

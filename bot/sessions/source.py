@@ -17,6 +17,7 @@ from bot.sessions.errors import (
     DailyAllowanceSpent,
     ModuleGone,
     NeedsAdmin,
+    NotConnected,
     RequestRefused,
     SessionsError,
     SignInsPaused,
@@ -26,6 +27,7 @@ from bot.sessions.modules import ModuleRef
 from bot.sessions.urgency import Need, Urgency
 from bot.zoho.budget import CallBudget, Priority, Usage
 from bot.zoho.client import Call, ZohoClient
+from bot.zoho.connection import ZohoNotConnectedError
 from bot.zoho.errors import (
     ZohoAuthError,
     ZohoBusyError,
@@ -178,6 +180,8 @@ def translated() -> Iterator[None]:
 
 
 def domain_error(error: ZohoError) -> SessionsError:
+    if isinstance(error, ZohoNotConnectedError):
+        return NotConnected()
     if isinstance(error, ZohoAuthError):
         return NeedsAdmin(str(error))
     if isinstance(error, ZohoTokenLimitError):

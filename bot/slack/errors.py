@@ -21,6 +21,7 @@ from bot.sessions.errors import (
     DailyAllowanceSpent,
     ModuleGone,
     NeedsAdmin,
+    NotConnected,
     RequestRefused,
     SessionsError,
     SignInsPaused,
@@ -37,8 +38,16 @@ MODULE_GONE_PAUSE = "Zoho no longer has this module; subscribe again if it comes
 """Why a subscription is paused when Zoho answers 404 for its module (shown in the lists)."""
 
 
+NOT_CONNECTED = (
+    "Zoho People isn't connected to this bot yet, so I can't read any sessions. A Slack workspace "
+    "admin (or anyone in BOT_ADMINS) can connect it with *Connect Zoho People* in my Home tab."
+)
+
+
 def sentence_for(error: SessionsError) -> str:
     """The sentence for a domain failure (date tokens are filled in by Slack for each reader)."""
+    if isinstance(error, NotConnected):
+        return NOT_CONNECTED
     if isinstance(error, NeedsAdmin):
         return ADMIN_NEEDED
     if isinstance(error, SignInsPaused):

@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -62,10 +62,16 @@ class Probes:
     refresh_gauges: Callable[[], Awaitable[None]]
 
 
-def web_app(bolt: AsyncApp | None, signing_secret: str | None, probes: Probes) -> web.Application:
+def web_app(
+    bolt: AsyncApp | None,
+    signing_secret: str | None,
+    probes: Probes,
+    pages: Sequence[web.RouteDef] = (),
+) -> web.Application:
     """The operator's endpoints always; `/slack/events` when Slack reaches the bot over HTTP
-    (`bolt` given)."""
+    (`bolt` given); `pages` for people's browsers (connecting Zoho)."""
     app = web.Application()
+    app.router.add_routes(pages)
     app.router.add_get(HEALTH_PATH, _healthz)
     app.router.add_get(READY_PATH, _readyz(probes))
     app.router.add_get(METRICS_PATH, _metrics(probes))

@@ -139,6 +139,23 @@ channel_settings = Table(
     Column("notices", Boolean, nullable=False, doc="change notices for the channel's digests"),
 )
 
+zoho_connections = Table(
+    "zoho_connections",
+    metadata,
+    Column("name", String(64), primary_key=True, doc="which connection: the workspace's"),
+    Column("refresh_token", Text, nullable=False, doc="sealed with BOT_SECRET_KEY, never in clear"),
+    Column("data_centre", String(32), nullable=False),
+    Column("accounts_url", String(200), nullable=False),
+    Column("people_url", String(200), nullable=False),
+    Column("connected_by", String(32), nullable=False),
+    Column("connected_at", UTCDateTime(), nullable=False),
+    Column("zone", String(64), doc="the organisation's IANA zone, once known"),
+    Column("date_format", String(64), doc="strptime format of its dates, once known"),
+    Column("company", String(64), doc="Zoho's id of the organisation"),
+    Column("settings_source", String(16), doc="zoho (read from it) or person (told in a modal)"),
+    Column("settings_at", UTCDateTime(), doc="when the zone and date format were last read or told"),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -159,6 +176,7 @@ def _creating(*tables: Table) -> Callable[[Connection], None]:
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _creating(digests, reminder_subscriptions, sends, leases),
     2: _creating(session_watch, session_changes, channel_settings),  # change notices
+    3: _creating(zoho_connections),  # Zoho connected from Slack
 }
 ADVISORY_LOCK_ID = 0x5E5510B0
 
@@ -191,4 +209,5 @@ __all__ = [
     "session_changes",
     "session_watch",
     "upgrade",
+    "zoho_connections",
 ]

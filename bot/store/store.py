@@ -2,11 +2,11 @@
 
 `Store` is the one object the rest of the bot holds; each table family keeps its
 own module and is mixed in here: `subscriptions.py` (digests and reminders),
-`sends.py` (claims and outcomes), `lease.py` (the leader lease); `watch.py`
-(what change notices keep) is `store.watches`. Every write that must happen once
-(a send, the lease, a subscription within its limit) is decided inside the
-database, never by reading first and writing after, so two instances cannot
-both win.
+`sends.py` (claims and outcomes), `lease.py` (the leader lease), `connections.py`
+(Zoho connected from Slack, its token sealed); `watch.py` (what change notices
+keep) is `store.watches`. Every write that must happen once (a send, the lease, a
+subscription within its limit) is decided inside the database, never by reading
+first and writing after, so two instances cannot both win.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.engines import open_engine
+from bot.secrets import Secrets
 from bot.store import schema
+from bot.store.connections import Connections
 from bot.store.errors import AlreadySubscribed, LimitReached, StoreError
 from bot.store.lease import Leases
 from bot.store.sends import Sends
@@ -35,11 +37,13 @@ UPGRADE_ATTEMPTS = 5
 __all__ = ["AlreadySubscribed", "LimitReached", "Store", "StoreError"]
 
 
-class Store(Subscriptions, Sends, Leases):
+class Store(Subscriptions, Sends, Leases, Connections):
     """`Store(url)`, then `await upgrade()` at start-up (`await Store.open(url)` does both)."""
 
-    def __init__(self, url: str) -> None:
-        """Create the engine; nothing is connected until `upgrade` or the first query."""
+    def __init__(self, url: str, secrets: Secrets | None = None) -> None:
+        """Create the engine; nothing is connected until `upgrade` or the first query. `secrets`
+        (from BOT_SECRET_KEY) seal the tokens the store keeps."""
+        self._secrets = secrets
         sqlite = url.startswith("sqlite")
         # Every database call is bounded: SQLite waits at most 30 s for a writer's lock;
         # PostgreSQL gets 10 s to connect and 30 s per statement.
@@ -52,8 +56,8 @@ class Store(Subscriptions, Sends, Leases):
         """Change notices' part of the store."""
 
     @classmethod
-    async def open(cls, url: str) -> Store:
-        store = cls(url)
+    async def open(cls, url: str, secrets: Secrets | None = None) -> Store:
+        store = cls(url, secrets)
         try:
             await store.upgrade()
         except StoreError:

@@ -258,6 +258,30 @@ class Subscriptions:
         """Pause everyone's active reminders of the module, as `pause_module_digests` does digests."""
         return await self._pause_module(reminder_subscriptions, module, reason)
 
+    # Both
+
+    async def pause_all(self, reason: str) -> int:
+        """Pause every active digest and reminder with `reason` (those paused already keep theirs)."""
+        async with self._engine.begin() as connection:
+            paused = 0
+            for table in (digests, reminder_subscriptions):
+                result = await connection.execute(
+                    update(table).where(table.c.paused_reason.is_(None)).values(paused_reason=reason)
+                )
+                paused += result.rowcount
+        return paused
+
+    async def resume_paused(self, reason: str) -> int:
+        """Resume every digest and reminder paused with exactly `reason`."""
+        async with self._engine.begin() as connection:
+            resumed = 0
+            for table in (digests, reminder_subscriptions):
+                result = await connection.execute(
+                    update(table).where(table.c.paused_reason == reason).values(paused_reason=None)
+                )
+                resumed += result.rowcount
+        return resumed
+
     # Shared
 
     async def _pause_module(self, table: Table, module: ModuleId, reason: str) -> int:

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -29,6 +29,9 @@ from bot.zoho.errors import (
     ZohoUnavailableError,
 )
 from bot.zoho.state import TOKEN_REQUESTS, CachedToken, ZohoState
+
+if TYPE_CHECKING:
+    from bot.zoho.connection import ZohoConnection
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +61,20 @@ class TokenSource:
     def __init__(
         self,
         http: httpx.AsyncClient,
-        accounts_url: str,
-        credentials: ZohoCredentials,
+        connection: ZohoConnection,
         state: ZohoState,
         clock: Clock,
     ) -> None:
+        """The refresh token and accounts host are read from `connection` at each renewal."""
         self._http = http
-        self._url = f"{accounts_url}/oauth/v2/token"
-        self._credentials = credentials
+        self._connection = connection
         self._state = state
         self._clock = clock
         self._local = asyncio.Lock()
         self._owner = uuid.uuid4().hex
-        self._refused: tuple[ZohoAuthError, float] | None = None
-        """Zoho's refusal of the credentials, and until when it is believed without asking."""
+        self._refused: tuple[ZohoAuthError, float, str] | None = None
+        """Zoho's refusal of the credentials, until when it is believed without asking, and the
+        refresh token it was for."""
 
     async def token(self) -> str:
         cached = await self._usable()
@@ -79,16 +82,25 @@ class TokenSource:
             return cached
         return await self._renew(rejected=None)
 
+    async def forget(self) -> None:
+        """The connection changed: its cached access token and any refusal belong to the old one."""
+        now = self._clock.time()
+        cached = await self._state.token(now)
+        if cached is not None:
+            await self._state.forget_token(cached.access_token, now)
+        self._refused = None
+
     def _still_refused(self) -> None:
         if self._refused is not None:
-            error, until = self._refused
-            if self._clock.time() < until:
+            error, until, refresh = self._refused
+            if self._clock.time() < until and refresh == self._connection.credentials().refresh_token:
                 raise error
 
     def _remember_refusal(self, error: ZohoAuthError) -> None:
         """The error line once, until a token is granted again; later refusals are INFO."""
         level = logging.ERROR if self._refused is None else logging.INFO
-        self._refused = (error, self._clock.time() + REFUSED_RETRY)
+        refresh = self._connection.credentials().refresh_token
+        self._refused = (error, self._clock.time() + REFUSED_RETRY, refresh)
         log.log(level, "zoho credentials refused, asking again in %.0f min: %s", REFUSED_RETRY / 60, error)
 
     async def renew_rejected(self, rejected: str) -> str:
@@ -142,14 +154,15 @@ class TokenSource:
                 f"it can ask again in {round(wait)} s.",
                 retry_at=now + wait,
             )
+        credentials = self._connection.credentials()
         body = await post_token_request(
             self._http,
-            self._url,
+            f"{self._connection.data_centre.accounts_url}/oauth/v2/token",
             {
                 "grant_type": "refresh_token",
-                "client_id": self._credentials.client_id,
-                "client_secret": self._credentials.client_secret,
-                "refresh_token": self._credentials.refresh_token,
+                "client_id": credentials.client_id,
+                "client_secret": credentials.client_secret,
+                "refresh_token": credentials.refresh_token,
             },
             now=now,
         )

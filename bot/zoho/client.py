@@ -32,6 +32,7 @@ from bot.clock import Clock
 from bot.logs import record
 from bot.zoho.auth import TokenSource
 from bot.zoho.budget import CallBudget, Priority
+from bot.zoho.connection import ZohoConnection, ZohoNotConnectedError
 from bot.zoho.errors import (
     ZohoAuthError,
     ZohoLockedError,
@@ -93,7 +94,7 @@ class ZohoClient:
     def __init__(
         self,
         http: httpx.AsyncClient,
-        people_url: str,
+        connection: ZohoConnection,
         tokens: TokenSource,
         budget: CallBudget,
         state: ZohoState,
@@ -102,7 +103,7 @@ class ZohoClient:
         max_pages: int = 200,
     ) -> None:
         self._http = http
-        self._base = people_url
+        self._connection = connection
         self._tokens = tokens
         self._budget = budget
         self._state = state
@@ -172,6 +173,8 @@ class ZohoClient:
 
     async def get_json(self, path: str, params: Mapping[str, str], call: Call) -> Record:
         """One GET, with the budget, the lock guard, one token renewal and bounded retries."""
+        if not self._connection.connected:
+            raise ZohoNotConnectedError
         renewed = False
         retries = 0
         while True:
@@ -230,7 +233,7 @@ class ZohoClient:
         """Send once. Returns the body, "renew" for an expired token, or why a retry may help."""
         try:
             response = await self._http.get(
-                self._base + path,
+                self._connection.data_centre.people_url + path,
                 params=params,
                 headers={"Authorization": f"Zoho-oauthtoken {token}"},
                 timeout=self._timeout(call),

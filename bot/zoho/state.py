@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from bot.coordination import Coordination, CoordinationError, Limits
+from bot.secrets import Secrets, WrongSecretKey, is_sealed
 from bot.zoho.errors import ZohoUnavailableError
 
 _TOKEN = "zoho:token"
@@ -31,19 +32,24 @@ class CachedToken:
 class ZohoState:
     """Every method is one short exchange with the backend and never calls Zoho."""
 
-    def __init__(self, coordination: Coordination) -> None:
+    def __init__(self, coordination: Coordination, secrets: Secrets | None = None) -> None:
+        """With `secrets` (BOT_SECRET_KEY) the cached access token is sealed before it is shared,
+        so neither the data folder nor the database holds it in clear."""
         self._coordination = coordination
+        self._secrets = secrets
 
     async def token(self, now: float) -> CachedToken | None:
         with _reachable():
             raw = await self._coordination.get(_TOKEN, now)
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return CachedToken(str(data["access_token"]), float(data["expires_at"]))
+        token = self._unsealed(raw)
+        if token is not None and raw is not None and self._secrets is not None and not is_sealed(raw):
+            await self.store_token(token)  # kept in clear before the key was set: seal it now
+        return token
 
     async def store_token(self, token: CachedToken) -> None:
         value = json.dumps({"access_token": token.access_token, "expires_at": token.expires_at})
+        if self._secrets is not None:
+            value = self._secrets.seal(value)
         with _reachable():
             await self._coordination.put(_TOKEN, value, expires_at=token.expires_at)
 
@@ -51,9 +57,25 @@ class ZohoState:
         """Drop the cached token if it is still the rejected one (another instance may have renewed it)."""
         with _reachable():
             raw = await self._coordination.get(_TOKEN, now)
-        if raw is not None and json.loads(raw)["access_token"] == access_token:
+        token = self._unsealed(raw)
+        if raw is not None and (token is None or token.access_token == access_token):
             with _reachable():
                 await self._coordination.delete(_TOKEN, raw)
+
+    def _unsealed(self, raw: str | None) -> CachedToken | None:
+        """The cached token; None when there is none, or it was sealed with a key no longer set
+        (a new one is then asked for)."""
+        if raw is None:
+            return None
+        if is_sealed(raw):
+            if self._secrets is None:
+                return None
+            try:
+                raw = self._secrets.open(raw)
+            except WrongSecretKey:
+                return None
+        data = json.loads(raw)
+        return CachedToken(str(data["access_token"]), float(data["expires_at"]))
 
     async def locked_until(self, now: float) -> float:
         with _reachable():

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import diskcache
 import pytest
 
 from bot.__main__ import main
-from bot.cli.zoho_commands import UNSET_TIMEZONE
+from bot.cli.zoho_commands import CLEAR_TOKEN, UNSET_TIMEZONE
 from bot.config import VARIABLES
+from tests.conftest import TERMINAL_KEY
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import Org, module_with_sessions, sample_org, zoho_id
 
@@ -44,6 +46,7 @@ def terminal(live_fz: FakeZoho, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ZOHO_TIMEZONE", "UTC")
+    monkeypatch.setenv("BOT_SECRET_KEY", TERMINAL_KEY)
     return tmp_path
 
 
@@ -141,9 +144,12 @@ def test_modules_walks_then_preview_lists_the_ambiguity(
 
 def test_check_reaches_zoho(terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
-    assert capsys.readouterr().out.splitlines()[:5] == [
+    assert capsys.readouterr().out.splitlines()[:8] == [
+        "Zoho connection: the operator's (ZOHO_REFRESH_TOKEN)",
         f"Zoho token: ok ({live_fz.url})",
         f"Zoho People LMS: ok, 4 blended course(s) on the first page ({live_fz.url})",
+        "Time zone: UTC (set by the operator)",
+        "Date format: %d-%m-%Y (the default)",
         "Zoho calls in the last 60 s: 1 of 25 (ZOHO_CALLS_PER_MINUTE)",
         "Zoho calls in the last 24 h: 1 of 2500 (ZOHO_CALLS_PER_DAY)",
         "Zoho lock: none",
@@ -158,7 +164,7 @@ def test_check_warns_when_the_timezone_is_not_set(
     monkeypatch.delenv("ZOHO_TIMEZONE")
     assert main(["check"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"Zoho token: ok ({live_fz.url})"
+    assert lines[1] == f"Zoho token: ok ({live_fz.url})"
     assert lines[-2] == "Slack: not checked (SLACK_BOT_TOKEN is not set)"
     assert lines[-1] == f"warning: {UNSET_TIMEZONE}"
     assert lines[-1].startswith("warning: ZOHO_TIMEZONE is not set")
@@ -286,3 +292,28 @@ def test_help_lists_the_commands() -> None:
     for command in ("serve", "check", "preview", "modules", "zoho-token"):
         assert command in result.stdout
     assert result.stderr == ""
+
+
+def test_check_warns_that_without_a_key_the_cached_access_token_is_kept_in_clear(
+    terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's path keeps working without BOT_SECRET_KEY; check says what that costs."""
+    monkeypatch.delenv("BOT_SECRET_KEY")
+    assert main(["check"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == f"warning: {CLEAR_TOKEN}"
+    (token,) = live_fz.live_tokens()
+    assert token in kept(terminal / "data" / "zoho-state"), "as the warning says"
+
+    monkeypatch.setenv("BOT_SECRET_KEY", "another-key-long-enough-for-the-bot-to-take")
+    assert main(["check"]) == 0
+    values = kept(terminal / "data" / "zoho-state")
+    assert live_fz.live_tokens() == [token], "the cached token was used, not renewed"
+    assert token not in values, "with a key, the token kept is sealed"
+    assert "v1:" in values
+
+
+def kept(folder: Path) -> str:
+    """Every value the shared Zoho state holds now (not stale pages of its file)."""
+    with diskcache.Cache(str(folder)) as cache:
+        return " ".join(str(cache.get(key)) for key in cache.iterkeys())

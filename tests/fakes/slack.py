@@ -151,6 +151,8 @@ class _User:
     is_bot: bool = False
     deleted: bool = False
     messages_tab: bool = True
+    is_admin: bool = False
+    is_owner: bool = False
 
 
 @dataclass
@@ -326,8 +328,11 @@ class FakeSlack:
         email: str | None = None,
         locale: str = "en-US",
         is_bot: bool = False,
+        is_admin: bool = False,
+        is_owner: bool = False,
     ) -> None:
-        """Register a workspace member (replaces any earlier one with that ID)."""
+        """Register a workspace member (replaces any earlier one with that ID); `is_admin` and
+        `is_owner` are the workspace roles users.info reports."""
         ZoneInfo(tz)  # fail here, not in the middle of a bot request
         handle = name or user_id.lower()
         user = _User(
@@ -339,6 +344,8 @@ class FakeSlack:
             email=email or f"{handle}@example.com",
             locale=locale,
             is_bot=is_bot,
+            is_admin=is_admin,
+            is_owner=is_owner,
         )
         with self._lock:
             self._users[user_id] = user
@@ -1203,7 +1210,9 @@ def _user_json(user: _User) -> JSON:
         "tz_offset": int(offset.total_seconds()) if offset else 0,
         "locale": user.locale,
         "is_bot": user.is_bot,
-        "is_admin": False,
+        "is_admin": user.is_admin or user.is_owner,
+        "is_owner": user.is_owner,
+        "is_primary_owner": False,
         "is_app_user": False,
         "updated": 1_700_000_000,
         "profile": {

@@ -53,7 +53,7 @@ async def test_never_ending_list_stops_at_the_page_cap(
     core: Core, fz: FakeZoho, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     fz.never_ending = True
-    client = ZohoClient(core.http, fz.url, core.tokens, core.budget, core.state, clock, max_pages=4)
+    client = ZohoClient(core.http, core.connection, core.tokens, core.budget, core.state, clock, max_pages=4)
     with caplog.at_level(logging.WARNING, logger="bot.zoho.client"):
         pages = await client.module_sessions(M.course_id, M.batch_id, M.module_id, Call())
     assert (len(pages.records), pages.complete) == (100, False)

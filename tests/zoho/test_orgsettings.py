@@ -192,24 +192,10 @@ def test_refused_patterns_name_the_pattern_and_the_reason(java: str, reason: str
     assert isinstance(caught.value, ValueError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "parse_date's dateutil fallback decides day-first from %d before %m only, so with a month-name "
-        "format (%d-%b-%Y) a numeric 11-01-2022 is read as 1 November; remove this mark once fixed"
-    ),
-)
 def test_parse_date_fallback_keeps_day_first_for_month_name_formats() -> None:
     assert parse_date("11-01-2022", strptime_format("dd-MMM-yyyy")) == date(2022, 1, 11)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "parse_date's fallback decides year-first from %Y at position 0 only, so with yy-MM-dd (%y-%m-%d) "
-        "25/03/05 is read as 25 March 2005; remove this mark once fixed"
-    ),
-)
 def test_parse_date_fallback_keeps_year_first_for_two_digit_years() -> None:
     assert parse_date("25/03/05", strptime_format("yy-MM-dd")) == DAY
 

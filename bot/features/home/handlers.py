@@ -10,6 +10,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.features.connect.render import Block, setup_card
+from bot.features.connect.service import ConnectService
 from bot.features.deps import Deps
 from bot.features.home.render import MAX_CHANGES, home_view
 from bot.features.notices.due import covers
@@ -25,8 +27,10 @@ CHANGES_SHOWN_FOR = timedelta(days=7)
 
 
 class Home:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, connect: ConnectService | None = None) -> None:
+        """`connect`: when Zoho is connected from Slack, the setup card comes first."""
         self._deps = deps
+        self._connect = connect
 
     def register(self, app: AsyncApp) -> None:
         app.event("app_home_opened")(self.on_opened)
@@ -40,11 +44,20 @@ class Home:
         reminders = await self._deps.store.reminders(user_id=user)
         digests = await self._deps.store.digests(created_by=user)
         zone = await user_zone(client, user, self._deps.zoho_zone)
-        view = home_view(self._upcoming(reminders), reminders, digests, zone, await self._changes(reminders))
+        setup = await self._setup_card(client, user)
+        changes = await self._changes(reminders)
+        view = home_view(self._upcoming(reminders), reminders, digests, zone, changes, setup)
         try:
             await client.views_publish(user_id=user, view=view)
         except SLACK_FAILURES as exc:
             log.warning("views.publish for %s failed: %s", user, narrow(exc).reason)
+
+    async def _setup_card(self, client: AsyncWebClient, user: str) -> list[Block]:
+        if self._connect is None:
+            return []
+        may = await self._connect.may_set_up(client, user)
+        url = self._connect.connect_url(await self._connect.workspace(client), user) if may else ""
+        return setup_card(self._connect.status(), may, url)
 
     async def _changes(self, reminders: list[Reminder]) -> list[FoundChange]:
         """The latest changes to sessions the person's reminders cover, newest first."""

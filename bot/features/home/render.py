@@ -27,10 +27,12 @@ def home_view(
     digests: Sequence[Digest],
     zone: tzinfo,
     changes: Sequence[FoundChange] = (),
+    setup: Sequence[Block] = (),
 ) -> dict[str, Any]:
     """`upcoming` pairs a module name with a session the person will be reminded of; `changes` are
-    the latest changes to their reminded sessions, newest first."""
-    blocks: list[Block] = [{"type": "header", "text": plain("Your training sessions")}]
+    the latest changes to their reminded sessions, newest first; `setup` is the Zoho connection's
+    card, shown first."""
+    blocks: list[Block] = [*setup, {"type": "header", "text": plain("Your training sessions")}]
     blocks.append(_title("Coming up, with a reminder"))
     if upcoming:
         for module_name, session in upcoming[:MAX_SESSIONS]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.features.notices.detect import ChangeDetector
 from bot.features.notices.due import DueNotice, due_notices, trainer_erecnos
 from bot.features.notices.render import channel_notice, person_notice
 from bot.features.outbox import Outbox, Parcel, Pause, SendReport
 from bot.features.reminders.trainers import TrainerDirectory
+from bot.sessions.orgtime import OrgTime
 from bot.slack.delivery import DeliveryError
 from bot.slack.messages import Message
 from bot.store.records import Digest, Reminder, Slot
@@ -36,13 +36,13 @@ class NoticeSender:
         store: Store,
         detector: ChangeDetector,
         outbox: Outbox,
-        zoho_zone: ZoneInfo,
+        orgtime: OrgTime,
         trainers: TrainerDirectory | None,
     ) -> None:
         self._store = store
         self._detector = detector
         self._outbox = outbox
-        self._zone = zoho_zone
+        self._orgtime = orgtime
         self._trainers = trainers
 
     async def send(
@@ -57,7 +57,7 @@ class NoticeSender:
         trainers: dict[str, str] = {}
         if self._trainers is not None:
             erecnos = trainer_erecnos(changes)
-            trainers = await self._trainers.slack_users(erecnos, now.astimezone(self._zone).date())
+            trainers = await self._trainers.slack_users(erecnos, now.astimezone(self._orgtime.zone).date())
         notices = due_notices(changes, digests, reminders, quiet, trainers, now)
         settled = await self._outbox.settled(key for notice in notices for key in notice.keys)
         for notice in notices:
@@ -78,8 +78,8 @@ class NoticeSender:
         def render(claimed: Sequence[str]) -> list[Message]:
             changes = [by_key[key] for key in claimed]
             if notice.to_channel:
-                return [channel_notice(changes, self._zone)]
-            return [person_notice(changes, self._zone, notice.for_trainer)]
+                return [channel_notice(changes, self._orgtime.zone)]
+            return [person_notice(changes, self._orgtime.zone, notice.for_trainer)]
 
         due_at = min(found.detected_at for found in by_key.values())
         parcel = Parcel(kind, notice.target, due_at, tuple(by_key), render, self._pause_for(notice))

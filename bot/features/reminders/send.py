@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.features.outbox import Outbox, Parcel, SendReport
 from bot.features.reminders.due import (
@@ -29,6 +28,7 @@ from bot.features.reminders.render import reminder_message
 from bot.features.reminders.trainers import TrainerDirectory
 from bot.sessions.model import Session
 from bot.sessions.modules import ModuleId, ModuleRef
+from bot.sessions.orgtime import OrgTime
 from bot.sessions.service import SessionService
 from bot.sessions.windows import Window
 from bot.slack.delivery import DeliveryError
@@ -58,13 +58,13 @@ class ReminderSender:
         store: Store,
         sessions: SessionService,
         outbox: Outbox,
-        zoho_zone: ZoneInfo,
+        orgtime: OrgTime,
         trainers: TrainerDirectory | None,
     ) -> None:
         self._store = store
         self._sessions = sessions
         self._outbox = outbox
-        self._zone = zoho_zone
+        self._orgtime = orgtime
         self._trainers = trainers
 
     def needed(self, digests: list[Digest], reminders: list[Reminder], now: datetime) -> list[ModuleRef]:
@@ -125,7 +125,7 @@ class ReminderSender:
         sessions = self._cached_sessions(followed, now)
         due = due_reminders(reminders, sessions, now)
         if self._trainers is not None:
-            today = now.astimezone(self._zone).date()
+            today = now.astimezone(self._orgtime.zone).date()
             users = await self._trainers.slack_users(trainers_soon(sessions, now), today)
             modules = {module: entry.module for module, entry in followed.items()}
             due += due_trainer_reminders(sessions, modules, users, now)
@@ -144,7 +144,7 @@ class ReminderSender:
 
     async def _send(self, entry: DueReminder, now: datetime, report: SendReport) -> None:
         """A trainer's refusal pauses nothing: they never subscribed."""
-        message = reminder_message(entry, self._zone)
+        message = reminder_message(entry, self._orgtime.zone)
         pause = None if entry.for_trainer else self._pause
         parcel = Parcel.of("reminder", entry.user_id, entry.due_at, entry.key, [message], pause)
         if await self._outbox.deliver(parcel, now, report):

@@ -1,0 +1,292 @@
+"""Connecting Zoho People from Slack: who may, the browser flow's two steps, the organisation's
+settings, disconnecting, and keeping every instance on the same connection.
+
+Without BOT_PUBLIC_URL (or with ZOHO_REFRESH_TOKEN set) the connection is the
+operator's and fixed: none of this applies, and the setup card is not shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.coordination import Coordination
+from bot.features.connect import pages
+from bot.features.connect.render import Status
+from bot.features.connect.state import BadState, read_state, sign_state
+from bot.sessions.errors import SessionsError
+from bot.sessions.link import ConnectRefused, Linked, NotAnAdmin, ZohoLink
+from bot.sessions.orgtime import OrgTime
+from bot.slack.delivery import SLACK_FAILURES, narrow
+from bot.store.connections import OrgSettingsRecord, StoredConnection
+from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+CONNECTION = "workspace"
+"""The connection's name in the store: this workspace's."""
+CONNECT_PATH = "/zoho/connect"
+NOT_CONNECTED_PAUSE = (
+    "Zoho People is not connected; it resumes when someone connects it from the bot's Home tab"
+)
+SETTINGS_EVERY = timedelta(days=1)
+RELOAD_SECONDS = 60.0
+"""How often an instance looks for a connection another instance made or ended."""
+FROM_ZOHO = "zoho"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the browser gets: a status and a page, or a redirect; and whose Home to republish."""
+
+    status: int
+    page: str = ""
+    location: str = ""
+    republish_for: str = ""
+
+
+Republish = Callable[[AsyncWebClient, str], Awaitable[None]]
+
+
+class ConnectService:
+    def __init__(
+        self,
+        store: Store,
+        link: ZohoLink,
+        orgtime: OrgTime,
+        coordination: Coordination,
+        clock: Clock,
+        public_url: str,
+        secret_key: str,
+        admins: frozenset[str],
+    ) -> None:
+        self._store = store
+        self._link = link
+        self._orgtime = orgtime
+        self._coordination = coordination
+        self._clock = clock
+        self._public_url = public_url
+        self._secret_key = secret_key
+        self._admins = admins
+        self._stored: StoredConnection | None = None
+        self._workspace = ""
+
+    # ------------------------------------------------------------------ who, and the card
+
+    async def may_set_up(self, client: AsyncWebClient, user: str) -> bool:
+        """A Slack workspace admin or owner, or someone in BOT_ADMINS."""
+        if user in self._admins:
+            return True
+        try:
+            found = (await client.users_info(user=user)).get("user") or {}
+        except SLACK_FAILURES as exc:
+            log.info("users.info for %s failed (%s): not shown the setup card", user, narrow(exc).reason)
+            return False
+        return any(bool(found.get(flag)) for flag in ("is_admin", "is_owner", "is_primary_owner"))
+
+    def zone(self) -> ZoneInfo:
+        """The zone the organisation's times are read in now."""
+        return self._orgtime.zone
+
+    async def workspace(self, client: AsyncWebClient) -> str:
+        """This workspace's team id (auth.test, once), which the state names."""
+        if not self._workspace:
+            try:
+                self._workspace = str((await client.auth_test()).get("team_id") or "")
+            except SLACK_FAILURES as exc:
+                log.info("auth.test failed (%s)", narrow(exc).reason)
+        return self._workspace
+
+    def connect_url(self, workspace: str, user: str) -> str:
+        state = sign_state(self._secret_key, workspace, user, self._clock.time())
+        return f"{self._public_url}{CONNECT_PATH}?state={state}"
+
+    def status(self) -> Status:
+        stored = self._stored
+        if stored is None:
+            return Status(connected=False)
+        return Status(
+            connected=True,
+            data_centre=stored.data_centre,
+            connected_by=stored.connected_by,
+            connected_at=stored.connected_at,
+            zone=self._orgtime.zone.key,
+            zone_source=self._orgtime.zone_source,
+            date_format=self._orgtime.date_format,
+            date_format_source=self._orgtime.date_format_source,
+            settings_missing=stored.settings is None,
+        )
+
+    # ------------------------------------------------------------------ the browser flow
+
+    def begin(self, state: str) -> Answer:
+        """`/zoho/connect`: on to Zoho's consent page, if the state is one the bot made and alive."""
+        try:
+            read_state(self._secret_key, state, self._clock.time())
+        except BadState as exc:
+            log.info("zoho connect refused: %s", exc)
+            return Answer(400, pages.refused(str(exc), pages.AGAIN))
+        return Answer(302, location=self._link.consent_url(state))
+
+    async def finish(self, query: Mapping[str, str]) -> Answer:
+        """`/zoho/oauth_redirect`: check everything Zoho sent back before anything is asked of it."""
+        now = self._clock.time()
+        try:
+            state = read_state(self._secret_key, query.get("state", ""), now)
+        except BadState as exc:
+            log.info("zoho redirect refused: %s", exc)
+            return Answer(400, pages.refused(str(exc), pages.AGAIN))
+        if not await self._coordination.add(f"zoho-connect-state:{state.nonce}", "1", now, state.expires_at):
+            log.info("zoho redirect refused: state already used (%s)", state.user)
+            return Answer(400, pages.refused("This link was already used.", pages.AGAIN))
+        if query.get("error"):
+            log.info("zoho redirect: consent refused by %s (%s)", state.user, query["error"][:40])
+            why = (
+                "Zoho says the request was not allowed."
+                if query["error"] == "access_denied"
+                else ("Zoho could not complete the request.")
+            )
+            return Answer(400, pages.refused(why, pages.AGAIN), republish_for=state.user)
+        code, server = query.get("code", ""), query.get("accounts-server", "")
+        if not code:
+            return Answer(400, pages.refused("Zoho sent no code back.", pages.AGAIN))
+        server = server or self._link.home_accounts_url()
+        if not self._link.knows_server(server):
+            log.warning("zoho redirect refused: accounts server %r is not Zoho's", server[:100])
+            return Answer(400, pages.refused("Zoho's answer named a server that is not Zoho's.", pages.AGAIN))
+        try:
+            linked = await self._link.exchange(code, server)
+        except ConnectRefused as exc:
+            log.info("zoho redirect: code refused for %s", state.user)
+            return Answer(400, pages.refused(str(exc), pages.AGAIN))
+        except SessionsError as exc:
+            log.warning("zoho redirect: Zoho could not be asked: %s", exc)
+            return Answer(503, pages.refused("Zoho's accounts server could not be reached.", pages.AGAIN))
+        return await self._connected(linked, state.user)
+
+    async def _connected(self, linked: Linked, user: str) -> Answer:
+        now = self._clock.now()
+        centre = (linked.data_centre, linked.accounts_url, linked.people_url)
+        await self._store.save_connection(CONNECTION, linked.refresh_token, centre, user, now)
+        await self._link.use(linked)
+        resumed = await self._store.resume_paused(NOT_CONNECTED_PAUSE)
+        log.info("zoho connected (%s) by %s; %d subscription(s) resumed", linked.data_centre, user, resumed)
+        zone = await self._read_settings()
+        self._stored = await self._store.connection(CONNECTION)
+        if zone is None:
+            return Answer(200, pages.connected_without_settings(linked.data_centre), republish_for=user)
+        return Answer(200, pages.connected(linked.data_centre, zone), republish_for=user)
+
+    # ------------------------------------------------------------------ the organisation's settings
+
+    async def _read_settings(self) -> str | None:
+        """Read the zone and date format from Zoho and use them; the zone, or None when Zoho
+        would not tell (a connection made by someone who is not a Zoho People admin)."""
+        try:
+            found = await self._link.organisation()
+        except NotAnAdmin:
+            log.info("zoho organisation settings: not an admin; the setup card asks for them")
+            return None
+        except SessionsError as exc:
+            log.warning("zoho organisation settings could not be read: %s", exc)
+            return None
+        record = OrgSettingsRecord(found.zone, found.date_format, found.company, FROM_ZOHO, self._clock.now())
+        await self._store.save_org_settings(CONNECTION, record)
+        self._orgtime.learn(found.zone, found.date_format, "Zoho")
+        return found.zone
+
+    async def tell_settings(self, user: str, zone: str, date_format: str) -> str | None:
+        """Settings a person gave because Zoho would not; the problem as a sentence, or None."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return "Choose a time zone from the list."
+        if self._stored is None:
+            return "Zoho People was disconnected meanwhile; connect it again first."
+        record = OrgSettingsRecord(zone, date_format, "", f"person:{user}", self._clock.now())
+        if not await self._store.save_org_settings(CONNECTION, record):
+            return "Zoho People was disconnected meanwhile; connect it again first."
+        self._orgtime.learn(zone, date_format, _source(record.source))
+        self._stored = await self._store.connection(CONNECTION)
+        log.info("zoho organisation settings given by %s", user)
+        return None
+
+    # ------------------------------------------------------------------ disconnecting
+
+    async def disconnect(self, user: str) -> str:
+        """Revoke the token at Zoho, forget it, and pause what needs Zoho; what to tell the person."""
+        if self._stored is None:
+            return "Zoho People was not connected."
+        revoked = True
+        try:
+            await self._link.revoke()
+        except SessionsError as exc:
+            revoked = False
+            log.warning("zoho token could not be revoked (%s); forgotten here all the same", exc)
+        await self._store.forget_connection(CONNECTION)
+        await self._link.use(None)
+        self._orgtime.forget()
+        self._stored = None
+        paused = await self._store.pause_all(NOT_CONNECTED_PAUSE)
+        log.info("zoho disconnected by %s; %d subscription(s) paused", user, paused)
+        said = "Disconnected Zoho People: the bot's access was revoked at Zoho and forgotten here."
+        if not revoked:
+            said = (
+                "Disconnected Zoho People here, but Zoho could not be reached to revoke the bot's access: "
+                "remove it under Connected Apps in your Zoho account to be sure."
+            )
+        return f"{said} Digests and reminders wait until Zoho People is connected again."
+
+    # ------------------------------------------------------------------ every instance, over time
+
+    async def load(self) -> None:
+        """Take up the connection the store holds (made by this or another instance), and its settings."""
+        stored = await self._store.connection(CONNECTION)
+        if stored == self._stored:
+            return
+        self._stored = stored
+        if stored is None:
+            await self._link.use(None)
+            self._orgtime.forget()
+            return
+        linked = Linked(stored.refresh_token, stored.data_centre, stored.accounts_url, stored.people_url)
+        await self._link.use(linked)
+        if stored.settings is not None:
+            self._orgtime.learn(
+                stored.settings.zone, stored.settings.date_format, _source(stored.settings.source)
+            )
+
+    async def keep_fresh(self) -> None:
+        """Forever: follow the store's connection, and read Zoho's settings again once a day."""
+        while True:
+            try:
+                await self.load()
+                stored = self._stored
+                settings = stored.settings if stored is not None else None
+                due = (
+                    settings is not None
+                    and settings.source == FROM_ZOHO
+                    and self._clock.now() - settings.at >= SETTINGS_EVERY
+                )
+                if due:
+                    await self._read_settings()
+                    self._stored = await self._store.connection(CONNECTION)
+            except Exception:
+                log.exception("keeping the Zoho connection fresh failed; trying again later")
+            await self._clock.sleep(RELOAD_SECONDS)
+
+
+def _source(stored: str) -> str:
+    """How App Home and `check` name where a setting came from."""
+    if stored == FROM_ZOHO:
+        return "Zoho"
+    user = stored.removeprefix("person:")
+    if stored.startswith("person:") and user.isascii() and user.isalnum():
+        return f"<@{user}> in App Home"
+    return "someone in App Home"
