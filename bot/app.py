@@ -38,6 +38,7 @@ from bot.features.reminders.send import ReminderSender
 from bot.features.reminders.trainers import TrainerDirectory
 from bot.features.subscriptions.service import Subscriptions
 from bot.scheduler import Scheduler
+from bot.secrets import WrongSecretKey
 from bot.sessions.people import TrainerEmails
 from bot.slack import server
 from bot.slack.authorize import SingleWorkspace
@@ -71,7 +72,10 @@ class Bot:
         made from Slack, if any."""
         await self.store.upgrade()
         if self.connect is not None:
-            await self.connect.load()
+            try:
+                await self.connect.load()
+            except WrongSecretKey as exc:
+                raise ConfigError(str(exc)) from exc
 
     async def aclose(self) -> None:
         await self.core.aclose()
@@ -121,6 +125,8 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
             store,
             core.link,
             core.orgtime,
+            core.forget_zoho_data,
+            core.catalog.wake,
             core.coordination,
             core.clock,
             settings.public_url,

@@ -61,6 +61,11 @@ class Core:
     """Seal what is kept of tokens (BOT_SECRET_KEY); None without a key."""
     _caches: tuple[diskcache.Cache, ...]
 
+    def forget_zoho_data(self) -> None:
+        """What this instance holds of an organisation that was disconnected: its catalog and sessions."""
+        self.catalog.forget()
+        self.sessions.forget()
+
     async def aclose(self) -> None:
         await self.sessions.drain()
         await self.http.aclose()

@@ -12,6 +12,7 @@ against what the catalog holds and nothing a person types costs a Zoho call.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tomllib
 import uuid
@@ -100,6 +101,13 @@ class Catalog:
         self._refresh_seconds = refresh_seconds
         self._index: dict[str, ModuleRef] = {}
         self._index_version: object = None
+        self._woken = asyncio.Event()
+
+    def forget(self) -> None:
+        """Zoho was disconnected: what was discovered belonged to that organisation (the next one
+        connected may be another), so the next walk starts afresh."""
+        self._cache.clear()
+        self._index, self._index_version = {}, None
 
     def modules(self) -> list[ModuleRef]:
         """Aliased modules first (with names from Zoho where discovery knows them), then the rest."""
@@ -206,16 +214,31 @@ class Catalog:
         return max(0.0, walked + self._refresh_seconds - self._clock.time())
 
     async def keep_fresh(self) -> None:
-        """Walk whenever the catalog is due, forever; failures wait and try again."""
+        """Walk whenever the catalog is due, forever; failures wait and try again. `wake` cuts a
+        wait short (Zoho was just connected)."""
         while True:
             if self.is_due():
                 try:
                     await self.walk()
                 except SessionsError as exc:
                     log.warning("catalog walk failed, next try in %d s: %s", WALK_RETRY_SECONDS, exc)
-                    await self._clock.sleep(WALK_RETRY_SECONDS)
+                    await self._rest(WALK_RETRY_SECONDS)
                     continue
-            await self._clock.sleep(max(60.0, self.seconds_until_due()))
+            await self._rest(max(60.0, self.seconds_until_due()))
+
+    def wake(self) -> None:
+        """Walk now rather than after the current wait."""
+        self._woken.set()
+
+    async def _rest(self, seconds: float) -> None:
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        woken = asyncio.ensure_future(self._woken.wait())
+        try:
+            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            woken.cancel()
+            self._woken.clear()
 
     async def _search(self, query: str, need: Need) -> bool:
         courses = (await self._source.courses(need, search=query, blended_only=False))[:SEARCH_COURSE_LIMIT]

@@ -143,6 +143,12 @@ class SessionService:
                 failed += unit.modules
         return failed
 
+    def forget(self) -> None:
+        """Zoho was disconnected: the sessions held were that organisation's; nothing of them is
+        shown once another may be connected."""
+        self._cache.clear()
+        self._parsed.clear()
+
     async def drain(self) -> None:
         """Wait for background refreshes (shutdown, tests)."""
         while self._behind:

@@ -60,6 +60,8 @@ class ConnectService:
         store: Store,
         link: ZohoLink,
         orgtime: OrgTime,
+        forget_data: Callable[[], None],
+        on_connected: Callable[[], None],
         coordination: Coordination,
         clock: Clock,
         public_url: str,
@@ -69,6 +71,8 @@ class ConnectService:
         self._store = store
         self._link = link
         self._orgtime = orgtime
+        self._forget_data = forget_data
+        self._on_connected = on_connected
         self._coordination = coordination
         self._clock = clock
         self._public_url = public_url
@@ -179,6 +183,7 @@ class ConnectService:
         log.info("zoho connected (%s) by %s; %d subscription(s) resumed", linked.data_centre, user, resumed)
         zone = await self._read_settings()
         self._stored = await self._store.connection(CONNECTION)
+        self._on_connected()
         if zone is None:
             return Answer(200, pages.connected_without_settings(linked.data_centre), republish_for=user)
         return Answer(200, pages.connected(linked.data_centre, zone), republish_for=user)
@@ -232,6 +237,7 @@ class ConnectService:
         await self._store.forget_connection(CONNECTION)
         await self._link.use(None)
         self._orgtime.forget()
+        self._forget_data()
         self._stored = None
         paused = await self._store.pause_all(NOT_CONNECTED_PAUSE)
         log.info("zoho disconnected by %s; %d subscription(s) paused", user, paused)

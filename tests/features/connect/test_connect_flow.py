@@ -18,8 +18,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from bot.app import build_bot
+from bot.config import ConfigError, load_settings
 from bot.features.connect.render import ConnectAction
 from bot.slack.errors import NOT_CONNECTED
+from tests.clock import FakeClock
 from tests.conftest import TODAY, MakeBot
 from tests.fakes.signing import option
 from tests.fakes.slack import FakeSlack
@@ -297,7 +300,29 @@ async def test_disconnect_revokes_pauses_and_reconnecting_resumes_with_nothing_l
     assert "isn't connected" in all_text(answer.body)
 
     assert (await connect(bot)).status_code == 200
+    await bot.walk()  # what the catalog's loop does, woken by the connection
     digests, reminders = await bot.bot.store.digests(), await bot.bot.store.reminders()
     assert [(d.module.name, d.paused_reason) for d in digests] == [("GDPR Basics", None)]
     assert [(r.module.name, r.paused_reason) for r in reminders] == [("Tools & Systems", None)]
     assert "Lawful bases" in all_text((await bot.command("gdpr basics month")).body)
+
+
+@pytest.mark.parametrize("org", [KOLKATA], indirect=True, ids=["kolkata"])
+async def test_a_bot_started_with_another_key_names_the_setting_and_does_not_start(
+    bot: SlackBot, fz: FakeZoho, bot_env: dict[str, str], clock: FakeClock
+) -> None:
+    fz.approve_as(admin=True)
+    assert (await connect(bot)).status_code == 200
+    environ = {
+        **bot_env,
+        "BOT_PUBLIC_URL": "http://127.0.0.1:1",
+        "BOT_SECRET_KEY": "another-key-that-did-not-seal-anything-here",
+        "ZOHO_REFRESH_TOKEN": "",
+    }
+    other = build_bot(load_settings(environ=environ, env_file=None), clock=clock)
+    try:
+        with pytest.raises(ConfigError) as caught:
+            await other.start()
+    finally:
+        await other.aclose()
+    assert "BOT_SECRET_KEY" in str(caught.value)
