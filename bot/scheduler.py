@@ -5,6 +5,9 @@ subscriptions, has the refresh planner fetch what the features say their sends
 need and what they follow (within Zoho's budgets), and lets the change notices,
 digest and reminder features send what is due (each send claimed in the store
 first, so nothing goes out twice). Once a day it forgets sends too old to matter.
+The lease's renewal also says whether the subscriptions or the changes found
+moved since the last tick (`store.lease.Marks`), so a quiet tick is one
+statement: nothing due, nothing stale, nothing read again.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bot.features.outbox import SendReport
 from bot.features.reminders.send import ReminderSender
 from bot.sessions.modules import ModuleRef
 from bot.sessions.planner import RefreshPlanner
+from bot.store.lease import Marks
 from bot.store.records import Digest, Reminder
 from bot.store.store import Store
 
@@ -65,6 +69,8 @@ class Scheduler:
         self.holder = holder
         self._data_age = data_age
         self._swept_at: datetime | None = None
+        self._subscriptions: tuple[str, list[Digest], list[Reminder]] | None = None
+        """The subscriptions as last read, with the mark they were read under."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until `stop` is set; one failed tick never stops the loop."""
@@ -86,16 +92,28 @@ class Scheduler:
                 await self._store.release_lease(LEASE_NAME, self.holder)
 
     async def tick(self) -> TickReport:
+        """Renew the lease and, leading, plan, detect and send. The renewal's marks say whether
+        the subscriptions or the changes found moved since the last tick: a tick in which nothing
+        is due and nothing is stale asks the store nothing more."""
         now = self._clock.now()
         report = TickReport()
         metrics.SCHEDULER_LAST_TICK.set(self._clock.time())
-        report.leader = await self._store.hold_lease(LEASE_NAME, self.holder, now, LEASE_TTL)
+        marks = await self._store.lead(LEASE_NAME, self.holder, now, LEASE_TTL)
+        report.leader = marks is not None
         metrics.SCHEDULER_LEADER.set(int(report.leader))
-        if not report.leader:
+        if marks is None:
+            self._subscriptions = None  # another instance leads: read them afresh when this one does
             return report
+        self._store.watches.expect(marks.changes)
+        try:
+            await self._lead(now, marks, report)
+        finally:
+            self._store.watches.expect(None)
+        return report
+
+    async def _lead(self, now: datetime, marks: Marks, report: TickReport) -> None:
         await self._housekeeping(now)
-        digests = await self._store.digests()
-        reminders = await self._store.reminders()
+        digests, reminders = await self._subscriptions_as_of(marks)
         due = await self._digests.due(digests, now, report)
         followed = self._digests.followed(digests) + self._reminders.followed(digests, reminders)
         await self._planner.run(
@@ -107,7 +125,15 @@ class Scheduler:
         for entry in due:
             await self._digests.send(entry, now, report)
         await self._reminders.send_due(digests, reminders, now, report)
-        return report
+
+    async def _subscriptions_as_of(self, marks: Marks) -> tuple[list[Digest], list[Reminder]]:
+        """The digests and reminders, read again only when their mark moved (any instance's
+        change, or a pause a sender made last tick, moves it)."""
+        if self._subscriptions is None or self._subscriptions[0] != marks.subscriptions:
+            digests, reminders = await self._store.digests(), await self._store.reminders()
+            self._subscriptions = (marks.subscriptions, digests, reminders)
+        _, digests, reminders = self._subscriptions
+        return list(digests), list(reminders)
 
     def _observe(self, digests: list[Digest], reminders: list[Reminder], followed: list[ModuleRef]) -> None:
         """The leader's gauges: paused subscriptions, and how old the followed modules' data is."""

@@ -9,14 +9,15 @@ either both or neither: a change is never lost between being found and being kep
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import RowMapping, delete, desc, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.sessions.changes import Change, ChangeKind, Known
 from bot.sessions.modules import ModuleId, ModuleRef
@@ -43,6 +44,15 @@ class _Overtaken(Exception):
 class Watches:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._mark: str | None = None
+        self._recent: tuple[str, datetime, list[FoundChange]] | None = None
+        """The last `changes_since` of every module, with the mark it was read under and its moment."""
+
+    def expect(self, changes: str | None) -> None:
+        """The changes found as the leader's lease renewal saw them this tick (`Marks.changes`),
+        or None once the tick is over. While the mark is the one `changes_since` last read under,
+        that read answers again, narrowed to the moment asked, without a query."""
+        self._mark = changes
 
     async def fetches(self) -> dict[str, Watch]:
         """Every watched module's revision and reads, without their sessions: one cheap query a tick."""
@@ -56,14 +66,24 @@ class Watches:
             rows = (await connection.execute(query)).all()
         return {row[0]: Watch(row[0], row[1], row[2], row[3]) for row in rows}
 
-    async def known(self, module_key: str) -> Watch | None:
-        query = select(session_watch).where(session_watch.c.module_key == module_key)
+    async def known(self, module_keys: Iterable[str]) -> dict[str, Watch]:
+        """These modules' watches with their known sessions (those never watched are absent)."""
+        keys = list(module_keys)
+        if not keys:
+            return {}
+        query = select(session_watch).where(session_watch.c.module_key.in_(keys))
         async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).mappings().first()
-        if row is None:
-            return None
-        sessions = tuple(Known.from_dict(item) for item in json.loads(row["sessions"]))
-        return Watch(row["module_key"], row["revision"], row["fetch_id"], row["vanished_fetch"], sessions)
+            rows = (await connection.execute(query)).mappings().all()
+        return {
+            row["module_key"]: Watch(
+                row["module_key"],
+                row["revision"],
+                row["fetch_id"],
+                row["vanished_fetch"],
+                tuple(Known.from_dict(item) for item in json.loads(row["sessions"])),
+            )
+            for row in rows
+        }
 
     async def record(
         self,
@@ -73,16 +93,17 @@ class Watches:
         state: Sequence[Known] | None,
         changes: Sequence[Change],
         now: datetime,
-    ) -> bool:
+    ) -> Watch | None:
         """Keep a compared read: the new known sessions (or, with `state` None, the read as one
-        awaiting confirmation) and its changes. False when another instance recorded first."""
+        awaiting confirmation) and its changes. Returns the module's watch as it now stands
+        (without its sessions); None when another instance recorded first."""
         values = (
             {"fetch_id": fetch_id, "sessions": _sessions_json(state), "read_at": now, "vanished_fetch": None}
             if state is not None
             else {"vanished_fetch": fetch_id}
         )
         try:
-            async with self._engine.begin() as connection:
+            async with self._writing(alone=not changes) as connection:
                 if compared is None:
                     await connection.execute(
                         session_watch.insert().values(module_key=module.key, revision=1, **values)
@@ -113,8 +134,12 @@ class Watches:
                         )
                     )
         except (IntegrityError, _Overtaken):
-            return False
-        return True
+            return None
+        if changes:
+            self._recent = None
+        if state is not None:
+            return Watch(module.key, revision + 1, fetch_id, None)
+        return Watch(module.key, revision + 1, compared.fetch_id if compared else "", fetch_id)
 
     async def forget_except(self, followed: Iterable[str]) -> int:
         """Stop watching modules no longer followed: following one again starts from a new baseline."""
@@ -129,6 +154,11 @@ class Watches:
         self, moment: datetime, modules: Iterable[ModuleId] | None = None, limit: int | None = None
     ) -> list[FoundChange]:
         """Changes found after `moment`, newest first; only those of `modules` when given."""
+        reusable = modules is None and limit is None and self._mark is not None
+        if reusable and self._recent is not None:
+            mark, since, found = self._recent
+            if mark == self._mark and moment >= since:
+                return [change for change in found if change.detected_at > moment]
         query = (
             select(session_changes)
             .where(session_changes.c.detected_at > moment)
@@ -140,9 +170,13 @@ class Watches:
             query = query.limit(limit)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
-        return [_found(row) for row in rows]
+        found = [_found(row) for row in rows]
+        if reusable and self._mark is not None:
+            self._recent = (self._mark, moment, found)
+        return found
 
     async def forget_changes_before(self, moment: datetime) -> int:
+        self._recent = None
         async with self._engine.begin() as connection:
             result = await connection.execute(
                 delete(session_changes).where(session_changes.c.detected_at < moment)
@@ -165,6 +199,17 @@ class Watches:
             query = query.where(channel_settings.c.channel_id == channel_id)
         async with self._engine.connect() as connection:
             return {row[0] for row in await connection.execute(query)}
+
+    @contextlib.asynccontextmanager
+    async def _writing(self, alone: bool) -> AsyncIterator[AsyncConnection]:
+        """A transaction; or, for one statement (`alone`), the statement by itself (autocommit),
+        atomic without a BEGIN and a COMMIT to wait for."""
+        if not alone:
+            async with self._engine.begin() as connection:
+                yield connection
+            return
+        async with self._engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _change_key(module: ModuleRef, change: Change, revision: int) -> str:

@@ -3,7 +3,11 @@
 Runs in the scheduler's tick, after the planner's reads, on whatever read this
 instance holds (its own, or one another instance shared): no Zoho call of its
 own. A read already compared is skipped by its fetch id, found in one cheap
-query; only modules with a new read load their known sessions.
+query; only modules with a new read load their known sessions. The detector
+remembers what that query and its own records said, so a tick with no new read
+(and the same modules followed) asks the store nothing: comparing is a fact
+that only moves forward, and a new read, whoever compared it, sends it back to
+the store.
 """
 
 from __future__ import annotations
@@ -26,32 +30,43 @@ class ChangeDetector:
     def __init__(self, watches: Watches, sessions: SessionService) -> None:
         self._watches = watches
         self._sessions = sessions
+        self._known: dict[str, Watch] | None = None
+        """The followed modules' watches as last read or recorded, while the followed set is
+        `self._followed`; None: read them again."""
+        self._followed: set[str] = set()
 
     async def detect(self, digests: Iterable[Digest], reminders: Iterable[Reminder], now: datetime) -> int:
         """Compare every followed module's new read; returns how many changes were found."""
         followed = _followed_since(digests, reminders)
+        reads = [(self._sessions.latest_read(module), since) for module, since in followed.values()]
+        known = self._known if followed.keys() == self._followed else None
+        if known is not None and not any(_wanted(read, known, since) for read, since in reads):
+            return 0  # no new read since the store was last read: nothing to ask it
         watched = await self._watches.fetches()
         if watched.keys() - followed.keys():
             await self._watches.forget_except(followed)
+            watched = {key: watch for key, watch in watched.items() if key in followed}
+        self._known, self._followed = watched, set(followed)
+        new = [read for read, since in reads if read is not None and _wanted(read, watched, since)]
+        sessions = await self._watches.known(r.module.key for r in new if r.module.key in watched)
         found = 0
-        for module, since in followed.values():
-            read = self._sessions.latest_read(module)
-            watch = watched.get(module.key)
-            if read is None or not read.complete or _compared(read, watch):
-                continue
-            if watch is None and read.fetched_at < since:
-                continue  # read before it was followed: the first read after is the baseline
-            found += await self._compare(read, watch, now)
+        for read in new:
+            found += await self._compare(read, sessions.get(read.module.key), now)
         return found
 
-    async def _compare(self, read: ModuleRead, seen: Watch | None, now: datetime) -> int:
+    async def _compare(self, read: ModuleRead, watch: Watch | None, now: datetime) -> int:
+        """`watch`: the module's, with its known sessions; None when it was never watched."""
         module = read.module
-        watch = await self._watches.known(module.key) if seen is not None else None
         known = {k.session_id: k for k in watch.sessions} if watch is not None else None
         confirming = watch is not None and watch.vanished_fetch is not None
         outcome = compare(known, read.sessions, read.complete, now, confirming)
-        if not await self._watches.record(module, watch, read.fetch_id, outcome.state, outcome.changes, now):
-            return 0  # another instance recorded this module first; the next tick compares again
+        state, changes = outcome.state, outcome.changes
+        recorded = await self._watches.record(module, watch, read.fetch_id, state, changes, now)
+        if recorded is None:
+            self._known = None  # another instance recorded this module first: read the store again
+            return 0  # and the next tick compares again
+        if self._known is not None:
+            self._known[module.key] = recorded
         if outcome.awaiting_confirmation:
             log.warning(
                 "module %s: every known upcoming session (%d) is gone from one read; "
@@ -67,6 +82,17 @@ class ChangeDetector:
             kinds = ", ".join(sorted({change.kind.value for change in outcome.changes}))
             log.info("module %s: %d change(s) found (%s)", module.key, len(outcome.changes), kinds)
         return len(outcome.changes)
+
+
+def _wanted(read: ModuleRead | None, watched: dict[str, Watch], since: datetime) -> bool:
+    """Whether a read is to be compared: complete, not compared yet, and (for a module not
+    watched yet) read after it was followed; the first read after is the baseline."""
+    if read is None or not read.complete:
+        return False
+    watch = watched.get(read.module.key)
+    if watch is None:
+        return read.fetched_at >= since
+    return not _compared(read, watch)
 
 
 def _compared(read: ModuleRead, watch: Watch | None) -> bool:
