@@ -47,7 +47,8 @@ def listing_table(listing: Listing, zone: tzinfo, window_label: str) -> str:
             name = _clip(listing.next_after.name, MAX_HEADING)
             lines.append(f"Next session: {_when(listing.next_after, zone)} ({name}).")
     if listing.stale:
-        lines.append(f"Data from {listing.fetched_at:%Y-%m-%d %H:%M} UTC: {one_line(listing.problem or '')}")
+        why = f": {one_line(listing.problem)}" if listing.problem else ""
+        lines.append(f"Data from {listing.fetched_at:%Y-%m-%d %H:%M} UTC{why}")
     return "\n".join(lines)
 
 

@@ -81,12 +81,13 @@ class RefreshPlanner:
         units = _units(tiers, self._sessions)
         plan = Plan()
         room = await self._source.background_room() if units else None
-        for unit, is_needed in units:
-            if room is not None and room.fits(unit.calls, for_due_sends=is_needed):
-                plan.chosen.append(unit)
-                room = room.less(unit.calls)
-            else:
-                plan.deferred.append(unit)
+        for whole, is_needed in units:
+            for unit in self._parts(whole, room):
+                if room is not None and room.fits(unit.calls, for_due_sends=is_needed):
+                    plan.chosen.append(unit)
+                    room = room.less(unit.calls)
+                else:
+                    plan.deferred.append(unit)
         if plan.chosen:
             need = Need(Urgency.BACKGROUND, self._clock.time() + REFRESH_SECONDS)
             chosen = [m for unit in plan.chosen for m in unit.modules]
@@ -94,6 +95,14 @@ class RefreshPlanner:
             self._rest_if_all_failed(chosen, failed)
         self._report(plan, room)
         return plan
+
+    def _parts(self, unit: Unit, room: Room | None) -> list[Unit]:
+        """The batch read whole when a whole minute's room could ever hold it; else its modules one
+        by one, so a batch too big for one minute (50 modules never read) is still read, a minute's
+        room at a time, instead of waiting for ever."""
+        if len(unit.modules) == 1 or room is None or unit.calls <= room.per_minute:
+            return [unit]
+        return [Unit((module,), self._sessions.estimated_calls([module])) for module in unit.modules]
 
     def _rest_if_all_failed(self, chosen: list[ModuleRef], failed: list[ModuleRef]) -> None:
         unavailable = [module for module in failed if not self._sessions.gone(module)]

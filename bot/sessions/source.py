@@ -72,6 +72,8 @@ class Room:
     """Calls the hourly pace leaves this hour."""
     reserved: int
     """Of `day`, the calls only data that due sends need may use."""
+    per_minute: int
+    """The most background reads a whole minute allows: a read needing more never fits."""
 
     def fits(self, calls: int, for_due_sends: bool) -> bool:
         if calls > self.minute or calls > self.day:
@@ -125,7 +127,8 @@ class ZohoSource:
             usage = await self._budget.usage()
         minute, day = self._room(usage, Urgency.BACKGROUND)
         hour = math.ceil(self.background_day_limit() / 24) - usage.last_hour
-        return Room(minute, day, hour, self.reserved_for_sends())
+        per_minute = self._budget.minute_limit(Priority.BACKGROUND)
+        return Room(minute, day, hour, self.reserved_for_sends(), per_minute)
 
     async def room(self, urgency: Urgency) -> tuple[int, int]:
         """Calls `urgency` may still make (this minute, today), and none while Zoho's lock lasts."""

@@ -80,6 +80,10 @@ class CallBudget:
                 raise ZohoBusyError(wait)
             await self._clock.sleep(wait)
 
+    def minute_limit(self, priority: Priority) -> int:
+        """The calls `priority` may make in any minute."""
+        return self._limits[priority][0][1]
+
     def day_limit(self, priority: Priority) -> int:
         (_, _), (_, day) = self._limits[priority]
         return day

@@ -122,3 +122,32 @@ async def test_a_module_zoho_answered_404_for_costs_one_call_per_gone_seconds(
     assert fetched(fz).count(m[0].module_id) >= minutes // 11, "the other went on being refreshed"
     await core.planner.run(needed=[], followed=[gone])
     assert [r.status for r in fz.calls() if r.path == path] == [404, 404]
+
+
+WIDE = large_org(TODAY, courses=1, batches_per_course=1, modules_per_batch=50, sessions_per_batch=(50, 60))
+"""Fifty modules of one batch, never read: a batch read estimated at 50 calls, more than a minute allows."""
+
+
+@pytest.mark.parametrize("org", [WIDE], ids=["fifty-module-batch"])
+async def test_a_batch_too_big_for_a_minute_by_estimate_is_still_read(
+    make_core: MakeCore, fz: FakeZoho, clock: FakeClock, org: Org
+) -> None:
+    """Found from outside: a batch never read is estimated at a page per module, and fifty modules
+    never fitted a minute's 20 background calls, so a digest due on it got no data, ever. Now the
+    planner takes what fits, module by module; the service reads them with the batch endpoint."""
+    core = make_core()  # background: 20 calls a minute
+    modules = module_refs(org)
+
+    first = await core.planner.run(needed=modules, followed=modules)
+
+    assert len(first.chosen) == 20
+    assert all(len(unit.modules) == 1 for unit in first.chosen)
+    calls = fz.calls()
+    assert 0 < len(calls) <= 20
+    assert all("/sessions" in call.path for call in calls)
+    assert all(core.sessions.age(module) == 0 for module in modules[:20])
+
+    clock.advance(61)
+    second = await core.planner.run(needed=modules, followed=modules)
+    assert [len(unit.modules) for unit in second.chosen] == [30], "read once, the batch's size is known"
+    assert all(core.sessions.is_fresh(module) for module in modules)

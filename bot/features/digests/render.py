@@ -66,12 +66,12 @@ def _summary(total: int, listings: Sequence[Listing]) -> str:
 
 
 def _stale_notes(listings: Sequence[Listing], zone: tzinfo) -> list[Block]:
-    """One line per module whose data is old because Zoho could not be asked: readers know the
-    digest may miss a change."""
+    """One line per module whose data is old (and why, when Zoho could not be asked): readers
+    know the digest may miss a change."""
     notes = [
         f":warning: *{escape_clip(listing.module.title, 100)}*: not fresh, as Zoho knew it on "
-        f"{date_token(listing.fetched_at, '{date_short_pretty} at {time}', zone)} "
-        f"({escape_clip(listing.problem or '', 200)})"
+        f"{date_token(listing.fetched_at, '{date_short_pretty} at {time}', zone)}"
+        + (f" ({escape_clip(listing.problem, 200)})" if listing.problem else "")
         for listing in listings
         if listing.stale
     ]

@@ -136,8 +136,8 @@ def _heading(module: ModuleRef, window_label: str, shared_by: str | None) -> lis
 
 def _stale_notice(listing: Listing, zone: tzinfo) -> Block:
     since = date_token(listing.fetched_at, "{date_short_pretty} at {time}", zone)
-    reason = escape_clip(listing.problem or "", 200)
-    return {"type": "context", "elements": [mrkdwn(f":warning: {reason} Showing data from {since}.")]}
+    reason = f"{escape_clip(listing.problem, 200)} " if listing.problem else ""
+    return {"type": "context", "elements": [mrkdwn(f":warning: {reason}Showing data from {since}.")]}
 
 
 def _nothing_text(listing: Listing, window_label: str, zone: tzinfo) -> str:
