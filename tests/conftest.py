@@ -14,12 +14,14 @@
 - Operator commands: `live_zoho` and `terminal`, the environment `python -m bot`
   runs in, on the real clock; `run_sync` runs a coroutine from a sync test.
 - Logs: every test's log (INFO and up, every logger) is searched for every secret
-  the tests set and every access token the fake Zoho issues (`no_secret_in_the_log`).
+  the tests set and every access token the fake Zoho issues (`no_secret_in_the_log`);
+  what a test's `main()` did to logging is undone after it (`logging_as_found`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
@@ -33,6 +35,7 @@ import pytest
 from bot.app import build_bot
 from bot.config import VARIABLES, Settings, load_settings
 from bot.core import Core, build_core
+from bot.logs import NOISY_LIBRARIES, Redacting
 from bot.sessions.modules import ModuleRef
 from bot.slack.server import start_http, web_app
 from bot.zoho.client import RetryPolicy
@@ -61,6 +64,28 @@ PAGED_MODULE = ModuleRef(zoho_id(190001), zoho_id(290001), zoho_id(390001), "Pag
 """The one module of `module_with_sessions(n)`."""
 
 MakeCore = Callable[..., Core]
+
+
+@pytest.fixture(autouse=True)
+def logging_as_found() -> Iterator[None]:
+    """Undo what `bot.logs.configure` (run by a test's `main()`) did to the process's logging, so
+    a test's log does not depend on which tests ran before it in the same process (an xdist
+    worker runs a different set each time):
+
+    - httpx, httpcore, aiosqlite and asyncio stayed at WARNING for good: no later test's log
+      had their INFO lines for `no_secret_in_the_log` to search (httpx logs every URL);
+    - its root handler, writing to the stderr pytest captured for that test, stayed: every
+      later record failed to write to that closed stream, and each later test's captured
+      output was full of "--- Logging error ---" tracebacks."""
+    root = logging.getLogger()
+    handlers = set(root.handlers)
+    levels = {name: logging.getLogger(name).level for name in NOISY_LIBRARIES}
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers and isinstance(handler.formatter, Redacting):
+            root.removeHandler(handler)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""A real PostgreSQL server for the tests: `initdb` + `pg_ctl` on a free port, one per test run.
+"""A real PostgreSQL server for the tests: `initdb` + `pg_ctl` on a free port, one per test run
+(one per xdist worker: each is its own process).
 
 Why: the store must behave the same on SQLite and PostgreSQL (conditional
 UPDATEs, unique keys, advisory locks), and only a real server shows that. The
@@ -30,6 +31,8 @@ from typing import Any, TypeVar
 import asyncpg
 
 START_SECONDS = 60
+START_ATTEMPTS = 3
+"""Tries at starting the server, each on a new free port, when the last one was taken meanwhile."""
 T = TypeVar("T")
 
 _lock = threading.Lock()
@@ -86,12 +89,28 @@ class PostgresServer:
         if self._as_root:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        log = str(self.root / "server.log")
-        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+        log = self.root / "server.log"
+        pg_ctl = (str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(log), "-w")
+        for attempt in range(1, START_ATTEMPTS + 1):
+            logged = log.stat().st_size if log.exists() else 0
+            options = (
+                f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
+            try:
+                self._run(*pg_ctl, "-o", options, "start")
+                return
+            except subprocess.CalledProcessError:
+                # The port was free when asked; another process (an xdist worker starting its
+                # own server, another suite on this machine) may have taken it since.
+                if not log.exists() or attempt == START_ATTEMPTS:
+                    raise
+                with log.open("rb") as said:
+                    said.seek(logged)
+                    taken = b"could not bind" in said.read()
+                if not taken:
+                    raise
+                self.port = _free_port()
 
     def stop(self) -> None:
         try:
