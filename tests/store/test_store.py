@@ -468,3 +468,43 @@ async def test_moving_a_digest_into_a_full_channel_is_refused_and_changes_nothin
     assert (
         await store.update_digest(mine.id + 1000, "C1", mine.module, time(10), EVERY_DAY, "UTC", 50) is None
     )
+
+
+async def test_a_modules_subscriptions_pause_everywhere_and_keep_an_earlier_reason(store: Store) -> None:
+    gone, kept = mod("c/b/gone", "Gone"), mod("c/b/kept", "Kept")
+    for channel in ("C1", "C2"):
+        await store.save_digest(channel, gone, time(9), EVERY_DAY, "UTC", "U1", NOW)
+    await store.save_digest("C3", kept, time(9), EVERY_DAY, "UTC", "U1", NOW)
+    await store.pause_channel_digests("C2", "the channel is archived")
+    await store.save_reminder("U1", gone, timedelta(hours=1), NOW)
+    await store.save_reminder("U2", kept, timedelta(hours=1), NOW)
+
+    assert await store.pause_module_digests(gone.id, "Zoho no longer has the module") == 1
+    assert await store.pause_module_reminders(gone.id, "Zoho no longer has the module") == 1
+
+    reasons = {d.channel_id: d.paused_reason for d in await store.digests()}
+    assert reasons == {"C1": "Zoho no longer has the module", "C2": "the channel is archived", "C3": None}
+    assert {r.user_id: r.paused_reason for r in await store.reminders()} == {
+        "U1": "Zoho no longer has the module",
+        "U2": None,
+    }
+
+
+async def test_pausing_everything_for_a_reason_and_resuming_only_that_reason(store: Store) -> None:
+    """Zoho disconnected: every active subscription waits; reconnecting resumes those, and only those."""
+    await store.save_digest("C1", mod("c/b/a", "A"), time(9), EVERY_DAY, "UTC", "U1", NOW)
+    await store.save_digest("C2", mod("c/b/a", "A"), time(9), EVERY_DAY, "UTC", "U1", NOW)
+    await store.pause_channel_digests("C2", "the channel is archived")
+    await store.save_reminder("U1", mod("c/b/a", "A"), timedelta(hours=1), NOW)
+
+    assert await store.pause_all("not connected") == 2
+    assert {d.channel_id: d.paused_reason for d in await store.digests()} == {
+        "C1": "not connected",
+        "C2": "the channel is archived",
+    }
+    assert await store.resume_paused("not connected") == 2
+    assert {d.channel_id: d.paused_reason for d in await store.digests()} == {
+        "C1": None,
+        "C2": "the channel is archived",
+    }
+    assert [r.paused_reason for r in await store.reminders()] == [None]
