@@ -86,7 +86,7 @@ def setup_card(status: Status, may_set_up: bool, connect_url: str) -> list[Block
         return [_note(lines[0]), {"type": "divider"}]
     # The sources are the bot's own words, with at most a mention of a checked user id.
     lines.append(f"Time zone: *{escape(status.zone)}* ({status.zone_source}).")
-    lines.append(f"Dates read as: *{escape(status.date_format)}* ({status.date_format_source}).")
+    lines.append(f"Dates read as: *{escape(readable(status.date_format))}* ({status.date_format_source}).")
     blocks = [_section("\n".join(lines))]
     if status.settings_missing:
         blocks.append(
@@ -177,6 +177,25 @@ def _zone_groups(zones: list[str]) -> list[Block]:
             label = region if len(chunks) == 1 else f"{region} ({number})"
             groups.append({"label": plain(label, 75), "options": [_option(z, z) for z in chunk]})
     return groups
+
+
+_READABLE = {
+    "%d": "dd",
+    "%m": "MM",
+    "%Y": "yyyy",
+    "%y": "yy",
+    "%b": "MMM",
+    "%B": "MMMM",
+    "%a": "EEE",
+    "%A": "EEEE",
+}
+
+
+def readable(date_format: str) -> str:
+    """A strptime format as Zoho People's settings write it (`%d.%m.%Y` is `dd.MM.yyyy`)."""
+    for directive, letters in _READABLE.items():
+        date_format = date_format.replace(directive, letters)
+    return date_format.replace("%%", "%")
 
 
 def _connect_button(url: str, label: str) -> Block:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.features.connect.render import readable
 from bot.features.connect.state import BadState, read_state, sign_state
 
 KEY = "k" * 40
@@ -48,3 +49,16 @@ def test_a_rotated_key_still_reads_a_state_signed_with_the_old_one() -> None:
 def test_a_missing_forged_or_malformed_state_is_refused(forge) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(BadState):
         read_state(KEY, forge(sign_state(KEY, "T1", "U1", NOW)), NOW)
+
+
+@pytest.mark.parametrize(
+    ("strptime", "shown"),
+    [
+        ("%d.%m.%Y", "dd.MM.yyyy"),
+        ("%m-%d-%Y", "MM-dd-yyyy"),
+        ("%d %b %Y", "dd MMM yyyy"),
+        ("%y/%m/%d", "yy/MM/dd"),
+    ],
+)
+def test_a_date_format_is_shown_as_zoho_people_writes_it(strptime: str, shown: str) -> None:
+    assert readable(strptime) == shown
