@@ -158,9 +158,9 @@ def register_features(
     `/sessions` router and, when Zoho is connected from Slack, the setup card; returns the
     pages people's browsers are sent to (connecting Zoho)."""
     home = Home(deps, connect)
-    subscriptions = Subscriptions(deps, on_change=home.publish)
-    digests = DigestCommands(deps, subscriptions)
-    reminders = ReminderCommands(deps, subscriptions)
+    subscriptions = Subscriptions(deps)
+    digests = DigestCommands(deps, subscriptions, on_change=home.publish)
+    reminders = ReminderCommands(deps, subscriptions, on_change=home.publish)
     listing.register(bolt, deps)
     home.register(bolt)
     reminders.register(bolt)

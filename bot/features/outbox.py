@@ -111,16 +111,23 @@ class Outbox:
                 for number, part in enumerate(parts, start=1):
                     await self._post_part(f"{mine[0]}#part{number}", parcel, part, now)
         except delivery.DeliveryError as exc:
+            self._forget_uncertain(mine)
             for key in mine:
                 await self._failed(key, exc, report)
             if exc.permanent and parcel.pause is not None:
                 await parcel.pause(parcel.target, exc)
             return False
+        self._forget_uncertain(mine)
         for key in mine:
             await self._store.finish(key, "sent")
             _count(key, "sent")
             report.sent.append(key)
         return True
+
+    def _forget_uncertain(self, keys: Sequence[str]) -> None:
+        """A multi-part send's own key is never looked for in the history (its parts are)."""
+        for key in keys:
+            self._uncertain.pop(key, None)
 
     async def _claim(self, key: str, kind: str, parcel: Parcel, now: datetime) -> bool:
         slot = Slot(key, kind, parcel.target, parcel.due_at)
@@ -130,9 +137,13 @@ class Outbox:
         return claim is not None
 
     async def _post_part(self, key: str, parcel: Parcel, part: Message, now: datetime) -> None:
-        """One part under its own key: a part a failed attempt already posted is not posted again."""
+        """One part under its own key: a part a failed attempt already posted is not posted again.
+        A part another instance still holds (it died between parts, its claim not yet lapsed) is
+        neither posted nor counted as posted: the send is left for a later tick."""
         if not await self._claim(key, f"{parcel.kind}-part", parcel, now):
-            return
+            if key in await self._store.finished([key]):
+                return
+            raise delivery.DeliveryError(f"part {key} is still held by another instance", permanent=False)
         try:
             await self._post_unless_there([key], parcel.target, part)
         except delivery.DeliveryError as exc:

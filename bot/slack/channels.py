@@ -52,20 +52,20 @@ class Postable:
     refusal: DeliveryError | None = None
 
 
-async def postable(client: AsyncWebClient, channel: str) -> Postable:
-    """Asked with `conversations.info`, without posting: a public channel takes the bot's posts
-    (`chat:write.public`), a private one only once the bot is in it, an archived one never. A
-    direct message with the bot always does; a conversation Slack won't describe to the bot
-    (a group DM, for want of a scope) is taken to, and its post will say otherwise."""
+async def postable(client: AsyncWebClient, channel: str, user: str = "") -> Postable:
+    """Asked without posting: a public channel takes the bot's posts (`chat:write.public`), a
+    private one only once the bot is in it, an archived one never. A direct message only when it
+    is `user`'s own with the bot (asked from there: `conversations.open` names it); a DM between
+    people, or a group DM Slack won't describe to the bot, never."""
     if channel.startswith("D"):
-        return Postable(True)
+        return await _own_dm(client, channel, user)
     try:
         response = await client.conversations_info(channel=channel)
     except SLACK_FAILURES as exc:
         refusal = narrow(exc)
         log.info("conversations.info of %s failed: %s", channel, refusal.reason)
-        if refusal.reason == "missing_scope":
-            return Postable(True)
+        if refusal.reason == "missing_scope":  # a group DM: the bot is not one of its members
+            return Postable(False, DeliveryError("channel_not_found", permanent=True))
         return Postable(False, refusal)
     info = response.get("channel") or {}
     if info.get("is_archived"):
@@ -73,3 +73,16 @@ async def postable(client: AsyncWebClient, channel: str) -> Postable:
     if info.get("is_private") and not info.get("is_member") and not info.get("is_im"):
         return Postable(False, DeliveryError("not_in_channel", permanent=True))
     return Postable(True)
+
+
+async def _own_dm(client: AsyncWebClient, channel: str, user: str) -> Postable:
+    not_ours = Postable(False, DeliveryError("channel_not_found", permanent=True))
+    if not user:
+        return not_ours
+    try:
+        response = await client.conversations_open(users=user)
+    except SLACK_FAILURES as exc:
+        refusal = narrow(exc)
+        log.info("conversations.open with %s failed: %s", user, refusal.reason)
+        return Postable(False, refusal)
+    return Postable(True) if (response.get("channel") or {}).get("id") == channel else not_ours

@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 
 ADMIN_NEEDED = "The bot's connection to Zoho People needs an admin: ask them to run `python -m bot check`."
 MODULE_GONE_PAUSE = "Zoho no longer has this module; subscribe again if it comes back"
+NOT_CONNECTED_PAUSE = (
+    "Zoho People is not connected; it resumes when someone connects it from the bot's Home tab"
+)
+NOT_THE_CHANNELS = (MODULE_GONE_PAUSE, NOT_CONNECTED_PAUSE)
+"""Pauses that are not about the channel: a digest saved there again does not lift them."""
 """Why a subscription is paused when Zoho answers 404 for its module (shown in the lists)."""
 
 

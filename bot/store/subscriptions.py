@@ -162,6 +162,27 @@ class Subscriptions:
                 update(digests).where(digests.c.channel_id == channel_id).values(paused_reason=reason)
             )
 
+    async def resume_channel_digests(self, channel_id: str, except_for: Sequence[str]) -> int:
+        """Resume a channel's digests paused for the channel's sake (the bot can post there again);
+        those paused for another reason (`except_for`) stay paused."""
+        statement = (
+            update(digests)
+            .where(
+                digests.c.channel_id == channel_id,
+                digests.c.paused_reason.is_not(None),
+                digests.c.paused_reason.not_in(list(except_for)),
+            )
+            .values(paused_reason=None)
+        )
+        async with self._engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount
+
+    async def pause_digest(self, digest_id: int, reason: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(digests).where(digests.c.id == digest_id).values(paused_reason=reason)
+            )
+
     async def pause_module_digests(self, module: ModuleId, reason: str) -> int:
         """Pause the module's active digests in every channel (those paused already keep their
         reason); subscribing again resumes one. Returns how many were paused."""

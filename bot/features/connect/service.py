@@ -24,6 +24,7 @@ from bot.sessions.errors import SessionsError
 from bot.sessions.link import ConnectRefused, Linked, NotAnAdmin, ZohoLink
 from bot.sessions.orgtime import OrgTime
 from bot.slack.delivery import SLACK_FAILURES, narrow
+from bot.slack.errors import NOT_CONNECTED_PAUSE
 from bot.store.connections import OrgSettingsRecord, StoredConnection
 from bot.store.store import Store
 
@@ -32,9 +33,6 @@ log = logging.getLogger(__name__)
 CONNECTION = "workspace"
 """The connection's name in the store: this workspace's."""
 CONNECT_PATH = "/zoho/connect"
-NOT_CONNECTED_PAUSE = (
-    "Zoho People is not connected; it resumes when someone connects it from the bot's Home tab"
-)
 SETTINGS_EVERY = timedelta(days=1)
 RELOAD_SECONDS = 60.0
 """How often an instance looks for a connection another instance made or ended."""

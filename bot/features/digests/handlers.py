@@ -12,7 +12,7 @@ from bot.features.forms.ids import Kind
 from bot.features.resolve import Chosen, Unresolved, choose_module
 from bot.features.router import Asked, SubcommandHandler
 from bot.features.subscriptions.render import digests_saved, digests_stopped
-from bot.features.subscriptions.service import DIGEST_COMMAND, DigestPlan, Subscriptions
+from bot.features.subscriptions.service import DIGEST_COMMAND, DigestPlan, OnChange, Subscriptions
 from bot.sessions.matching import normalise
 from bot.slack.messages import MAX_BULLETS, Message, sentence_message
 from bot.slack.text import clip, escape_clip
@@ -23,9 +23,11 @@ log = logging.getLogger(__name__)
 class DigestCommands:
     """Handlers for the parsed digest commands; each answers within Slack's 3 seconds."""
 
-    def __init__(self, deps: Deps, subscriptions: Subscriptions) -> None:
+    def __init__(self, deps: Deps, subscriptions: Subscriptions, on_change: OnChange) -> None:
+        """`on_change(client, user)` republishes the person's App Home after a change."""
         self._deps = deps
         self._subscriptions = subscriptions
+        self._on_change = on_change
 
     def handlers(self) -> dict[type, SubcommandHandler]:
         """The parsed commands this feature answers, for the router."""
@@ -42,6 +44,7 @@ class DigestCommands:
             return choice.message
         plan = DigestPlan(asked.channel, [choice.module], parsed.at, parsed.weekdays)
         saved = await self._subscriptions.save_digests(asked.client, asked.user, plan, here=asked.channel)
+        await self._on_change(asked.client, asked.user)
         return sentence_message(digests_saved(saved, here=True), ":white_check_mark:")
 
     async def list(self, _: commands.DigestList, asked: Asked) -> Message:
@@ -76,4 +79,5 @@ class DigestCommands:
                 ":thinking_face:",
             )
         stopped = await self._subscriptions.stop_digests(asked.client, asked.user, matches, here=channel)
+        await self._on_change(asked.client, asked.user)
         return sentence_message(digests_stopped(stopped), ":white_check_mark:")

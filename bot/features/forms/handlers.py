@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +18,7 @@ from bot.features.forms.ids import FormAction, FormCallback, FormRef, Kind, deco
 from bot.features.forms.render import MAX_OPTIONS, browse_modal, digest_modal, module_options, reminder_modal
 from bot.features.forms.submit import Submissions
 from bot.features.subscriptions.render import digest_line, reminder_line
-from bot.features.subscriptions.service import Refused, Subscriptions
+from bot.features.subscriptions.service import OnChange, Refused, Subscriptions
 from bot.sessions.errors import SessionsError
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.sessions.windows import next_days
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 
 OLD_FORM = "This button is from an older message or view the bot can no longer read; nothing changed."
 UNKNOWN_MODULE = "I no longer know that module; pick another."
-OnChange = Callable[[AsyncWebClient, str], Awaitable[None]]
 
 
 class Forms:
@@ -45,7 +43,7 @@ class Forms:
         self._deps = deps
         self._subscriptions = subscriptions
         self._on_change = on_change
-        self._submissions = Submissions(deps, subscriptions)
+        self._submissions = Submissions(deps, subscriptions, on_change)
 
     def register(self, app: AsyncApp) -> None:
         on_action(app, FormAction.OPEN_REMINDER, self.on_open)
@@ -168,6 +166,7 @@ class Forms:
         except Refused as refused:
             await self._refused_stop(body, respond, client, user, refused)
             return
+        await self._on_change(client, user)
         await self._said(body, respond, f"Stopped: {reminder_line(reminder)}.")
 
     async def on_stop_digest(
@@ -179,10 +178,12 @@ class Forms:
         try:
             if ref is None:
                 raise Refused(OLD_FORM)
+            # A click is no proof of membership (anyone may read a public channel), so no `here`.
             digest = await self._subscriptions.stop_digest(client, user, ref.subscription)
         except Refused as refused:
             await self._refused_stop(body, respond, client, user, refused)
             return
+        await self._on_change(client, user)
         await self._said(
             body, respond, f"Stopped the digest in <#{digest.channel_id}>: {digest_line(digest)}."
         )

@@ -19,7 +19,7 @@ from bot.features.deps import Deps
 from bot.features.forms.ids import Field, FormCallback, FormRef, Kind, decode_form
 from bot.features.forms.read import DigestForm, FieldErrors, ReminderForm, read_digest, read_reminder
 from bot.features.subscriptions.render import digests_saved, reminder_saved
-from bot.features.subscriptions.service import DigestPlan, Refused, Subscriptions, Where
+from bot.features.subscriptions.service import DigestPlan, OnChange, Refused, Subscriptions, Where
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.slack import delivery
 from bot.slack.errors import error_message
@@ -43,9 +43,10 @@ class Unreadable(Exception):
 
 
 class Submissions:
-    def __init__(self, deps: Deps, subscriptions: Subscriptions) -> None:
+    def __init__(self, deps: Deps, subscriptions: Subscriptions, on_change: OnChange) -> None:
         self._deps = deps
         self._subscriptions = subscriptions
+        self._on_change = on_change
 
     def register(self, app: AsyncApp) -> None:
         app.view(FormCallback.REMINDER.value)(self.on_reminder)
@@ -90,6 +91,7 @@ class Submissions:
             return
         await ack()
         await self._confirm(client, user, ref.channel, confirmation)
+        await self._on_change(client, user)
 
     async def _save_reminder(self, client: AsyncWebClient, user: str, ref: FormRef, values: Any) -> Message:
         existing = (
@@ -129,7 +131,9 @@ class Submissions:
             client,
             user,
             plan,
-            here=ref.channel,
+            here=""
+            if existing
+            else ref.channel,  # an edit's form names the digest's channel, not where the person is
             editing=existing,
             zoho_deadline=self._zoho_deadline(),
         )

@@ -15,7 +15,7 @@ from bot.features.reminders.render import list_text
 from bot.features.resolve import Chosen, Unresolved, choose_module
 from bot.features.router import Asked, SubcommandHandler
 from bot.features.subscriptions.render import reminders_of_module_saved
-from bot.features.subscriptions.service import REMIND_COMMAND, Refused, Subscriptions
+from bot.features.subscriptions.service import REMIND_COMMAND, OnChange, Refused, Subscriptions
 from bot.sessions.matching import normalise
 from bot.sessions.windows import next_days
 from bot.slack import delivery
@@ -30,9 +30,11 @@ BUTTON_WINDOW_DAYS = 366
 
 
 class ReminderCommands:
-    def __init__(self, deps: Deps, subscriptions: Subscriptions) -> None:
+    def __init__(self, deps: Deps, subscriptions: Subscriptions, on_change: OnChange) -> None:
+        """`on_change(client, user)` republishes the person's App Home after a change."""
         self._deps = deps
         self._subscriptions = subscriptions
+        self._on_change = on_change
 
     def register(self, app: AsyncApp) -> None:
         on_action(app, Action.REMIND_SESSION, self.on_button)
@@ -46,6 +48,7 @@ class ReminderCommands:
         if isinstance(choice, Unresolved):
             return choice.message
         saved = await self._subscriptions.save_reminder(asked.client, asked.user, choice.module, parsed.lead)
+        await self._on_change(asked.client, asked.user)
         return sentence_message(reminders_of_module_saved(saved), ":white_check_mark:")
 
     async def list(self, _: commands.RemindList, asked: Asked) -> Message:
@@ -55,6 +58,7 @@ class ReminderCommands:
         client, user, query = asked.client, asked.user, parsed.query
         if not query.strip():
             count = await self._subscriptions.stop_reminders(client, user)
+            await self._on_change(client, user)
             return sentence_message(f"Stopped all your reminders ({count}).", ":white_check_mark:")
         mine = await self._deps.store.reminders(user_id=user)
         wanted = normalise(query)
@@ -71,6 +75,7 @@ class ReminderCommands:
                 ":thinking_face:",
             )
         await self._subscriptions.stop_reminders(client, user, sorted(modules, key=str))
+        await self._on_change(client, user)
         names = ", ".join(
             sorted(f"*{escape_clip(r.module.title, 100)}*" for r in mine if r.module.id in modules)
         )
@@ -112,6 +117,7 @@ class ReminderCommands:
             await self._subscriptions.save_reminder(client, user, module, lead, session.session_id)
         except Refused as refused:
             return sentence_message(refused.sentence)
+        await self._on_change(client, user)
         when = date_token(session.start, "{date_short_pretty} at {time}", self._deps.zoho_zone)
         return sentence_message(
             f"I'll send you a direct message {commands.describe_lead(lead)} before "

@@ -31,6 +31,7 @@ INVITE = (
     "(`/invite @Sessions`), then run the command again."
 )
 INVITE_FIELD = "That's a private channel I'm not in. Invite me there with /invite @Sessions, then save again."
+ARCHIVED = "That channel is archived, so it can't get a digest; choose another."
 NOT_A_MEMBER = "You're not in that channel: choose one you're in."
 MEMBERS_UNKNOWN = "Slack couldn't tell me who is in that channel; try again."
 NOT_YOUR_REMINDER = "That reminder isn't yours, or it was already stopped, so nothing changed."
@@ -110,4 +111,4 @@ def reminders_of_module_saved(reminder: Reminder) -> str:
 
 
 def already(title: str, start: str) -> str:
-    return f"{start} {title[:100]}; edit that one instead."
+    return f"{start} {escape_clip(title, 100)}; edit that one instead."

@@ -27,6 +27,7 @@ from bot.features.subscriptions.rights import may_change_digest, owns_reminder
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.slack import delivery
 from bot.slack.channels import Membership, membership, postable
+from bot.slack.errors import NOT_THE_CHANNELS
 from bot.slack.messages import sentence_message
 from bot.slack.users import user_zone
 from bot.store.errors import AlreadySubscribed, LimitReached
@@ -34,9 +35,10 @@ from bot.store.records import Digest, Reminder, Schedule
 
 log = logging.getLogger(__name__)
 
+OnChange = Callable[[AsyncWebClient, str], Awaitable[None]]
+"""What a way in does after a change a person made: republish their App Home."""
 DIGEST_COMMAND = "/sessions digest"
 REMIND_COMMAND = "/sessions remind"
-OnChange = Callable[[AsyncWebClient, str], Awaitable[None]]
 
 
 class Where(Enum):
@@ -68,10 +70,8 @@ class DigestPlan:
 
 
 class Subscriptions:
-    def __init__(self, deps: Deps, on_change: OnChange) -> None:
-        """`on_change(client, user)` runs after every change a person makes (their App Home)."""
+    def __init__(self, deps: Deps) -> None:
         self._deps = deps
-        self._on_change = on_change
 
     # ------------------------------------------------------------------ digests
 
@@ -102,13 +102,30 @@ class Subscriptions:
         existing = editing
         if plan.channel != here:
             await self._person_is_in(client, plan.channel, user)
-        await self._bot_may_post(client, plan.channel)
+        await self._bot_may_post(client, user, plan.channel, here)
         for module in plan.modules:
             if existing is None or module.id != existing.module.id:
                 await self._zoho_knows(module, DIGEST_COMMAND, zoho_deadline)
         zone = (await user_zone(client, user, self._deps.zoho_zone)).key
-        saved = await self._save_digests(user, plan, zone, existing)
-        await self._deps.store.pause_channel_digests(plan.channel, None)  # the bot can post there again
+        saved, added = await self._save_digests(user, plan, zone, existing)
+        try:
+            await delivery.post(
+                client,
+                plan.channel,
+                sentence_message(render.digest_announcement(user, saved, existing is not None), ""),
+            )
+        except delivery.DeliveryError as exc:
+            # Slack refused what conversations.info could not foresee: the save is undone, so a
+            # digest is never kept for a channel that was not told of it.
+            await self._undo(added, existing)
+            log.info(
+                "digest in %s by %s undone: the channel refused the announcement (%s)",
+                plan.channel,
+                user,
+                exc.reason,
+            )
+            raise _channel_refusal(exc) from exc
+        await self._deps.store.resume_channel_digests(plan.channel, except_for=NOT_THE_CHANNELS)
         log.info(
             "digest %s of %s in %s by %s",
             "changed" if existing else "subscribed",
@@ -116,37 +133,59 @@ class Subscriptions:
             plan.channel,
             user,
         )
-        await self._announce(
-            client, plan.channel, render.digest_announcement(user, saved, existing is not None)
-        )
-        await self._on_change(client, user)
         return saved
 
     async def _save_digests(
         self, user: str, plan: DigestPlan, zone: str, existing: Digest | None
-    ) -> list[Digest]:
+    ) -> tuple[list[Digest], list[Digest]]:
+        """(every digest of the plan as saved, those newly added). New modules are added first,
+        all or none within the channel's limit; the edited digest changes after, and when that is
+        refused the additions are taken back: a refusal changes nothing."""
         store, limit = self._deps.store, render.MAX_DIGESTS_PER_CHANNEL
         kept = _kept(existing, plan.modules)
-        saved: list[Digest] = []
+        added: list[Digest] = []
         try:
-            if existing is not None:
-                changed = await store.update_digest(
-                    existing.id, plan.channel, kept, plan.at, plan.weekdays, zone, limit
-                )
-                if changed is None:
-                    raise Refused(render.DIGEST_GONE)
-                saved.append(changed)
-            added = [m for m in plan.modules if existing is None or m is not kept]
-            if added:
-                now = self._deps.clock.now()
+            modules = [m for m in plan.modules if existing is None or m is not kept]
+            if modules:
                 schedule = Schedule(plan.at, plan.weekdays, zone)
-                saved += await store.save_digests(plan.channel, added, schedule, user, now, limit)
+                added = await store.save_digests(
+                    plan.channel, modules, schedule, user, self._deps.clock.now(), limit
+                )
+            if existing is None:
+                return added, added
+            changed = await store.update_digest(
+                existing.id, plan.channel, kept, plan.at, plan.weekdays, zone, limit
+            )
+            if changed is None:
+                raise Refused(render.DIGEST_GONE)
         except AlreadySubscribed as exc:
+            await self._undo(added, None)
             text = render.already(kept.title, "That channel already has a digest of")
             raise Refused(text, Where.MODULE) from exc
         except LimitReached as exc:
-            raise Refused(render.DIGESTS_FULL, Where.MODULE, render.DIGESTS_FULL_FIELD) from exc
-        return saved
+            await self._undo(added, None)
+            where = (
+                Where.CHANNEL
+                if existing is not None and existing.channel_id != plan.channel
+                else Where.MODULE
+            )
+            raise Refused(render.DIGESTS_FULL, where, render.DIGESTS_FULL_FIELD) from exc
+        except Refused:
+            await self._undo(added, None)
+            raise
+        return [changed, *added], added
+
+    async def _undo(self, added: Sequence[Digest], existing: Digest | None) -> None:
+        """Take back a save: remove what it added, put an edited digest back as it was."""
+        for digest in added:
+            await self._deps.store.remove_digest_by_id(digest.id)
+        if existing is not None:
+            old = existing
+            await self._deps.store.update_digest(
+                old.id, old.channel_id, old.module, old.at, old.weekdays, old.zone
+            )
+            if old.paused_reason:
+                await self._deps.store.pause_digest(old.id, old.paused_reason)
 
     async def stop_digest(self, client: AsyncWebClient, user: str, digest_id: int) -> Digest:
         """Stop one digest, checked as `digest_to_change` does."""
@@ -182,7 +221,6 @@ class Subscriptions:
                     )
         if not stopped:
             raise Refused(render.DIGEST_GONE)
-        await self._on_change(client, user)
         return stopped
 
     async def _person_is_in(self, client: AsyncWebClient, channel: str, user: str) -> None:
@@ -194,18 +232,14 @@ class Subscriptions:
         if found is Membership.UNKNOWN:
             raise Refused(render.MEMBERS_UNKNOWN, Where.CHANNEL)
 
-    async def _bot_may_post(self, client: AsyncWebClient, channel: str) -> None:
+    async def _bot_may_post(self, client: AsyncWebClient, user: str, channel: str, here: str) -> None:
         """Asked of Slack without posting, so nothing is said in the channel before the save."""
-        answer = await postable(client, channel)
-        if answer.can_post or answer.refusal is None:
-            return
-        if answer.refusal.permanent:
-            raise Refused(render.INVITE, Where.CHANNEL, render.INVITE_FIELD)
-        raise Refused(render.cannot_post(answer.refusal.reason), Where.CHANNEL)
+        answer = await postable(client, channel, user if channel == here else "")
+        if answer.refusal is not None:
+            raise _channel_refusal(answer.refusal)
 
     async def _announce(self, client: AsyncWebClient, channel: str, text: str) -> None:
-        """Told after the change is saved; a refusal now is logged (the digest's own posts will
-        pause it if the refusal lasts)."""
+        """Told that someone stopped its digest; a refusal is logged (the digest is gone)."""
         try:
             await delivery.post(client, channel, sentence_message(text, ""))
         except delivery.DeliveryError as exc:
@@ -252,7 +286,6 @@ class Subscriptions:
         except LimitReached as exc:
             raise Refused(render.REMINDERS_FULL, Where.MODULE, render.REMINDERS_FULL_FIELD) from exc
         log.info("reminder %s of %s for %s, %s before", saved.id, module.key, user, lead)
-        await self._on_change(client, user)
         return saved
 
     async def stop_reminders(
@@ -272,7 +305,6 @@ class Subscriptions:
         else:
             count = await store.remove_reminders(user)
         log.info("%d reminder(s) of %s stopped", count, user)
-        await self._on_change(client, user)
         return count
 
     # ------------------------------------------------------------------ shared
@@ -281,6 +313,16 @@ class Subscriptions:
         refusal = await not_in_zoho(self._deps, module, command, deadline)
         if refusal is not None:
             raise Refused(refusal["text"], Where.MODULE)
+
+
+def _channel_refusal(refusal: delivery.DeliveryError) -> Refused:
+    """What a person is told when the channel cannot take the digest (it is asked about before the
+    save; a refusal Slack gives only when posting undoes the save)."""
+    if refusal.reason == "is_archived":
+        return Refused(render.ARCHIVED, Where.CHANNEL)
+    if refusal.permanent:
+        return Refused(render.INVITE, Where.CHANNEL, render.INVITE_FIELD)
+    return Refused(render.cannot_post(refusal.reason), Where.CHANNEL)
 
 
 def _kept(existing: Digest | None, modules: Sequence[ModuleRef]) -> ModuleRef:
