@@ -12,9 +12,11 @@ from bot import app, logs
 from bot.cli import bot_commands, zoho_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import Core, build_core
+from bot.features.connect import service as connect
+from bot.secrets import WrongSecretKey
 from bot.sessions.errors import SessionsError
 from bot.sessions.windows import WINDOW_NAMES, named_window, next_days
-from bot.store.store import StoreError
+from bot.store.store import Store, StoreError
 from bot.zoho.errors import ZohoError
 
 T = TypeVar("T")
@@ -117,9 +119,23 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 async def _with_core(settings: Settings, body: Callable[[Core], Awaitable[T]]) -> T:
     core = build_core(settings)
     try:
+        if settings.connect_from_slack and not settings.zoho_refresh_token:
+            await _take_up_connection(core, settings)
         return await body(core)
     finally:
         await core.aclose()
+
+
+async def _take_up_connection(core: Core, settings: Settings) -> None:
+    """The operator's commands read Zoho as the bot does: through the connection made from Slack."""
+    store = Store(settings.database, core.secrets)
+    try:
+        await store.upgrade()
+        await connect.take_up(await store.connection(connect.CONNECTION), core.link, core.orgtime)
+    except WrongSecretKey as exc:
+        raise ConfigError(str(exc)) from exc
+    finally:
+        await store.close()
 
 
 async def _preview(core: Core, args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
     SessionsError              anything the domain raises; the message is a sentence for the log
     ├── NeedsAdmin             credentials, scope or data centre are wrong: an admin must act
-    │   └── NotConnected       no Zoho organisation is connected yet
+    │   ├── NotConnected       no Zoho organisation is connected yet
+    │   └── SettingsUnknown    connected, but its zone and date format are not known yet
     ├── SignInsPaused          too many token requests for now; `retry_at`
     ├── ApiPaused              Zoho has paused every read after too many calls; `until`
     ├── CallLimitReached       the bot's own per-minute budget is spent; `retry_after`
@@ -33,6 +34,13 @@ class NotConnected(NeedsAdmin):
 
     def __init__(self) -> None:
         super().__init__("Zoho People is not connected.")
+
+
+class SettingsUnknown(NeedsAdmin):
+    """Zoho's wall-clock times cannot be read until the organisation's zone and date format are known."""
+
+    def __init__(self) -> None:
+        super().__init__("The organisation's time zone and date format are not known yet.")
 
 
 class SignInsPaused(SessionsError):

@@ -29,6 +29,9 @@ class OrgTime:
             FROM_ENVIRONMENT if date_format_set else DEFAULT,
         )
         self.version = 0
+        self.awaiting = False
+        """Connected, but the organisation's zone or date format is not known yet: Zoho's times
+        would be read wrongly, so nothing is shown from them until they are."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -45,6 +48,10 @@ class OrgTime:
     @property
     def date_format_source(self) -> str:
         return self._sources[1]
+
+    def expect(self) -> None:
+        """Connected without the organisation's settings: wait for them, unless the operator set both."""
+        self.awaiting = self._fixed_zone is None or self._fixed_format is None
 
     def learn(self, zone: str, date_format: str, source: str) -> None:
         """The organisation's own settings, from `source` (Zoho, or the person who connected)."""
@@ -67,4 +74,5 @@ class OrgTime:
 
     def _changed(self, zone_source: str, format_source: str) -> None:
         self._sources = (zone_source, format_source)
+        self.awaiting = False
         self.version += 1

@@ -31,7 +31,7 @@ import diskcache
 
 from bot.clock import Clock
 from bot.coordination import Coordination
-from bot.sessions.errors import ApiPaused, ModuleGone, SessionsError
+from bot.sessions.errors import ApiPaused, ModuleGone, SessionsError, SettingsUnknown
 from bot.sessions.listing import Listing, ModuleRead
 from bot.sessions.model import Session, parse_session
 from bot.sessions.modules import ModuleRef
@@ -94,7 +94,10 @@ class SessionService:
         deadline: float | None = None,
         urgency: Urgency = Urgency.PERSON_WAITING,
     ) -> Listing:
-        """Sessions not yet ended at `now` that start within `window`, by start time."""
+        """Sessions not yet ended at `now` that start within `window`, by start time; none while
+        the organisation's zone and date format are unknown (they would be read wrongly)."""
+        if self._orgtime.awaiting:
+            raise SettingsUnknown
         if urgency is Urgency.PERSON_WAITING:
             self._asked[module.key] = (module, self._clock.time())
         snapshot = await self._lookup(module, Need(urgency, deadline))

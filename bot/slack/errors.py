@@ -24,6 +24,7 @@ from bot.sessions.errors import (
     NotConnected,
     RequestRefused,
     SessionsError,
+    SettingsUnknown,
     SignInsPaused,
 )
 from bot.slack import observe
@@ -38,11 +39,19 @@ MODULE_GONE_PAUSE = "Zoho no longer has this module; subscribe again if it comes
 NOT_CONNECTED_PAUSE = (
     "Zoho People is not connected; it resumes when someone connects it from the bot's Home tab"
 )
-NOT_THE_CHANNELS = (MODULE_GONE_PAUSE, NOT_CONNECTED_PAUSE)
+SETTINGS_PAUSE = (
+    "Zoho People's time zone and date format are not known yet; it resumes once they are set in the "
+    "bot's Home tab"
+)
+NOT_THE_CHANNELS = (MODULE_GONE_PAUSE, NOT_CONNECTED_PAUSE, SETTINGS_PAUSE)
 """Pauses that are not about the channel: a digest saved there again does not lift them."""
 """Why a subscription is paused when Zoho answers 404 for its module (shown in the lists)."""
 
 
+SETTINGS_UNKNOWN = (
+    "Zoho People is connected, but I don't know its time zone and date format yet, so I'd show "
+    "sessions at the wrong times. A Slack workspace admin can set them in my Home tab."
+)
 NOT_CONNECTED = (
     "Zoho People isn't connected to this bot yet, so I can't read any sessions. A Slack workspace "
     "admin (or anyone in BOT_ADMINS) can connect it with *Connect Zoho People* in my Home tab."
@@ -53,6 +62,8 @@ def sentence_for(error: SessionsError) -> str:
     """The sentence for a domain failure (date tokens are filled in by Slack for each reader)."""
     if isinstance(error, NotConnected):
         return NOT_CONNECTED
+    if isinstance(error, SettingsUnknown):
+        return SETTINGS_UNKNOWN
     if isinstance(error, NeedsAdmin):
         return ADMIN_NEEDED
     if isinstance(error, SignInsPaused):

@@ -202,8 +202,9 @@ def token_error(error: str, now: float) -> ZohoError:
     """The sentence a person needs for each error Zoho's token endpoint reports in its body."""
     if error == "invalid_code":
         return ZohoAuthError(
-            "Zoho refused the refresh token (invalid_code): it was revoked, or it belongs to "
-            "another client. Generate a new one (README, 'Connecting Zoho') and set ZOHO_REFRESH_TOKEN."
+            "Zoho refused the refresh token (invalid_code): it was revoked, or it belongs to another "
+            "client. Connect Zoho People again from the bot's Home tab, or, with a Self Client, generate a "
+            "new one (README, 'Connecting Zoho') and set ZOHO_REFRESH_TOKEN."
         )
     if error == "invalid_client":
         return ZohoAuthError(

@@ -110,12 +110,11 @@ async def exchange_code(
         body = await post_token_request(http, f"{centre.accounts_url}/oauth/v2/token", form, now)
     except ZohoAuthError as exc:
         raise ZohoConsentError(
-            "Zoho did not accept the sign-in (the code was already used, or more than two minutes "
-            "passed): click Connect Zoho People again."
+            "Zoho did not accept the sign-in: its code was already used, or more than two minutes passed."
         ) from exc
     refresh = body.get("refresh_token")
     if not isinstance(refresh, str) or not refresh:
-        raise ZohoConsentError("Zoho's answer had no refresh token: click Connect Zoho People again.")
+        raise ZohoConsentError("Zoho's answer had no refresh token.")
     return Grant(refresh, centre)
 
 

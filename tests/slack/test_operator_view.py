@@ -201,3 +201,17 @@ async def test_the_passed_client_warning_is_gone(
     caplog.clear()
     await make_bot()
     assert not [r for r in caplog.records if r.name.startswith("slack_bolt")]
+
+
+def test_a_connect_links_state_and_zohos_code_are_redacted() -> None:
+    """At DEBUG, slack_sdk logs the App Home it publishes: its Connect link holds a live state."""
+    formatter = Redacting(json_lines=False, secrets=[])
+    url = (
+        "https://bot.example/zoho/connect?state=eyJ3IjoiVDEifQ.c2lnbmF0dXJl and "
+        "/zoho/oauth_redirect?code=1000.x&state=a.b"
+    )
+    line = logging.LogRecord("slack_sdk", logging.DEBUG, __file__, 1, "%s", (url,), None)
+    text = formatter.format(line)
+    assert "eyJ3IjoiVDEifQ" not in text
+    assert "1000.x" not in text
+    assert text.count(REDACTED) == 3

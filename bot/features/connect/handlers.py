@@ -59,10 +59,10 @@ class ConnectListeners:
         await ack()
         user = body["user"]["id"]
         if not await self._service.may_set_up(client, user):
-            said = ONLY_ADMINS
+            view = sentence_view(ONLY_ADMINS)
         else:
-            said = await self._service.disconnect(user)
-        await open_view(client, body["trigger_id"], sentence_view(said))
+            view = sentence_view(await self._service.disconnect(user), ":white_check_mark:")
+        await open_view(client, body["trigger_id"], view)
         await self._republish(client, user)
 
     async def on_settings(self, ack: Any, body: dict[str, Any], _: Any, client: AsyncWebClient) -> None:

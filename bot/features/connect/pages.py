@@ -38,12 +38,23 @@ def connected(data_centre: str, zone: str | None) -> str:
     return page("Zoho People is connected", said, "You can close this tab and go back to Slack.")
 
 
-def connected_without_settings(data_centre: str) -> str:
+NOT_ADMIN = (
+    "Zoho only tells its administrators the organisation's time zone and date format, and whoever "
+    "connected isn't one: set them in the bot's Home tab, or ask a Zoho People admin to connect instead."
+)
+NOT_ANSWERED = (
+    "Zoho didn't answer when asked for the organisation's time zone and date format: the bot asks "
+    "again in a few minutes (or set them in the bot's Home tab)."
+)
+
+
+def connected_without_settings(data_centre: str, problem: str) -> str:
     return page(
         "Zoho People is connected",
         f"Connected to Zoho People ({centre_label(data_centre)}).",
-        "Zoho only tells its administrators the organisation's time zone and date format, so "
-        "please set them in the bot's Home tab in Slack. You can close this tab.",
+        problem,
+        "Until the time zone and date format are known, the bot shows no sessions and sends nothing, "
+        "so that no time is wrong. You can close this tab.",
     )
 
 
@@ -51,4 +62,4 @@ def refused(why: str, what_to_do: str) -> str:
     return page("Zoho People was not connected", why, what_to_do)
 
 
-AGAIN = "Open the bot's Home tab in Slack and click Connect Zoho People again."
+AGAIN = "Open the bot's Home tab in Slack and click Connect Zoho People there."

@@ -40,6 +40,7 @@ class Status:
     date_format: str = ""
     date_format_source: str = ""
     settings_missing: bool = False
+    settings_problem: str = ""
 
 
 class ConnectAction(StrEnum):
@@ -89,13 +90,7 @@ def setup_card(status: Status, may_set_up: bool, connect_url: str) -> list[Block
     lines.append(f"Dates read as: *{escape(readable(status.date_format))}* ({status.date_format_source}).")
     blocks = [_section("\n".join(lines))]
     if status.settings_missing:
-        blocks.append(
-            _section(
-                ":warning: Zoho tells only its administrators the organisation's time zone and date "
-                "format, and whoever connected isn't one: set them here, or ask a Zoho People admin to "
-                "connect instead."
-            )
-        )
+        blocks.append(_section(f":warning: {escape(status.settings_problem)}"))
     elements = [
         {
             "type": "button",

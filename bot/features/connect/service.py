@@ -20,11 +20,11 @@ from bot.coordination import Coordination
 from bot.features.connect import pages
 from bot.features.connect.render import Status
 from bot.features.connect.state import BadState, read_state, sign_state
-from bot.sessions.errors import SessionsError
+from bot.sessions.errors import NeedsAdmin, SessionsError
 from bot.sessions.link import ConnectRefused, Linked, NotAnAdmin, ZohoLink
 from bot.sessions.orgtime import OrgTime
 from bot.slack.delivery import SLACK_FAILURES, narrow
-from bot.slack.errors import NOT_CONNECTED_PAUSE
+from bot.slack.errors import NOT_CONNECTED_PAUSE, SETTINGS_PAUSE
 from bot.store.connections import OrgSettingsRecord, StoredConnection
 from bot.store.store import Store
 
@@ -34,9 +34,19 @@ CONNECTION = "workspace"
 """The connection's name in the store: this workspace's."""
 CONNECT_PATH = "/zoho/connect"
 SETTINGS_EVERY = timedelta(days=1)
+SETTINGS_RETRY_SECONDS = 300.0
+"""Zoho did not answer for the organisation's settings: asked again this much later."""
 RELOAD_SECONDS = 60.0
 """How often an instance looks for a connection another instance made or ended."""
 FROM_ZOHO = "zoho"
+
+
+@dataclass(frozen=True)
+class SettingsOutcome:
+    """The organisation's zone when Zoho told it, else why not (for the page and the card)."""
+
+    zone: str = ""
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,8 @@ class ConnectService:
         self._admins = admins
         self._stored: StoredConnection | None = None
         self._workspace = ""
+        self._settings_problem = ""
+        self._settings_retry_at = 0.0
 
     # ------------------------------------------------------------------ who, and the card
 
@@ -123,6 +135,7 @@ class ConnectService:
             date_format=self._orgtime.date_format,
             date_format_source=self._orgtime.date_format_source,
             settings_missing=stored.settings is None,
+            settings_problem=self._settings_problem or pages.NOT_ADMIN,
         )
 
     # ------------------------------------------------------------------ the browser flow
@@ -174,35 +187,71 @@ class ConnectService:
 
     async def _connected(self, linked: Linked, user: str) -> Answer:
         now = self._clock.now()
+        previous = self._link.linked
         centre = (linked.data_centre, linked.accounts_url, linked.people_url)
         await self._store.save_connection(CONNECTION, linked.refresh_token, centre, user, now)
+        if previous is not None and previous.refresh_token != linked.refresh_token:
+            await self._revoke_quietly()  # a reconnection leaves no older token alive at Zoho
         await self._link.use(linked)
+        self._forget_data()  # what was held may be another organisation's, or read in other settings
         resumed = await self._store.resume_paused(NOT_CONNECTED_PAUSE)
         log.info("zoho connected (%s) by %s; %d subscription(s) resumed", linked.data_centre, user, resumed)
-        zone = await self._read_settings()
+        outcome = await self._read_settings()
         self._stored = await self._store.connection(CONNECTION)
         self._on_connected()
-        if zone is None:
-            return Answer(200, pages.connected_without_settings(linked.data_centre), republish_for=user)
-        return Answer(200, pages.connected(linked.data_centre, zone), republish_for=user)
+        if outcome.zone:
+            return Answer(200, pages.connected(linked.data_centre, outcome.zone), republish_for=user)
+        return Answer(
+            200, pages.connected_without_settings(linked.data_centre, outcome.problem), republish_for=user
+        )
+
+    async def _revoke_quietly(self) -> None:
+        try:
+            await self._link.revoke()
+        except SessionsError as exc:
+            log.warning("the previous zoho token could not be revoked (%s)", exc)
 
     # ------------------------------------------------------------------ the organisation's settings
 
-    async def _read_settings(self) -> str | None:
-        """Read the zone and date format from Zoho and use them; the zone, or None when Zoho
-        would not tell (a connection made by someone who is not a Zoho People admin)."""
+    async def _read_settings(self) -> SettingsOutcome:
+        """Read the zone and date format from Zoho and use them. When Zoho won't tell (a
+        connection made by someone who is not a Zoho People admin), or says something unusable,
+        the setup card asks for them; when Zoho could not be asked, the bot asks again later.
+        Meanwhile nothing is read in the wrong zone: listings say why, sends wait."""
         try:
             found = await self._link.organisation()
         except NotAnAdmin:
             log.info("zoho organisation settings: not an admin; the setup card asks for them")
-            return None
+            return await self._without_settings(pages.NOT_ADMIN)
+        except NeedsAdmin as exc:
+            log.warning("zoho organisation settings could not be used: %s", exc)
+            return await self._without_settings(f"Zoho's own settings could not be used: {exc}")
         except SessionsError as exc:
             log.warning("zoho organisation settings could not be read: %s", exc)
-            return None
+            self._settings_retry_at = self._clock.time() + SETTINGS_RETRY_SECONDS
+            return await self._without_settings(pages.NOT_ANSWERED)
         record = OrgSettingsRecord(found.zone, found.date_format, found.company, FROM_ZOHO, self._clock.now())
         await self._store.save_org_settings(CONNECTION, record)
-        self._orgtime.learn(found.zone, found.date_format, "Zoho")
-        return found.zone
+        await self._learn(found.zone, found.date_format, "Zoho")
+        return SettingsOutcome(zone=found.zone)
+
+    async def _without_settings(self, problem: str) -> SettingsOutcome:
+        self._settings_problem = problem
+        self._orgtime.expect()
+        if self._orgtime.awaiting:
+            paused = await self._store.pause_all(SETTINGS_PAUSE)
+            log.info("%d subscription(s) wait for the organisation's settings", paused)
+        return SettingsOutcome(problem=problem)
+
+    async def _learn(self, zone: str, date_format: str, source: str) -> None:
+        """Use these settings; data held was parsed and fetched under the old ones, so it goes."""
+        changed = (self._orgtime.zone.key, self._orgtime.date_format) != (zone, date_format)
+        self._orgtime.learn(zone, date_format, source)
+        self._settings_problem = ""
+        self._settings_retry_at = 0.0
+        if changed:
+            self._forget_data()
+        await self._store.resume_paused(SETTINGS_PAUSE)
 
     async def tell_settings(self, user: str, zone: str, date_format: str) -> str | None:
         """Settings a person gave because Zoho would not; the problem as a sentence, or None."""
@@ -215,7 +264,7 @@ class ConnectService:
         record = OrgSettingsRecord(zone, date_format, "", f"person:{user}", self._clock.now())
         if not await self._store.save_org_settings(CONNECTION, record):
             return "Zoho People was disconnected meanwhile; connect it again first."
-        self._orgtime.learn(zone, date_format, _source(record.source))
+        await self._learn(zone, date_format, _source(record.source))
         self._stored = await self._store.connection(CONNECTION)
         log.info("zoho organisation settings given by %s", user)
         return None
@@ -252,38 +301,48 @@ class ConnectService:
     async def load(self) -> None:
         """Take up the connection the store holds (made by this or another instance), and its settings."""
         stored = await self._store.connection(CONNECTION)
-        if stored == self._stored:
-            return
-        self._stored = stored
-        if stored is None:
-            await self._link.use(None)
-            self._orgtime.forget()
-            return
-        linked = Linked(stored.refresh_token, stored.data_centre, stored.accounts_url, stored.people_url)
-        await self._link.use(linked)
-        if stored.settings is not None:
-            self._orgtime.learn(
-                stored.settings.zone, stored.settings.date_format, _source(stored.settings.source)
-            )
+        if stored != self._stored:
+            self._stored = stored
+            await take_up(stored, self._link, self._orgtime)
 
     async def keep_fresh(self) -> None:
-        """Forever: follow the store's connection, and read Zoho's settings again once a day."""
+        """Forever: follow the store's connection, and read Zoho's settings again when due."""
         while True:
             try:
-                await self.load()
-                stored = self._stored
-                settings = stored.settings if stored is not None else None
-                due = (
-                    settings is not None
-                    and settings.source == FROM_ZOHO
-                    and self._clock.now() - settings.at >= SETTINGS_EVERY
-                )
-                if due:
-                    await self._read_settings()
-                    self._stored = await self._store.connection(CONNECTION)
+                await self.refresh()
             except Exception:
                 log.exception("keeping the Zoho connection fresh failed; trying again later")
             await self._clock.sleep(RELOAD_SECONDS)
+
+    async def refresh(self) -> None:
+        """Follow the store's connection; read Zoho's settings once a day, and again a few minutes
+        after Zoho did not answer for them."""
+        await self.load()
+        stored = self._stored
+        settings = stored.settings if stored is not None else None
+        daily = (
+            settings is not None
+            and settings.source == FROM_ZOHO
+            and self._clock.now() - settings.at >= SETTINGS_EVERY
+        )
+        again = stored is not None and settings is None and 0 < self._settings_retry_at <= self._clock.time()
+        if daily or again:
+            await self._read_settings()
+            self._stored = await self._store.connection(CONNECTION)
+
+
+async def take_up(stored: StoredConnection | None, link: ZohoLink, orgtime: OrgTime) -> None:
+    """Read Zoho as the stored connection, in its organisation's settings (for the bot, and for the
+    operator's commands on a bot connected from Slack)."""
+    if stored is None:
+        await link.use(None)
+        orgtime.forget()
+        return
+    await link.use(Linked(stored.refresh_token, stored.data_centre, stored.accounts_url, stored.people_url))
+    if stored.settings is not None:
+        orgtime.learn(stored.settings.zone, stored.settings.date_format, _source(stored.settings.source))
+    else:
+        orgtime.expect()
 
 
 def _source(stored: str) -> str:

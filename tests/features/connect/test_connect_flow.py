@@ -18,10 +18,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from bot.__main__ import _with_core
 from bot.app import build_bot
+from bot.cli import zoho_commands
 from bot.config import ConfigError, load_settings
+from bot.core import Core
 from bot.features.connect.render import ConnectAction
-from bot.slack.errors import NOT_CONNECTED
+from bot.sessions.windows import next_days
+from bot.slack.errors import NOT_CONNECTED, SETTINGS_PAUSE, SETTINGS_UNKNOWN
 from tests.clock import FakeClock
 from tests.conftest import TODAY, MakeBot
 from tests.fakes.signing import option
@@ -220,7 +224,7 @@ async def test_an_expired_state_a_used_code_and_a_refusal_each_get_a_page(
         )
 
     assert (expired.status_code, "expired" in expired.text) == (400, True)
-    assert (reused.status_code, "Connect Zoho People again" in reused.text) == (400, True)
+    assert (reused.status_code, "already used, or more than two minutes passed" in reused.text) == (400, True)
     assert (refused.status_code, "not allowed" in refused.text) == (400, True)
 
 
@@ -234,7 +238,10 @@ async def test_a_non_admin_zoho_user_connects_and_is_asked_for_the_zone_and_date
     assert "only tells its administrators" in page.text
 
     home = (await bot.slack.wait_for_calls_async("views.publish", 2))[-1].args["view"]
-    assert "Zoho tells only its administrators" in all_text(home)
+    assert "Zoho only tells its administrators" in all_text(home)
+    await bot.walk()
+    waiting = await bot.command("tools & systems week")
+    assert all_text(waiting.body).endswith(SETTINGS_UNKNOWN), "no session is shown at a wrong time"
     button = button_of(home, ConnectAction.SETTINGS)
     modal = await bot.click_to_open(button, user=ADMIN, channel=None, view=home)
     zone = modal["blocks"][1]["element"]["initial_option"]["value"]
@@ -326,3 +333,70 @@ async def test_a_bot_started_with_another_key_names_the_setting_and_does_not_sta
     finally:
         await other.aclose()
     assert "BOT_SECRET_KEY" in str(caught.value)
+
+
+@pytest.mark.parametrize("org", [KOLKATA], indirect=True, ids=["kolkata"])
+async def test_when_zoho_does_not_answer_for_the_settings_nothing_is_read_wrongly_and_it_asks_again(
+    bot: SlackBot, fz: FakeZoho, clock: FakeClock
+) -> None:
+    fz.approve_as(user="hr@example.com", admin=True)
+    assert (await connect(bot)).status_code == 200
+    await bot.walk()
+    await bot.command("digest GDPR Basics at 09:00")
+    async with httpx.AsyncClient() as browser:
+        back = await consent_return_url(browser, connect_url(await open_home(bot, ADMIN)))
+        fz.fail_next(3, status=503)  # the organisation's settings, three tries
+        page = await browser.get(back)
+    assert "answer when asked for the organisation" in page.text
+    assert "isn&#x27;t one" not in page.text, "a Zoho admin is not told they are not one"
+    await bot.walk()
+    assert all_text((await bot.command("gdpr basics")).body).endswith(SETTINGS_UNKNOWN)
+    assert [d.paused_reason for d in await bot.bot.store.digests()] == [SETTINGS_PAUSE]
+
+    service = bot.bot.connect
+    assert service is not None
+    await service.refresh()
+    assert fz.calls("/api/v3/") == [] or len(fz.calls("/api/v3/")) == 3, "not asked again at once"
+    clock.advance(301)
+    await service.refresh()
+    assert service.status().zone == "Asia/Kolkata"
+    assert [d.paused_reason for d in await bot.bot.store.digests()] == [None]
+
+
+@pytest.mark.parametrize("org", [KOLKATA], indirect=True, ids=["kolkata"])
+async def test_reconnecting_revokes_the_previous_token_and_reads_the_organisation_afresh(
+    bot: SlackBot, fz: FakeZoho
+) -> None:
+    fz.approve_as(user="hr@example.com", admin=True)
+    assert (await connect(bot)).status_code == 200
+    await bot.walk()
+    (first,) = fz.live_refresh_tokens(user="hr@example.com")
+    wall = datetime.combine(TODAY + timedelta(days=1), datetime.strptime("09:30", "%H:%M").time())
+    fz.settings.time_zone, fz.settings.date_format = "Europe/Paris", "dd.MM.yyyy"
+
+    assert (await connect(bot)).status_code == 200
+
+    assert [r.form.get("token") for r in fz.revoke_requests()] == [first]
+    assert first not in fz.live_refresh_tokens(user="hr@example.com")
+    await bot.walk()
+    text = all_text((await bot.command("tools & systems week")).body)
+    assert f"<!date^{int(wall.replace(tzinfo=ZoneInfo('Europe/Paris')).timestamp())}^" in text
+
+
+@pytest.mark.parametrize("org", [KOLKATA], indirect=True, ids=["kolkata"])
+async def test_the_operators_preview_reads_through_the_connection_made_from_slack(
+    bot: SlackBot, fz: FakeZoho, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fz.approve_as(admin=True)
+    assert (await connect(bot)).status_code == 200
+    settings = bot.bot.core.settings
+
+    async def preview(core: Core) -> int:
+        await core.catalog.walk()
+        return await zoho_commands.preview(core, "tools & systems", next_days(core.clock.now(), 7))
+
+    fz.clear()
+    assert await _with_core(settings, preview) == 0, "not 'Zoho People is not connected'"
+    out = capsys.readouterr().out
+    assert out.startswith("Tools & Systems  (Onboarding › Cohort A › Tools & Systems)")
+    assert any("/modules/" in r.path for r in fz.calls()), "read through the connection made from Slack"
