@@ -189,8 +189,15 @@ def make_change(zoho: FakeZoho, module: ModuleRef, kind: str, now: datetime, num
 
 
 async def start_bot(
-    zoho: FakeZoho, slack: FakeSlack, clock: FakeClock, data: Path, database: str | None
+    zoho: FakeZoho,
+    slack: FakeSlack,
+    clock: FakeClock,
+    data: Path,
+    database: str | None,
+    per_day: int = PER_DAY,
+    freshness_minutes: int = FRESHNESS_MINUTES,
 ) -> Bot:
+    """A bot of the benchmark's settings on the fakes and the clock, its store ready."""
     environ = {
         **zoho.bot_environment(),
         "BOT_DATA_DIR": str(data),
@@ -198,9 +205,9 @@ async def start_bot(
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": "bench",
         "SLACK_API_URL": slack.api_url,
-        "BOT_FRESHNESS_MINUTES": str(FRESHNESS_MINUTES),
+        "BOT_FRESHNESS_MINUTES": str(freshness_minutes),
         "ZOHO_CALLS_PER_MINUTE": str(PER_MINUTE),
-        "ZOHO_CALLS_PER_DAY": str(PER_DAY),
+        "ZOHO_CALLS_PER_DAY": str(per_day),
         **({"DATABASE_URL": database} if database else {}),
     }
     settings = load_settings(environ=environ, env_file=None)

@@ -52,11 +52,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bench.day import CHANNELS, DAY, PARIS, USERS, subscribe, workload
-from bot.app import Bot, build_bot
-from bot.config import load_settings
-from bot.core import build_core
+from bench.day import start_bot as start_day_bot
+from bot.app import Bot
 from bot.sessions.modules import ModuleRef
-from bot.zoho.client import RetryPolicy
 from tests.clock import FakeClock
 from tests.conftest import module_refs
 from tests.fakes.slack import FakeSlack
@@ -188,23 +186,10 @@ def counting_sqlite_calls(counters: Counters) -> Iterator[None]:
 async def start_bot(
     zoho: FakeZoho, slack: FakeSlack, clock: FakeClock, data: Path, database: str | None
 ) -> Bot:
-    environ = {
-        **zoho.bot_environment(),
-        "BOT_DATA_DIR": str(data),
-        "ZOHO_TIMEZONE": "Europe/Paris",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "bench",
-        "SLACK_API_URL": slack.api_url,
-        "BOT_FRESHNESS_MINUTES": str(FRESHNESS_MINUTES),
-        "ZOHO_CALLS_PER_MINUTE": "25",
-        "ZOHO_CALLS_PER_DAY": "25000",
-        **({"DATABASE_URL": database} if database else {}),
-    }
-    settings = load_settings(environ=environ, env_file=None)
-    core = build_core(settings, clock=clock, retry=RetryPolicy(base_delay=0, max_delay=0))
-    bot = build_bot(settings, clock=clock, core=core)
-    await bot.start()
-    return bot
+    """The working day's bot, with a day's allowance no tick here can spend."""
+    return await start_day_bot(
+        zoho, slack, clock, data, database, per_day=25000, freshness_minutes=FRESHNESS_MINUTES
+    )
 
 
 async def tick(bot: Bot, zoho: FakeZoho, counters: Counters) -> Sample:
