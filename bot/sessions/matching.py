@@ -46,10 +46,31 @@ class NotFound:
 Resolution = Found | Ambiguous | NotFound
 
 
+class _Marks(dict[int, int | None]):
+    """For `str.translate`: a combining mark's code point -> None (dropped), any other's -> itself.
+
+    Filled as code points are met, so dropping accents is one pass in C instead of a test a
+    character in Python; past `MAX_MARKS` entries (text made of most of Unicode) it stops growing.
+    """
+
+    MAX_MARKS = 65_536
+
+    def __missing__(self, point: int) -> int | None:
+        kept = None if unicodedata.combining(chr(point)) else point
+        if len(self) < self.MAX_MARKS:
+            self[point] = kept
+        return kept
+
+
+_MARKS = _Marks()
+
+
 def normalise(text: str) -> str:
     """Case-, accent- and spacing-insensitive form of a name."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():
+        # Most names: NFKD leaves ASCII as it is and finds no accent to drop, so skip both.
+        return " ".join(text.casefold().split())
+    bare = unicodedata.normalize("NFKD", text).translate(_MARKS)
     return " ".join(bare.casefold().split())
 
 

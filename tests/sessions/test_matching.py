@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.sessions.matching import Ambiguous, Found, NotFound, normalise, resolve, suggest
 from bot.sessions.modules import ModuleId, ModuleRef
 
@@ -106,3 +111,12 @@ def test_suggest_leaves_out_what_matches_nothing() -> None:
 def test_suggest_puts_an_exact_name_first() -> None:
     modules = [*MODULES, ModuleRef("c9", "b9", "m9", "Introduction to Tools & Systems", "IT", "All staff")]
     assert suggest("tools & systems", modules, 100)[0] == TOOLS
+
+
+@given(text=st.text(max_size=30))
+def test_normalise_is_the_accent_dropping_fold_of_every_text(text: str) -> None:
+    """Its shortcuts (ASCII kept as it is, accents dropped by `str.translate`) fold every text as
+    decomposing it and testing each character did."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    assert normalise(text) == " ".join(bare.casefold().split())
