@@ -26,7 +26,7 @@ import diskcache
 from bot.clock import Clock
 from bot.config import ConfigError
 from bot.sessions.errors import NeedsAdmin, SessionsError, SignInsPaused
-from bot.sessions.matching import MAX_QUERY_CHARS, NotFound, Resolution, normalise, resolve, suggest
+from bot.sessions.matching import MAX_QUERY_CHARS, MatchIndex, NotFound, Resolution, normalise
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.sessions.source import ZohoSource
 from bot.sessions.urgency import Need, Urgency
@@ -101,6 +101,8 @@ class Catalog:
         self._refresh_seconds = refresh_seconds
         self._index: dict[str, ModuleRef] = {}
         self._index_version: object = None
+        self._matcher: MatchIndex | None = None
+        self._matcher_of: dict[str, ModuleRef] | None = None
         self._woken = asyncio.Event()
 
     def forget(self) -> None:
@@ -124,6 +126,14 @@ class Catalog:
             self._index = self._merged()
             self._index_version = version
         return self._index
+
+    def _matching(self) -> MatchIndex:
+        """The known modules' names folded and ready to match: a menu asks on every keystroke, so
+        they are prepared again only when the modules themselves were rebuilt (see `_known`)."""
+        known = self._known()
+        if self._matcher is None or self._matcher_of is not known:
+            self._matcher, self._matcher_of = MatchIndex(known.values()), known
+        return self._matcher
 
     def _merged(self) -> dict[str, ModuleRef]:
         found = {m.key: m for m in self._found()}
@@ -154,7 +164,7 @@ class Catalog:
         """Resolve what a person typed; before the first walk has finished, a miss is tried
         with Zoho's course search (see the module's docstring for its bounds)."""
         query = query[:MAX_QUERY_CHARS]
-        resolution = resolve(query, self.modules())
+        resolution = self._matching().resolve(query)
         if not isinstance(resolution, NotFound) or ModuleId.parse(query) is not None:
             return resolution
         if self.walked_at() is not None:
@@ -169,7 +179,7 @@ class Catalog:
         except SessionsError as exc:
             log.info("catalog search for %r failed: %s", query, exc)
             return resolution
-        resolution = resolve(query, self.modules()) if added else resolution
+        resolution = self._matching().resolve(query) if added else resolution
         if isinstance(resolution, NotFound):
             self._cache.set(miss, self._clock.time() + MISS_SECONDS, expire=MISS_SECONDS)
         return resolution
@@ -177,7 +187,7 @@ class Catalog:
     def suggest(self, query: str, limit: int) -> list[ModuleRef]:
         """Modules to offer while a person types (menus ask on every keystroke): from what the
         catalog holds, never a call to Zoho."""
-        return suggest(query, self.modules(), limit)
+        return self._matching().suggest(query, limit)
 
     def _may_search(self) -> bool:
         """One more search this minute, counted atomically by every process on this disk."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError
 from bot.core import Core
+from bot.sessions import catalog as catalog_module
 from bot.sessions.catalog import MISS_SECONDS, SEARCHES_PER_MINUTE, load_aliases
-from bot.sessions.matching import Ambiguous, Found, NotFound
-from bot.sessions.modules import ModuleId
+from bot.sessions.matching import Ambiguous, Found, MatchIndex, NotFound
+from bot.sessions.modules import ModuleId, ModuleRef
 from tests.clock import FakeClock
 from tests.conftest import TODAY, MakeCore
 from tests.fakes.zoho import FakeZoho
@@ -231,3 +233,31 @@ async def test_a_module_by_its_ids_sees_what_another_process_discovered(make_cor
     assert found is not None
     assert (found.name, found.course_name) == ("GDPR Basics", "Data Protection & GDPR")
     assert web.catalog.module(ModuleId("1", "2", "3")) is None
+
+
+async def test_names_are_prepared_once_per_version_of_the_catalog(
+    make_core: MakeCore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Menus ask at every keystroke: the catalog folds its modules' names again only when the
+    modules changed (here by another process's walk), and forgetting Zoho forgets them."""
+    built: list[int] = []
+
+    def counted(modules: Iterable[ModuleRef]) -> MatchIndex:
+        known = list(modules)
+        built.append(len(known))
+        return MatchIndex(known)
+
+    monkeypatch.setattr(catalog_module, "MatchIndex", counted)
+    web, worker = make_core(), make_core()
+    await worker.catalog.walk()
+    for typed in ("gdpr", "gdpr bas", "GDPR Basics"):
+        assert web.catalog.suggest(typed, 10)[0].name == "GDPR Basics"
+    assert isinstance(await web.catalog.lookup("gdpr basics", deadline=None), Found)
+    assert built == [11], "one index of the 11 modules for three menus and a lookup"
+
+    await worker.catalog.walk()
+    assert web.catalog.suggest("gdpr", 10)[0].name == "GDPR Basics"
+    assert built == [11, 11], "a new walk, a new index"
+
+    web.catalog.forget()
+    assert web.catalog.suggest("gdpr", 10) == []
