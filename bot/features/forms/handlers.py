@@ -161,8 +161,7 @@ class Forms:
         try:
             if ref is None:
                 raise Refused(OLD_FORM)
-            reminder = await self._subscriptions.reminder_to_change(user, ref.subscription)
-            await self._subscriptions.stop_reminders(client, user, reminder_id=reminder.id)
+            reminder = await self._subscriptions.stop_reminder(user, ref.subscription)
         except Refused as refused:
             await self._refused_stop(body, respond, client, user, refused)
             return

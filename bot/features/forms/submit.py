@@ -72,7 +72,7 @@ class Submissions:
         values = (view.get("state") or {}).get("values")
         try:
             if kind is Kind.REMINDER:
-                confirmation = await self._save_reminder(client, user, ref, values)
+                confirmation = await self._save_reminder(user, ref, values)
             else:
                 confirmation = await self._save_digest(client, user, ref, values)
         except Unreadable as unreadable:
@@ -93,7 +93,7 @@ class Submissions:
         await self._confirm(client, user, ref.channel, confirmation)
         await self._on_change(client, user)
 
-    async def _save_reminder(self, client: AsyncWebClient, user: str, ref: FormRef, values: Any) -> Message:
+    async def _save_reminder(self, user: str, ref: FormRef, values: Any) -> Message:
         existing = (
             await self._subscriptions.reminder_to_change(user, ref.subscription) if ref.subscription else None
         )
@@ -105,11 +105,10 @@ class Submissions:
         else:
             module = self._module(form.module, existing.module if existing else None)
         saved = await self._subscriptions.save_reminder(
-            client,
             user,
             module,
             form.lead,
-            editing=existing,
+            existing=existing,
             zoho_deadline=self._zoho_deadline(),
         )
         return sentence_message(
@@ -134,7 +133,7 @@ class Submissions:
             here=""
             if existing
             else ref.channel,  # an edit's form names the digest's channel, not where the person is
-            editing=existing,
+            existing=existing,
             zoho_deadline=self._zoho_deadline(),
         )
         return sentence_message(digests_saved(saved, here=False), ":white_check_mark:")

@@ -47,7 +47,7 @@ class ReminderCommands:
         choice = await choose_module(self._deps, parsed.query, REMIND_COMMAND)
         if isinstance(choice, Unresolved):
             return choice.message
-        saved = await self._subscriptions.save_reminder(asked.client, asked.user, choice.module, parsed.lead)
+        saved = await self._subscriptions.save_reminder(asked.user, choice.module, parsed.lead)
         await self._on_change(asked.client, asked.user)
         return sentence_message(reminders_of_module_saved(saved), ":white_check_mark:")
 
@@ -57,7 +57,7 @@ class ReminderCommands:
     async def off(self, parsed: commands.RemindOff, asked: Asked) -> Message:
         client, user, query = asked.client, asked.user, parsed.query
         if not query.strip():
-            count = await self._subscriptions.stop_reminders(client, user)
+            count = await self._subscriptions.stop_reminders(user)
             await self._on_change(client, user)
             return sentence_message(f"Stopped all your reminders ({count}).", ":white_check_mark:")
         mine = await self._deps.store.reminders(user_id=user)
@@ -74,7 +74,7 @@ class ReminderCommands:
                 f"You have no reminders for “{escape_clip(query, 100)}”. {list_text(mine)}",
                 ":thinking_face:",
             )
-        await self._subscriptions.stop_reminders(client, user, sorted(modules, key=str))
+        await self._subscriptions.stop_reminders(user, sorted(modules, key=str))
         await self._on_change(client, user)
         names = ", ".join(
             sorted(f"*{escape_clip(r.module.title, 100)}*" for r in mine if r.module.id in modules)
@@ -114,7 +114,7 @@ class ReminderCommands:
             return sentence_message("That session has already started or is no longer planned.")
         lead = commands.DEFAULT_LEAD
         try:
-            await self._subscriptions.save_reminder(client, user, module, lead, session.session_id)
+            await self._subscriptions.save_reminder(user, module, lead, session.session_id)
         except Refused as refused:
             return sentence_message(refused.sentence)
         await self._on_change(client, user)

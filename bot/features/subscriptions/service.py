@@ -93,13 +93,12 @@ class Subscriptions:
         user: str,
         plan: DigestPlan,
         here: str = "",
-        editing: Digest | None = None,
+        existing: Digest | None = None,
         zoho_deadline: float | None = None,
     ) -> list[Digest]:
-        """Subscribe `plan.channel` to each module, or change the digest `editing` (as
+        """Subscribe `plan.channel` to each module, or change the digest `existing` (as
         `digest_to_change` gave it) to the plan; `here` is the conversation the person asks from
         (no need to ask Slack whether they are in it)."""
-        existing = editing
         if plan.channel != here:
             await self._person_is_in(client, plan.channel, user)
         await self._bot_may_post(client, user, plan.channel, here)
@@ -255,17 +254,15 @@ class Subscriptions:
 
     async def save_reminder(
         self,
-        client: AsyncWebClient,
         user: str,
         module: ModuleRef,
         lead: timedelta,
         session_id: str = "",
-        editing: Reminder | None = None,
+        existing: Reminder | None = None,
         zoho_deadline: float | None = None,
     ) -> Reminder:
         """A person's reminder of every session of `module` (or of one session), or the reminder
-        `editing` (as `reminder_to_change` gave it) changed to this module and lead."""
-        existing = editing
+        `existing` (as `reminder_to_change` gave it) changed to this module and lead."""
         if existing is None or existing.module.id != module.id:
             await self._zoho_knows(module, REMIND_COMMAND, zoho_deadline)
         store = self._deps.store
@@ -288,22 +285,20 @@ class Subscriptions:
         log.info("reminder %s of %s for %s, %s before", saved.id, module.key, user, lead)
         return saved
 
-    async def stop_reminders(
-        self,
-        client: AsyncWebClient,
-        user: str,
-        modules: Sequence[ModuleId] | None = None,
-        reminder_id: int = 0,
-    ) -> int:
-        """Stop a person's reminders: one (checked as theirs), those of `modules`, or all of them."""
+    async def stop_reminder(self, user: str, reminder_id: int) -> Reminder:
+        """Stop one reminder, if it is the person's; returns it as it was."""
+        reminder = await self.reminder_to_change(user, reminder_id)
+        await self._deps.store.remove_reminders(user, reminder_id=reminder.id)
+        log.info("reminder %s of %s stopped", reminder.id, user)
+        return reminder
+
+    async def stop_reminders(self, user: str, modules: Sequence[ModuleId] | None = None) -> int:
+        """Stop a person's reminders of `modules`, or all of them."""
         store = self._deps.store
-        if reminder_id:
-            await self.reminder_to_change(user, reminder_id)
-            count = await store.remove_reminders(user, reminder_id=reminder_id)
-        elif modules is not None:
-            count = sum([await store.remove_reminders(user, module=module) for module in modules])
-        else:
+        if modules is None:
             count = await store.remove_reminders(user)
+        else:
+            count = sum([await store.remove_reminders(user, module=module) for module in modules])
         log.info("%d reminder(s) of %s stopped", count, user)
         return count
 
