@@ -109,9 +109,10 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
     core = core or build_core(settings, clock)
     slack = slack_client(settings)
     quiet_known_noise()
+    workspace = SingleWorkspace(slack)
     bolt = ObservedApp(
         client=slack,
-        authorize=SingleWorkspace(slack).for_bolt(),
+        authorize=workspace.for_bolt(),
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not settings.slack_app_token,
         process_before_response=False,
@@ -127,6 +128,7 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
             core.orgtime,
             core.forget_zoho_data,
             core.catalog.wake,
+            workspace.team_id,
             core.coordination,
             core.clock,
             settings.public_url,

@@ -56,6 +56,14 @@ class SingleWorkspace:
             user_id=user_id,
         )
 
+    async def team_id(self) -> str:
+        """The workspace's id, from the one auth.test Bolt's authorization also reads."""
+        if not self._identity:
+            if self._asking is None or self._asking.done():
+                self._asking = asyncio.create_task(self._ask(), name="slack auth.test")
+            await asyncio.shield(self._asking)
+        return str(self._identity.get("team_id") or "")
+
     async def _ask(self) -> None:
         try:
             response = await self._client.auth_test()

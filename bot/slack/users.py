@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -12,18 +13,34 @@ from bot.slack.delivery import SLACK_FAILURES, narrow
 log = logging.getLogger(__name__)
 
 
-async def user_zone(client: AsyncWebClient, user_id: str, fallback: ZoneInfo) -> ZoneInfo:
-    """The person's time zone from their Slack profile, or `fallback` when Slack can't say."""
+@dataclass(frozen=True)
+class Person:
+    """What the bot needs to know of someone, from one `users.info`."""
+
+    zone: ZoneInfo
+    """Their Slack profile's time zone, or the fallback when Slack can't say."""
+    runs_workspace: bool
+    """A workspace admin or owner (False when Slack can't say)."""
+
+
+async def person(client: AsyncWebClient, user_id: str, fallback: ZoneInfo) -> Person:
     try:
         response = await client.users_info(user=user_id)
     except SLACK_FAILURES as exc:
         log.info("users.info for %s failed (%s); using %s", user_id, narrow(exc).reason, fallback)
-        return fallback
-    name = (response.get("user") or {}).get("tz") or ""
+        return Person(fallback, runs_workspace=False)
+    found = response.get("user") or {}
+    runs = any(bool(found.get(flag)) for flag in ("is_admin", "is_owner", "is_primary_owner"))
+    name = found.get("tz") or ""
     try:
-        return ZoneInfo(name) if name else fallback
+        return Person(ZoneInfo(name) if name else fallback, runs)
     except (ZoneInfoNotFoundError, ValueError):
-        return fallback
+        return Person(fallback, runs)
+
+
+async def user_zone(client: AsyncWebClient, user_id: str, fallback: ZoneInfo) -> ZoneInfo:
+    """The person's time zone from their Slack profile, or `fallback` when Slack can't say."""
+    return (await person(client, user_id, fallback)).zone
 
 
 async def user_by_email(client: AsyncWebClient, email: str) -> str | None:

@@ -16,7 +16,7 @@ from bot.features.connect.service import CONNECT_PATH, Answer, ConnectService, R
 from bot.sessions.link import REDIRECT_PATH
 from bot.slack.actions import on_action
 from bot.slack.messages import sentence_view
-from bot.slack.users import user_zone
+from bot.slack.users import person
 from bot.slack.views import open_view
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ class ConnectListeners:
         on_action(app, ConnectAction.SETTINGS, self.on_settings)
         app.view(ConnectAction.SETTINGS.value)(self.on_settings_saved)
 
+    async def _may_set_up(self, client: AsyncWebClient, user: str) -> bool:
+        return self._service.may_set_up(user, await person(client, user, self._service.zone()))
+
     def routes(self) -> list[web.RouteDef]:
         """The browser flow's two pages, served on the bot's public address."""
         return [web.get(CONNECT_PATH, self.connect_page), web.get(REDIRECT_PATH, self.redirect_page)]
@@ -58,7 +61,7 @@ class ConnectListeners:
     async def on_disconnect(self, ack: Any, body: dict[str, Any], _: Any, client: AsyncWebClient) -> None:
         await ack()
         user = body["user"]["id"]
-        if not await self._service.may_set_up(client, user):
+        if not await self._may_set_up(client, user):
             view = sentence_view(ONLY_ADMINS)
         else:
             view = sentence_view(await self._service.disconnect(user), ":white_check_mark:")
@@ -68,16 +71,16 @@ class ConnectListeners:
     async def on_settings(self, ack: Any, body: dict[str, Any], _: Any, client: AsyncWebClient) -> None:
         await ack()
         user = body["user"]["id"]
-        if not await self._service.may_set_up(client, user):
+        someone = await person(client, user, self._service.zone())
+        if not self._service.may_set_up(user, someone):
             await open_view(client, body["trigger_id"], sentence_view(ONLY_ADMINS))
             return
-        status = self._service.status()
-        zone = (await user_zone(client, user, self._service.zone())).key
-        await open_view(client, body["trigger_id"], settings_modal(zone, status.date_format, ZONES))
+        modal = settings_modal(someone.zone.key, self._service.status().date_format, ZONES)
+        await open_view(client, body["trigger_id"], modal)
 
     async def on_settings_saved(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         user = body["user"]["id"]
-        if not await self._service.may_set_up(client, user):
+        if not await self._may_set_up(client, user):
             await ack(response_action="update", view=sentence_view(ONLY_ADMINS))
             return
         values = body["view"]["state"].get("values") or {}

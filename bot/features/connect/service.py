@@ -23,8 +23,8 @@ from bot.features.connect.state import BadState, read_state, sign_state
 from bot.sessions.errors import NeedsAdmin, SessionsError
 from bot.sessions.link import ConnectRefused, Linked, NotAnAdmin, ZohoLink
 from bot.sessions.orgtime import OrgTime
-from bot.slack.delivery import SLACK_FAILURES, narrow
 from bot.slack.errors import NOT_CONNECTED_PAUSE, SETTINGS_PAUSE
+from bot.slack.users import Person
 from bot.store.connections import OrgSettingsRecord, StoredConnection
 from bot.store.store import Store
 
@@ -70,6 +70,7 @@ class ConnectService:
         orgtime: OrgTime,
         forget_data: Callable[[], None],
         on_connected: Callable[[], None],
+        team_id: Callable[[], Awaitable[str]],
         coordination: Coordination,
         clock: Clock,
         public_url: str,
@@ -81,41 +82,29 @@ class ConnectService:
         self._orgtime = orgtime
         self._forget_data = forget_data
         self._on_connected = on_connected
+        self._team_id = team_id
         self._coordination = coordination
         self._clock = clock
         self._public_url = public_url
         self._secret_key = secret_key
         self._admins = admins
         self._stored: StoredConnection | None = None
-        self._workspace = ""
         self._settings_problem = ""
         self._settings_retry_at = 0.0
 
     # ------------------------------------------------------------------ who, and the card
 
-    async def may_set_up(self, client: AsyncWebClient, user: str) -> bool:
+    def may_set_up(self, user: str, someone: Person) -> bool:
         """A Slack workspace admin or owner, or someone in BOT_ADMINS."""
-        if user in self._admins:
-            return True
-        try:
-            found = (await client.users_info(user=user)).get("user") or {}
-        except SLACK_FAILURES as exc:
-            log.info("users.info for %s failed (%s): not shown the setup card", user, narrow(exc).reason)
-            return False
-        return any(bool(found.get(flag)) for flag in ("is_admin", "is_owner", "is_primary_owner"))
+        return user in self._admins or someone.runs_workspace
 
     def zone(self) -> ZoneInfo:
         """The zone the organisation's times are read in now."""
         return self._orgtime.zone
 
-    async def workspace(self, client: AsyncWebClient) -> str:
-        """This workspace's team id (auth.test, once), which the state names."""
-        if not self._workspace:
-            try:
-                self._workspace = str((await client.auth_test()).get("team_id") or "")
-            except SLACK_FAILURES as exc:
-                log.info("auth.test failed (%s)", narrow(exc).reason)
-        return self._workspace
+    async def workspace(self) -> str:
+        """This workspace's team id, which the state names (Bolt's own auth.test answer)."""
+        return await self._team_id()
 
     def connect_url(self, workspace: str, user: str) -> str:
         state = sign_state(self._secret_key, workspace, user, self._clock.time())

@@ -18,7 +18,7 @@ from bot.features.notices.due import covers
 from bot.sessions.model import Session
 from bot.sessions.windows import next_days
 from bot.slack.delivery import SLACK_FAILURES, narrow
-from bot.slack.users import user_zone
+from bot.slack.users import Person, person
 from bot.store.records import FoundChange, Reminder
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,9 @@ class Home:
         """Build from the store and the session cache only (no Zoho call), then views.publish."""
         reminders = await self._deps.store.reminders(user_id=user)
         digests = await self._deps.store.digests(created_by=user)
-        zone = await user_zone(client, user, self._deps.zoho_zone)
-        setup = await self._setup_card(client, user)
+        someone = await person(client, user, self._deps.zoho_zone)
+        zone = someone.zone
+        setup = await self._setup_card(user, someone)
         changes = await self._changes(reminders)
         view = home_view(self._upcoming(reminders), reminders, digests, zone, changes, setup)
         try:
@@ -52,11 +53,11 @@ class Home:
         except SLACK_FAILURES as exc:
             log.warning("views.publish for %s failed: %s", user, narrow(exc).reason)
 
-    async def _setup_card(self, client: AsyncWebClient, user: str) -> list[Block]:
+    async def _setup_card(self, user: str, someone: Person) -> list[Block]:
         if self._connect is None:
             return []
-        may = await self._connect.may_set_up(client, user)
-        url = self._connect.connect_url(await self._connect.workspace(client), user) if may else ""
+        may = self._connect.may_set_up(user, someone)
+        url = self._connect.connect_url(await self._connect.workspace(), user) if may else ""
         return setup_card(self._connect.status(), may, url)
 
     async def _changes(self, reminders: list[Reminder]) -> list[FoundChange]:
