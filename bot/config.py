@@ -79,7 +79,10 @@ _FROM_ZOHO = "copy it from the Self Client in Zoho's API console (see the README
 _HOW_TO_SET = {
     "ZOHO_CLIENT_ID": _FROM_ZOHO,
     "ZOHO_CLIENT_SECRET": _FROM_ZOHO,
-    "ZOHO_REFRESH_TOKEN": _FROM_ZOHO,
+    "ZOHO_REFRESH_TOKEN": (
+        "set BOT_PUBLIC_URL and BOT_SECRET_KEY to connect Zoho from the bot's Home tab, or make one "
+        "with a Self Client (see the README, 'Connecting Zoho')"
+    ),
     "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your Slack app",
     "SLACK_SIGNING_SECRET": (
         "HTTP mode needs it to verify requests (or set SLACK_APP_TOKEN to use Socket Mode)"

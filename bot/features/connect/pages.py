@@ -23,8 +23,16 @@ def page(title: str, *paragraphs: str) -> str:
     return _PAGE.format(title=html.escape(title), paragraphs=body)
 
 
-CENTRE_LABELS = {"com": "US", "eu": "EU", "in": "IN", "com.au": "AU", "jp": "JP", "ca": "CA", "sa": "SA"}
-CENTRE_LABELS["com.cn"] = "CN"
+CENTRE_LABELS = {
+    "com": "US",
+    "eu": "EU",
+    "in": "IN",
+    "com.au": "AU",
+    "jp": "JP",
+    "ca": "CA",
+    "sa": "SA",
+    "com.cn": "CN",
+}
 
 
 def centre_label(data_centre: str) -> str:
