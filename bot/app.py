@@ -37,6 +37,7 @@ from bot.features.reminders.handlers import ReminderCommands
 from bot.features.reminders.send import ReminderSender
 from bot.features.reminders.trainers import TrainerDirectory
 from bot.features.subscriptions.service import Subscriptions
+from bot.features.workflow.handlers import WorkflowStep
 from bot.scheduler import Scheduler
 from bot.secrets import WrongSecretKey
 from bot.sessions.people import TrainerEmails
@@ -157,8 +158,8 @@ def register_features(
     bolt: AsyncApp, deps: Deps, slack: AsyncWebClient, connect: ConnectService | None = None
 ) -> list[web.RouteDef]:
     """Every listener, in plain view: the listing, App Home, reminders, the forms, the
-    `/sessions` router and, when Zoho is connected from Slack, the setup card; returns the
-    pages people's browsers are sent to (connecting Zoho)."""
+    `/sessions` router, the Workflow Builder step and, when Zoho is connected from Slack, the
+    setup card; returns the pages people's browsers are sent to (connecting Zoho)."""
     home = Home(deps, connect)
     subscriptions = Subscriptions(deps)
     digests = DigestCommands(deps, subscriptions, on_change=home.publish)
@@ -168,6 +169,7 @@ def register_features(
     reminders.register(bolt)
     Forms(deps, subscriptions, on_change=home.publish).register(bolt)
     router.register(bolt, deps, subcommands={**digests.handlers(), **reminders.handlers()})
+    WorkflowStep(deps).register(bolt)
     if connect is None:
         return []
     listeners = ConnectListeners(connect, home.publish, slack)

@@ -114,6 +114,7 @@ ALLOWED_FEATURE_ARROWS = {
     "notices": {"reminders"},
     "reminders": {"listing", "subscriptions"},
     "subscriptions": set(),
+    "workflow": set(),
 }
 """Which feature folders each feature folder may import from (its buttons, ids, pure renders, the
 subscriptions service); everything else the features share sits in `bot/features/*.py`."""

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.features.forms.ids import FormCallback
 from bot.features.router import COMMAND
+from bot.features.workflow.step import CALLBACK_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,3 +150,27 @@ def test_procfile_runs_the_bot_as_the_web_process() -> None:
     lines = (ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
     processes = dict(line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
     assert processes["web"].strip() == "python -m bot"
+
+
+def test_the_workflow_step_is_declared_as_the_code_answers_it(manifest: dict[str, Any]) -> None:
+    """The outputs' declaration is also what the fake Slack checks each run's outputs against
+    (tests/features/workflow/test_step_runs.py)."""
+    step = manifest["functions"][CALLBACK_ID]
+    assert 0 < len(step["title"]) <= 50
+    inputs = step["input_parameters"]
+    assert {name: spec["type"] for name, spec in inputs["properties"].items()} == {
+        "module": "string",
+        "days": "integer",
+    }
+    assert inputs["required"] == ["module"]
+    outputs = step["output_parameters"]
+    assert {name: spec["type"] for name, spec in outputs["properties"].items()} == {
+        "summary": "string",
+        "count": "integer",
+        "next_start": "timestamp",
+    }
+    assert set(outputs["required"]) == {"summary", "count"}, "next_start is left out when nothing is coming"
+    settings = manifest["settings"]
+    assert "function_executed" in settings["event_subscriptions"]["bot_events"]
+    assert settings["org_deploy_enabled"] is True, "Slack requires it of apps with custom steps"
+    assert settings["function_runtime"] == "remote", "the step runs in this bot, not on Slack's servers"

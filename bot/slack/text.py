@@ -23,6 +23,7 @@ _BROADCAST = re.compile(r"@(channel|here|everyone)", re.IGNORECASE)
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):(//)", re.IGNORECASE)
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 
 
 def escape(text: str) -> str:
@@ -47,6 +48,14 @@ def neutralise(mrkdwn_text: str) -> str:
     space, so Slack's parsing of a top-level `text` can neither ping nor link."""
     unpinged = _BROADCAST.sub(lambda match: "@" + ZERO_WIDTH_SPACE + match.group(1), mrkdwn_text)
     return _SCHEME.sub(lambda match: f"{match.group(1)}:{ZERO_WIDTH_SPACE}{match.group(2)}", unpinged)
+
+
+def unformatted(mrkdwn_text: str) -> str:
+    """One of our mrkdwn sentences as plain text, for places Slack shows literally (a workflow
+    step's error): date tokens become their fallback, bold marks and entities go, and broadcast
+    words stay broken."""
+    text = _DATE_TOKEN.sub(lambda match: match.group(1), mrkdwn_text).replace("*", "")
+    return neutralise(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
 
 
 def escape_clip(text: str, limit: int) -> str:

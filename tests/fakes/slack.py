@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from tests.fakes.blockkit import MESSAGE_MAX_BLOCKS, block_errors, view_errors
+from tests.fakes.slack_functions import FunctionRun, FunctionRuns
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -71,7 +72,7 @@ SERVER_VIEW_FIELDS = frozenset(
 #: Methods that take the app-level (xapp-) token instead of the bot token.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 #: Fields that form-encoded callers send as JSON strings.
-JSON_STRING_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
+JSON_STRING_FIELDS = frozenset({"blocks", "attachments", "view", "metadata", "outputs"})
 
 _TZ_LABELS = {
     "CET": "Central European Time",
@@ -234,6 +235,7 @@ class FakeSlack:
         self._used_triggers: set[str] = set()
         self._ts_counter = 0
         self._view_counter = 0
+        self._functions = FunctionRuns(APP_ID)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -253,6 +255,8 @@ class FakeSlack:
             "conversations.history": self._api_conversations_history,
             "conversations.members": self._api_conversations_members,
             "apps.connections.open": self._api_apps_connections_open,
+            "functions.completeSuccess": self._functions.complete_success,
+            "functions.completeError": self._functions.complete_error,
         }
 
     # ----------------------------------------------------------------- lifecycle
@@ -391,6 +395,17 @@ class FakeSlack:
         with self._lock:
             self._triggers[trigger_id] = self._monotonic()
         return trigger_id
+
+    def run_step(self, callback_id: str, definition: JSON, inputs: JSON) -> JSON:
+        """A workflow reaches the app's custom step `callback_id` (declared as `definition`, a
+        manifest `functions:` entry): the `function_executed` event Slack then sends."""
+        with self._lock:
+            return self._functions.start(callback_id, definition, inputs)
+
+    def step_run(self, execution_id: str) -> FunctionRun:
+        """A copy of the run: `running`, or how the app ended it."""
+        with self._lock:
+            return copy.deepcopy(self._functions.runs[execution_id])
 
     def disable_messages_tab(self, user_id: str) -> None:
         """DMs to this user now fail with messages_tab_disabled."""
@@ -674,7 +689,7 @@ class FakeSlack:
         wanted, other = self.valid_tokens, self.valid_app_tokens
         if method in APP_TOKEN_METHODS:
             wanted, other = other, wanted
-        if token in wanted:
+        if token in wanted or (method not in APP_TOKEN_METHODS and self._functions.accepts(token)):
             return None
         return "not_allowed_token_type" if token in other else "invalid_auth"
 
