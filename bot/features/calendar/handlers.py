@@ -64,11 +64,11 @@ class CalendarListeners:
 
     # Slack
 
-    async def on_subscribe(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_subscribe(self, ack: Any, body: dict[str, Any], _: Any, client: AsyncWebClient) -> None:
         await ack()
         await self._person_feed(body, client, self._feeds.subscribe, "made")
 
-    async def on_reset(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_reset(self, ack: Any, body: dict[str, Any], _: Any, client: AsyncWebClient) -> None:
         await ack()
         await self._person_feed(body, client, self._feeds.reset, "reset")
 
@@ -80,7 +80,7 @@ class CalendarListeners:
         log.info("calendar feed %s for person:%s", done, user)
         await self._republish(client, user)
 
-    async def on_reset_channel(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+    async def on_reset_channel(self, ack: Any, body: dict[str, Any], respond: Any, _: AsyncWebClient) -> None:
         """From `digest list`, an answer only the person sees, in the channel Slack says it is in."""
         await ack()
         user, channel = body["user"]["id"], (body.get("channel") or {}).get("id", "")

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 
 PRODUCT = "-//sessions-bot//Zoho People training sessions//EN"
 REFRESH = timedelta(hours=1)
 """How often a subscribed calendar is asked to look again (clients may take longer)."""
+ZONE_MARGIN = timedelta(days=366)
+"""The zone's rules are written for the events' span and a year either side, not since 1970."""
 SUMMARY_CHARS = 250
 TEXT_CHARS = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -57,13 +59,15 @@ def calendar_text(
         calendar.add("name", name)
         calendar.add("x-wr-calname", name)
         calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-        calendar.add("x-published-ttl", REFRESH)
+        calendar.add("x-published-ttl", vDuration(REFRESH))
     else:
         calendar.add("method", "PUBLISH")
     for event in events:
         calendar.add_component(_event(event, zone, stamp))
     if events:
-        calendar.add_missing_timezones()
+        first = min(event.start for event in events).date()
+        last = max(event.start for event in events).date()
+        calendar.add_missing_timezones(first - ZONE_MARGIN, last + ZONE_MARGIN)
     return calendar.to_ical()
 
 
