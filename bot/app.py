@@ -22,6 +22,9 @@ from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.core import Core, build_core
 from bot.features import router
+from bot.features.calendar.feeds import CalendarFeeds
+from bot.features.calendar.handlers import CalendarListeners
+from bot.features.calendar.limiter import RateLimiter
 from bot.features.connect.handlers import ConnectListeners
 from bot.features.connect.service import ConnectService
 from bot.features.deps import Deps
@@ -136,8 +139,21 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
             settings.secret_key,
             settings.admins,
         )
-    deps = Deps(core.clock, core.catalog, core.sessions, core.orgtime, store)
-    pages = register_features(bolt, deps, slack, connect)
+    calendar = None
+    if settings.public_url:
+        calendar = CalendarFeeds(
+            store,
+            core.catalog,
+            core.sessions,
+            core.orgtime,
+            core.clock,
+            settings.public_url,
+            settings.secret_key,
+        )
+    deps = Deps(
+        core.clock, core.catalog, core.sessions, core.orgtime, store, calendar.links if calendar else None
+    )
+    pages = register_features(bolt, deps, slack, connect, calendar)
     holder = f"scheduler-{uuid.uuid4().hex[:12]}"
     outbox = Outbox(store, slack, holder)
     catch_up = timedelta(hours=settings.digest_catch_up_hours)
@@ -155,14 +171,19 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
 
 
 def register_features(
-    bolt: AsyncApp, deps: Deps, slack: AsyncWebClient, connect: ConnectService | None = None
+    bolt: AsyncApp,
+    deps: Deps,
+    slack: AsyncWebClient,
+    connect: ConnectService | None = None,
+    calendar: CalendarFeeds | None = None,
 ) -> list[web.RouteDef]:
     """Every listener, in plain view: the listing, App Home, reminders, the forms, the
-    `/sessions` router, the Workflow Builder step and, when Zoho is connected from Slack, the
-    setup card; returns the pages people's browsers are sent to (connecting Zoho)."""
-    home = Home(deps, connect)
+    `/sessions` router, the Workflow Builder step, with a public address the calendar feeds and,
+    when Zoho is connected from Slack, the setup card; returns the pages browsers and calendar
+    apps are sent to."""
+    home = Home(deps, connect, calendar)
     subscriptions = Subscriptions(deps)
-    digests = DigestCommands(deps, subscriptions, on_change=home.publish)
+    digests = DigestCommands(deps, subscriptions, on_change=home.publish, calendar=calendar)
     reminders = ReminderCommands(deps, subscriptions, on_change=home.publish)
     listing.register(bolt, deps)
     home.register(bolt)
@@ -170,11 +191,16 @@ def register_features(
     Forms(deps, subscriptions, on_change=home.publish).register(bolt)
     router.register(bolt, deps, subcommands={**digests.handlers(), **reminders.handlers()})
     WorkflowStep(deps).register(bolt)
-    if connect is None:
-        return []
-    listeners = ConnectListeners(connect, home.publish, slack)
-    listeners.register(bolt)
-    return listeners.routes()
+    pages: list[web.RouteDef] = []
+    if calendar is not None:
+        feeds = CalendarListeners(calendar, RateLimiter(deps.clock), home.publish)
+        feeds.register(bolt)
+        pages += feeds.routes()
+    if connect is not None:
+        listeners = ConnectListeners(connect, home.publish, slack)
+        listeners.register(bolt)
+        pages += listeners.routes()
+    return pages
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:

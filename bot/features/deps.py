@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.features.calendar.links import SessionFileLinks
 from bot.sessions.catalog import Catalog
 from bot.sessions.orgtime import OrgTime
 from bot.sessions.service import SessionService
@@ -22,6 +23,8 @@ class Deps:
     sessions: SessionService
     orgtime: OrgTime
     store: Store
+    calendar_links: SessionFileLinks | None = None
+    """Signs each session's calendar file address; None without BOT_PUBLIC_URL (no such button)."""
 
     @property
     def zoho_zone(self) -> ZoneInfo:

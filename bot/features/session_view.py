@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
+from bot.features.calendar.links import SessionFileLinks
 from bot.features.listing.ids import Action, SessionRef, encode_session
 from bot.sessions.model import Session
 from bot.sessions.modules import ModuleRef
@@ -69,6 +70,18 @@ def calendar_button(session: Session, module: ModuleRef) -> Block | None:
     }
 
 
+def file_button(session: Session, module: ModuleRef, links: SessionFileLinks) -> Block | None:
+    """The session's iCalendar file (Outlook, Apple Calendar), at a signed address."""
+    if session.start is None:
+        return None
+    return {
+        "type": "button",
+        "action_id": f"{Action.CALENDAR}:ics:{session.session_id}"[:255],
+        "text": plain("Add to Outlook / Apple calendar"),
+        "url": links.url(module.id, session.session_id),
+    }
+
+
 def remind_button(session: Session, module: ModuleRef) -> Block:
     return {
         "type": "button",
@@ -78,12 +91,20 @@ def remind_button(session: Session, module: ModuleRef) -> Block:
     }
 
 
-def session_actions(session: Session, module: ModuleRef, remindable: bool, position: int) -> Block | None:
-    """The per-session buttons; None when there is nothing to offer.
+def session_actions(
+    session: Session,
+    module: ModuleRef,
+    remindable: bool,
+    position: int,
+    links: SessionFileLinks | None = None,
+) -> Block | None:
+    """The per-session buttons; None when there is nothing to offer. `links`: the calendar file's
+    button too (when the bot has a public address).
 
     `position` keeps block ids unique even when Zoho repeats or omits session ids.
     """
-    elements = [button for button in (calendar_button(session, module),) if button is not None]
+    files = file_button(session, module, links) if links is not None else None
+    elements = [button for button in (calendar_button(session, module), files) if button is not None]
     if remindable and session.start is not None:
         elements.append(remind_button(session, module))
     if not elements:

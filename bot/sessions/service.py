@@ -121,6 +121,13 @@ class SessionService:
             self._sessions(module, snapshot),
         )
 
+    async def held_read(self, module: ModuleRef) -> ModuleRead | None:
+        """The newest read of the module held here or shared by other instances, or None; never
+        a call to Zoho."""
+        if await self._newest(module) is None:
+            return None
+        return self.latest_read(module)
+
     async def confirm(self, module: ModuleRef, deadline: float | None) -> None:
         """Return if Zoho knows the module; raise `ModuleGone` if not, or why Zoho could not be asked.
 

@@ -156,6 +156,30 @@ zoho_connections = Table(
     Column("settings_at", UTCDateTime(), doc="when the zone and date format were last read or told"),
 )
 
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, doc="SHA-256 of the feed's secret token, hex"),
+    Column("token", Text, nullable=False, doc="the token sealed with BOT_SECRET_KEY, to show it again"),
+    Column("kind", String(16), nullable=False, doc="person (their reminders) or channel (its digests)"),
+    Column("owner_id", String(32), nullable=False, doc="the Slack user or channel"),
+    Column("team_id", String(32), doc="the Slack workspace, when known: the tenant, later"),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("content_digest", String(64), doc="what the feed last listed, hashed: its ETag"),
+    Column("changed_at", UTCDateTime(), doc="when what it lists last changed: its Last-Modified"),
+    UniqueConstraint("kind", "owner_id", name="uq_calendar_feed_owner"),
+)
+
+session_sequences = Table(
+    "session_sequences",
+    metadata,
+    Column("module_key", String(200), primary_key=True),
+    Column("session_id", Text, primary_key=True),
+    Column("sequence", Integer, nullable=False, doc="+1 for each change found: the event's SEQUENCE"),
+    Column("changed_at", UTCDateTime(), nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -177,6 +201,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _creating(digests, reminder_subscriptions, sends, leases),
     2: _creating(session_watch, session_changes, channel_settings),  # change notices
     3: _creating(zoho_connections),  # Zoho connected from Slack
+    4: _creating(calendar_feeds, session_sequences),  # calendar feeds
 }
 ADVISORY_LOCK_ID = 0x5E5510B0
 
@@ -200,6 +225,7 @@ def _upgrade(connection: Connection) -> None:
 
 
 __all__ = [
+    "calendar_feeds",
     "channel_settings",
     "digests",
     "leases",
@@ -207,6 +233,7 @@ __all__ = [
     "reminder_subscriptions",
     "sends",
     "session_changes",
+    "session_sequences",
     "session_watch",
     "upgrade",
     "zoho_connections",

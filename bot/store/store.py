@@ -3,7 +3,8 @@
 `Store` is the one object the rest of the bot holds; each table family keeps its
 own module and is mixed in here: `subscriptions.py` (digests and reminders),
 `sends.py` (claims and outcomes), `lease.py` (the leader lease), `connections.py`
-(Zoho connected from Slack, its token sealed); `watch.py` (what change notices
+(Zoho connected from Slack, its token sealed), `feeds.py` (calendar feeds' hashed
+tokens); `watch.py` (what change notices
 keep) is `store.watches`. Every write that must happen once (a send, the lease, a
 subscription within its limit) is decided inside the database, never by reading
 first and writing after, so two instances cannot both win.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, select
@@ -25,6 +26,7 @@ from bot.secrets import Secrets
 from bot.store import schema
 from bot.store.connections import Connections
 from bot.store.errors import AlreadySubscribed, LimitReached, StoreError
+from bot.store.feeds import Feeds
 from bot.store.lease import Leases
 from bot.store.sends import Sends
 from bot.store.subscriptions import Subscriptions
@@ -33,11 +35,13 @@ from bot.store.watch import Watches
 log = logging.getLogger(__name__)
 
 UPGRADE_ATTEMPTS = 5
+KEEP_SEQUENCES = timedelta(days=365)
+"""A session's change count is kept this long after its last change, beyond any session's end."""
 
 __all__ = ["AlreadySubscribed", "LimitReached", "Store", "StoreError"]
 
 
-class Store(Subscriptions, Sends, Leases, Connections):
+class Store(Subscriptions, Sends, Leases, Connections, Feeds):
     """`Store(url)`, then `await upgrade()` at start-up (`await Store.open(url)` does both)."""
 
     def __init__(self, url: str, secrets: Secrets | None = None) -> None:
@@ -91,9 +95,13 @@ class Store(Subscriptions, Sends, Leases, Connections):
         return True
 
     async def forget_before(self, moment: datetime) -> int:
-        """Housekeeping: sends whose time has long passed can never be claimed again, and changes
-        found that long ago are no longer news."""
-        return await self.forget_sends_before(moment) + await self.watches.forget_changes_before(moment)
+        """Housekeeping: sends whose time has long passed can never be claimed again, changes
+        found that long ago are no longer news, and sessions changed a year before are over."""
+        return (
+            await self.forget_sends_before(moment)
+            + await self.watches.forget_changes_before(moment)
+            + await self.watches.forget_sequences_before(moment - KEEP_SEQUENCES)
+        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

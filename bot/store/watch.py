@@ -5,6 +5,8 @@ A module's known sessions and the changes found in a read are written in one
 transaction, conditional on the revision that was compared, so two instances
 comparing the same read cannot both record its changes, and a crash leaves
 either both or neither: a change is never lost between being found and being kept.
+The same transaction counts each session's changes (`sequences`): a calendar
+event's SEQUENCE, which must only grow, outlives the changes themselves.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import RowMapping, delete, desc, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.sessions.changes import Change, ChangeKind, Known
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store.records import FoundChange, module_from_row
-from bot.store.schema import channel_settings, session_changes, session_watch
+from bot.store.schema import channel_settings, session_changes, session_sequences, session_watch
 from bot.store.upsert import upsert
 
 
@@ -133,6 +136,7 @@ class Watches:
                             detected_at=now,
                         )
                     )
+                    await _count_change(connection, module.key, change.session.session_id, now)
         except (IntegrityError, _Overtaken):
             return None
         if changes:
@@ -175,6 +179,28 @@ class Watches:
             self._recent = (self._mark, moment, found)
         return found
 
+    async def sequences(self, module_keys: Iterable[str]) -> dict[tuple[str, str], int]:
+        """How many changes were found to each session of these modules, by (module key, session
+        id); a session never changed is absent (its count is 0)."""
+        keys = list(module_keys)
+        if not keys:
+            return {}
+        table = session_sequences
+        query = select(table.c.module_key, table.c.session_id, table.c.sequence).where(
+            table.c.module_key.in_(keys)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {(row[0], row[1]): row[2] for row in rows}
+
+    async def forget_sequences_before(self, moment: datetime) -> int:
+        """Sessions last changed before `moment` (long over) need their count no more."""
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(session_sequences).where(session_sequences.c.changed_at < moment)
+            )
+        return result.rowcount
+
     async def forget_changes_before(self, moment: datetime) -> int:
         self._recent = None
         async with self._engine.begin() as connection:
@@ -210,6 +236,19 @@ class Watches:
             return
         async with self._engine.connect() as connection:
             yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def _count_change(connection: AsyncConnection, module_key: str, session_id: str, now: datetime) -> None:
+    """One more change to the session, in one statement (the count only grows)."""
+    table = session_sequences
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(module_key=module_key, session_id=session_id, sequence=1, changed_at=now)
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.module_key, table.c.session_id],
+            set_={"sequence": table.c.sequence + 1, "changed_at": now},
+        )
+    )
 
 
 def _change_key(module: ModuleRef, change: Change, revision: int) -> str:

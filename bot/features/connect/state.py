@@ -10,12 +10,11 @@ accepted once (the caller records it), so a replayed state is refused.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
+
+from bot.signing import b64, mac, mac_keys, unb64, verifies
 
 LIFETIME_SECONDS = 600.0
 MAX_STATE_CHARS = 1000
@@ -36,8 +35,8 @@ class BadState(ValueError):
 
 def sign_state(secret_key: str, workspace: str, user: str, now: float) -> str:
     record = {"w": workspace, "u": user, "e": int(now + LIFETIME_SECONDS), "n": secrets.token_urlsafe(12)}
-    body = _b64(json.dumps(record, separators=(",", ":")).encode())
-    return f"{body}.{_b64(_mac(_keys(secret_key)[0], body))}"
+    body = b64(json.dumps(record, separators=(",", ":")).encode())
+    return f"{body}.{b64(mac(_keys(secret_key)[0], body))}"
 
 
 def read_state(secret_key: str, state: str, now: float) -> ConnectState:
@@ -48,13 +47,13 @@ def read_state(secret_key: str, state: str, now: float) -> ConnectState:
         raise BadState("The link's state is not one the bot made.")
     body, signature = state.split(".")
     try:
-        given = _unb64(signature)
+        given = unb64(signature)
     except ValueError:
         raise BadState("The link's state is not one the bot made.") from None
-    if not any(hmac.compare_digest(_mac(key, body), given) for key in _keys(secret_key)):
+    if not verifies(_keys(secret_key), body, given):
         raise BadState("The link's state is not one the bot made.")
     try:
-        record = json.loads(_unb64(body))
+        record = json.loads(unb64(body))
         found = ConnectState(str(record["w"]), str(record["u"]), float(record["e"]), str(record["n"]))
     except (ValueError, KeyError, TypeError):
         raise BadState("The link's state is not one the bot made.") from None
@@ -65,22 +64,4 @@ def read_state(secret_key: str, state: str, now: float) -> ConnectState:
 
 def _keys(secret_key: str) -> list[bytes]:
     """One MAC key per configured secret (BOT_SECRET_KEY, newest first), apart from its other uses."""
-    parts = [part.strip() for part in secret_key.split(",") if part.strip()]
-    return [hmac.new(part.encode(), _PURPOSE, hashlib.sha256).digest() for part in parts]
-
-
-def _mac(key: bytes, body: str) -> bytes:
-    return hmac.new(key, body.encode(), hashlib.sha256).digest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    if not text.isascii():
-        raise ValueError("not base64")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as exc:
-        raise ValueError("not base64") from exc
+    return mac_keys(secret_key, _PURPOSE)

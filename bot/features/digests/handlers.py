@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from bot.features import commands
+from bot.features.calendar.feeds import CalendarFeeds
+from bot.features.calendar.render import channel_block
 from bot.features.deps import Deps
 from bot.features.digests.render import list_text, notices_text
 from bot.features.forms.buttons import change_buttons
@@ -16,6 +18,7 @@ from bot.features.subscriptions.service import DIGEST_COMMAND, DigestPlan, OnCha
 from bot.sessions.matching import normalise
 from bot.slack.messages import MAX_BULLETS, Message, sentence_message
 from bot.slack.text import clip, escape_clip
+from bot.store.feeds import FeedKind
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +26,19 @@ log = logging.getLogger(__name__)
 class DigestCommands:
     """Handlers for the parsed digest commands; each answers within Slack's 3 seconds."""
 
-    def __init__(self, deps: Deps, subscriptions: Subscriptions, on_change: OnChange) -> None:
-        """`on_change(client, user)` republishes the person's App Home after a change."""
+    def __init__(
+        self,
+        deps: Deps,
+        subscriptions: Subscriptions,
+        on_change: OnChange,
+        calendar: CalendarFeeds | None = None,
+    ) -> None:
+        """`on_change(client, user)` republishes the person's App Home after a change; `calendar`
+        (with a public address) offers the channel's calendar feed in `digest list`."""
         self._deps = deps
         self._subscriptions = subscriptions
         self._on_change = on_change
+        self._calendar = calendar
 
     def handlers(self) -> dict[type, SubcommandHandler]:
         """The parsed commands this feature answers, for the router."""
@@ -55,6 +66,9 @@ class DigestCommands:
         message["blocks"] += [
             change_buttons(Kind.DIGEST, d.id, clip(d.module.title, 60)) for d in digests[:MAX_BULLETS]
         ]
+        if self._calendar is not None and digests:
+            address = await self._calendar.subscribe(FeedKind.CHANNEL, channel, asked.user, "")
+            message["blocks"] += channel_block(address)
         return message
 
     async def notices(self, parsed: commands.DigestNotices, asked: Asked) -> Message:

@@ -10,6 +10,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.features.calendar.feeds import CalendarFeeds
+from bot.features.calendar.render import home_card
 from bot.features.connect.render import Block, setup_card
 from bot.features.connect.service import ConnectService
 from bot.features.deps import Deps
@@ -19,6 +21,7 @@ from bot.sessions.model import Session
 from bot.sessions.windows import next_days
 from bot.slack.delivery import SLACK_FAILURES, narrow
 from bot.slack.users import Person, person
+from bot.store.feeds import FeedKind
 from bot.store.records import FoundChange, Reminder
 
 log = logging.getLogger(__name__)
@@ -27,10 +30,14 @@ CHANGES_SHOWN_FOR = timedelta(days=7)
 
 
 class Home:
-    def __init__(self, deps: Deps, connect: ConnectService | None = None) -> None:
-        """`connect`: when Zoho is connected from Slack, the setup card comes first."""
+    def __init__(
+        self, deps: Deps, connect: ConnectService | None = None, calendar: CalendarFeeds | None = None
+    ) -> None:
+        """`connect`: when Zoho is connected from Slack, the setup card comes first. `calendar`:
+        with a public address, the person's calendar feed is offered."""
         self._deps = deps
         self._connect = connect
+        self._calendar = calendar
 
     def register(self, app: AsyncApp) -> None:
         app.event("app_home_opened")(self.on_opened)
@@ -47,7 +54,10 @@ class Home:
         zone = someone.zone
         setup = await self._setup_card(user, someone)
         changes = await self._changes(reminders)
-        view = home_view(self._upcoming(reminders), reminders, digests, zone, changes, setup)
+        feed: list[Block] = []
+        if self._calendar is not None:
+            feed = home_card(await self._calendar.address(FeedKind.PERSON, user))
+        view = home_view(self._upcoming(reminders), reminders, digests, zone, changes, setup, feed)
         try:
             await client.views_publish(user_id=user, view=view)
         except SLACK_FAILURES as exc:

@@ -1,5 +1,6 @@
-"""The Home tab view (pure), within its 100-block limit: at most 11 fixed blocks, 10 sessions, two
-"more" notes and 18 rows of each kind at two blocks a row (its line, then Edit and Stop)."""
+"""The Home tab view (pure), within its 100-block limit: at most 11 fixed blocks, 2 of the
+calendar's, 10 sessions, two "more" notes and 18 rows of each kind at two blocks a row (its line,
+then Edit and Stop)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ def home_view(
     zone: tzinfo,
     changes: Sequence[FoundChange] = (),
     setup: Sequence[Block] = (),
+    calendar: Sequence[Block] = (),
 ) -> dict[str, Any]:
     """`upcoming` pairs a module name with a session the person will be reminded of; `changes` are
     the latest changes to their reminded sessions, newest first; `setup` is the Zoho connection's
-    card, shown first."""
+    card, shown first; `calendar` offers the person's calendar feed, after their sessions."""
     blocks: list[Block] = [*setup, {"type": "header", "text": plain("Your training sessions")}]
     blocks.append(_title("Coming up, with a reminder"))
     if upcoming:
@@ -47,6 +49,7 @@ def home_view(
             for found in changes[:MAX_CHANGES]
         ]
         blocks.append({"type": "section", "text": mrkdwn("\n".join(lines))})
+    blocks += calendar
     blocks.append({"type": "divider"})
     blocks.append(_title("Your reminders"))
     if not reminders:

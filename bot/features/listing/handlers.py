@@ -91,7 +91,9 @@ async def _render_listing(
     window = await _window(deps, client, user_id, window_word)
     listing = await deps.sessions.upcoming(module, deps.clock.now(), window, deps.deadline())
     offset = min(max(0, offset), max(0, len(listing.sessions) - 1))
-    return listing_message(listing, window.label, window_word, deps.zoho_zone, offset, shared_by)
+    return listing_message(
+        listing, window.label, window_word, deps.zoho_zone, offset, shared_by, deps.calendar_links
+    )
 
 
 async def _window(deps: Deps, client: AsyncWebClient, user_id: str, word: str) -> Window:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.features.calendar.links import SessionFileLinks
 from bot.features.forms.buttons import follow_buttons
 from bot.features.listing.ids import Action, ListingRef, SessionRef, encode_listing, fits
 from bot.features.session_view import Block, session_actions, session_section
@@ -27,16 +28,23 @@ def listing_message(
     zone: tzinfo,
     offset: int = 0,
     shared_by: str | None = None,
+    links: SessionFileLinks | None = None,
 ) -> Message:
-    """One page of a module's upcoming sessions; `shared_by` makes it the in-channel version."""
-    blocks = listing_blocks(listing, window_label, zone, offset, shared_by)
+    """One page of a module's upcoming sessions; `shared_by` makes it the in-channel version;
+    `links` adds each session's calendar file (when the bot has a public address)."""
+    blocks = listing_blocks(listing, window_label, zone, offset, shared_by, links)
     shown = len(listing.sessions[offset : offset + PAGE_SIZE])
     blocks += _footer(listing, window_word, offset, shown, interactive=shared_by is None)
     return {"text": _summary(listing, window_label), "blocks": blocks}
 
 
 def listing_blocks(
-    listing: Listing, window_label: str, zone: tzinfo, offset: int = 0, shared_by: str | None = None
+    listing: Listing,
+    window_label: str,
+    zone: tzinfo,
+    offset: int = 0,
+    shared_by: str | None = None,
+    links: SessionFileLinks | None = None,
 ) -> list[Block]:
     """The heading and one page of sessions, each with its buttons: Remind me unless shared, or
     unless a button's value cannot name the session (an id too long for one: `ids.fits`)."""
@@ -50,7 +58,7 @@ def listing_blocks(
     for position, session in enumerate(page, start=offset):
         blocks.append(session_section(session, zone))
         remindable = shared_by is None and fits(SessionRef(module.id, session.session_id))
-        actions = session_actions(session, module, remindable=remindable, position=position)
+        actions = session_actions(session, module, remindable=remindable, position=position, links=links)
         if actions is not None:
             blocks.append(actions)
     return blocks

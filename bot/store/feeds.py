@@ -1,0 +1,130 @@
+"""Calendar feeds: one secret address per person (their reminders) and per channel (its digests).
+
+A feed's token is 32 random bytes; the table keeps its SHA-256, by which a request
+finds the feed, and a copy sealed with BOT_SECRET_KEY, so App Home and `digest
+list` can show the address again: a copy of the database opens neither. Resetting
+replaces the row, so the old address finds nothing. `team_id` is kept when known:
+the tenant a feed will belong to (and die with) once one deployment serves many.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import RowMapping, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.secrets import Secrets
+from bot.store.errors import StoreError
+from bot.store.schema import calendar_feeds
+
+
+class FeedKind(StrEnum):
+    PERSON = "person"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed as stored; `token` is the secret itself, opened (never logged)."""
+
+    kind: FeedKind
+    owner_id: str
+    token_hash: str
+    token: str
+    content_digest: str | None
+    changed_at: datetime | None
+
+
+class Feeds:
+    """Calendar feeds; part of `Store`, which provides the engine and the secrets."""
+
+    _engine: AsyncEngine
+    _secrets: Secrets | None
+
+    async def feed_of(self, kind: FeedKind, owner_id: str) -> Feed | None:
+        query = select(calendar_feeds).where(
+            calendar_feeds.c.kind == kind.value, calendar_feeds.c.owner_id == owner_id
+        )
+        return await self._one_feed(query)
+
+    async def feed_by_hash(self, token_hash: str) -> Feed | None:
+        return await self._one_feed(select(calendar_feeds).where(calendar_feeds.c.token_hash == token_hash))
+
+    async def add_feed(
+        self, kind: FeedKind, owner_id: str, token: tuple[str, str], by: str, team_id: str, now: datetime
+    ) -> Feed:
+        """The owner's feed: `token` (secret, hash) when they had none, else the one they have
+        (two clicks at once make one feed)."""
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    calendar_feeds.insert().values(**self._row(kind, owner_id, token, by, team_id, now))
+                )
+        except IntegrityError:
+            pass
+        found = await self.feed_of(kind, owner_id)
+        if found is None:
+            raise StoreError("The calendar feed was reset while it was being made; try again.")
+        return found
+
+    async def replace_feed(
+        self, kind: FeedKind, owner_id: str, token: tuple[str, str], by: str, team_id: str, now: datetime
+    ) -> Feed:
+        """A new address for the owner's feed; the old one (if any) answers nothing from now on."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                delete(calendar_feeds).where(
+                    calendar_feeds.c.kind == kind.value, calendar_feeds.c.owner_id == owner_id
+                )
+            )
+            await connection.execute(
+                calendar_feeds.insert().values(**self._row(kind, owner_id, token, by, team_id, now))
+            )
+        return Feed(kind, owner_id, token[1], token[0], None, None)
+
+    async def feed_changed(self, token_hash: str, digest: str, now: datetime) -> None:
+        """What the feed lists changed (to what `digest` sums up) at `now`."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(calendar_feeds)
+                .where(calendar_feeds.c.token_hash == token_hash)
+                .values(content_digest=digest, changed_at=now)
+            )
+
+    def _row(
+        self, kind: FeedKind, owner_id: str, token: tuple[str, str], by: str, team_id: str, now: datetime
+    ) -> dict[str, object]:
+        secret, token_hash = token
+        return {
+            "token_hash": token_hash,
+            "token": self._sealer().seal(secret),
+            "kind": kind.value,
+            "owner_id": owner_id,
+            "team_id": team_id or None,
+            "created_by": by,
+            "created_at": now,
+        }
+
+    def _sealer(self) -> Secrets:
+        if self._secrets is None:
+            raise StoreError("Calendar feeds need BOT_SECRET_KEY to keep their addresses sealed.")
+        return self._secrets
+
+    async def _one_feed(self, query: object) -> Feed | None:
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()  # type: ignore[call-overload]
+        return self._feed(row) if row is not None else None
+
+    def _feed(self, row: RowMapping) -> Feed:
+        return Feed(
+            FeedKind(row["kind"]),
+            row["owner_id"],
+            row["token_hash"],
+            self._sealer().open(row["token"]),
+            row["content_digest"],
+            row["changed_at"],
+        )
