@@ -32,7 +32,8 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,6 +52,7 @@ from bot.sessions.modules import ModuleRef
 from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import next_days
 from bot.slack.server import start_http, web_app
+from bot.store.store import Store
 from bot.zoho.client import RetryPolicy
 from tests.clock import FakeClock
 from tests.conftest import module_refs
@@ -83,13 +85,13 @@ class Row:
         return f"| {self.step} | {statistics.median(self.seconds) * 1000:.1f} | {self.held * 1000:.1f} |"
 
 
-def big_org() -> Org:
+def big_org(today: date) -> Org:
     """large_org at 5,000 modules, its first module holding `LONG_SESSIONS` sessions spread from
     30 days back to 60 ahead (Zoho answers past sessions too)."""
-    org = large_org(START.date(), courses=COURSES, sessions_per_batch=(10, 30))
+    org = large_org(today, courses=COURSES, sessions_per_batch=(10, 30))
     long_module = org.courses[0].batches[0].modules[0]
     for n in range(LONG_SESSIONS):
-        start = datetime.combine(START.date() + timedelta(days=n % 90 - 30), datetime.min.time())
+        start = datetime.combine(today + timedelta(days=n % 90 - 30), datetime.min.time())
         start += timedelta(hours=8 + n % 10, minutes=30 * (n % 2))
         long_module.sessions.append(
             make_session(zoho_id(900000 + n), long_module.module_id, f"Long session {n}", start)
@@ -139,13 +141,13 @@ async def start(zoho: FakeZoho, slack: FakeSlack, clock: FakeClock, data: Path) 
     return SlackBot(bot, runner, httpx.AsyncClient(timeout=60), slack, zoho, clock)
 
 
-async def subscribe(sb: SlackBot, modules: list[ModuleRef]) -> None:
-    """`REMINDERS` reminders and `DIGESTS` digests of `USER`, the digests all in `CHANNEL`."""
-    store, now = sb.bot.store, sb.clock.now()
+async def subscribe(store: Store, modules: list[ModuleRef], now: datetime, at: dt_time) -> None:
+    """`REMINDERS` reminders and `DIGESTS` digests of `USER`, the digests all in `CHANNEL` at `at`
+    (Paris) every day."""
     for module in modules[:REMINDERS]:
         await store.save_reminder(USER, module, timedelta(hours=1), now)
     for module in modules[:DIGESTS]:
-        await store.save_digest(CHANNEL, module, START.time(), frozenset(range(5)), "Europe/Paris", USER, now)
+        await store.save_digest(CHANNEL, module, at, frozenset(range(7)), "Europe/Paris", USER, now)
 
 
 async def open_home(sb: SlackBot) -> None:
@@ -185,7 +187,7 @@ async def lag(sb: SlackBot) -> LagFigures:
 
 
 async def run(rounds: int, count: int) -> None:
-    org = big_org()
+    org = big_org(START.date())
     modules = module_refs(org)
     long_module = modules[0]
     clock = FakeClock(START)
@@ -214,7 +216,7 @@ async def run(rounds: int, count: int) -> None:
                 "its first listing (records parsed)", 1, lambda: sessions.upcoming(long_module, now, window)
             )
             await sessions.refresh(modules[:REMINDERS], need)
-            await subscribe(sb, modules)
+            await subscribe(sb.bot.store, modules, clock.now(), START.time())
             shown = await render_digest(sb)
             await measure(
                 f"render a digest of {DIGESTS} modules ({shown} sessions)", rounds, lambda: render_digest(sb)
