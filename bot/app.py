@@ -8,7 +8,7 @@ import logging
 import signal
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ from bot.features.reminders.send import ReminderSender
 from bot.features.reminders.trainers import TrainerDirectory
 from bot.features.subscriptions.service import Subscriptions
 from bot.features.workflow.handlers import WorkflowStep
+from bot.loop_lag import LoopLag
 from bot.scheduler import Scheduler
 from bot.secrets import WrongSecretKey
 from bot.sessions.people import TrainerEmails
@@ -70,10 +71,12 @@ class Bot:
     connect: ConnectService | None
     pages: list[web.RouteDef]
     """What people's browsers are sent to (connecting Zoho), served beside `/slack/events`."""
+    loop_lag: LoopLag = field(default_factory=LoopLag)
 
     async def start(self) -> None:
-        """Prepare the database (create or upgrade the schema), and take up the Zoho connection
-        made from Slack, if any."""
+        """Watch the event loop's lag, prepare the database (create or upgrade the schema), and
+        take up the Zoho connection made from Slack, if any."""
+        self.loop_lag.start()
         await self.store.upgrade()
         if self.connect is not None:
             try:
@@ -82,6 +85,7 @@ class Bot:
                 raise ConfigError(str(exc)) from exc
 
     async def aclose(self) -> None:
+        await self.loop_lag.stop()
         await self.core.aclose()
         await self.store.close()
 

@@ -5,7 +5,7 @@ Counters and histograms are updated where things happen (a Slack request
 answered, a Zoho call made, a send settled). Gauges of shared state (the Zoho
 budget, the lock) are read when scraped, since any instance may change them;
 the scheduler sets its own (last tick, leadership, data age, paused
-subscriptions) each tick.
+subscriptions) each tick; the event loop's lag is observed by `loop_lag.LoopLag`.
 """
 
 from __future__ import annotations
@@ -65,6 +65,11 @@ SCHEDULER_LAST_TICK = Gauge(
     f"{PREFIX}_scheduler_last_tick_timestamp_seconds", "When this instance's scheduler last ticked."
 )
 SCHEDULER_LEADER = Gauge(f"{PREFIX}_scheduler_leader", "1 when this instance led the last tick.")
+EVENT_LOOP_LAG = Histogram(
+    f"{PREFIX}_event_loop_lag_seconds",
+    "How late a periodic wake-up on the event loop came: how long everything else waited then.",
+    buckets=(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
 
 _ID_SEGMENT = re.compile(r"(?<=/)(?!v\d+(?:/|$))[^/]*\d[^/]*(?=/|$)")
 

@@ -212,6 +212,10 @@ class Catalog:
             modules = await self._walk_courses(await self._source.courses(need), need)
             self._cache.set(_DISCOVERED, Discovered(tuple(modules), self._clock.time()))
             self._cache.set(_VERSION, uuid.uuid4().hex)
+            # Thousands of modules take tens of milliseconds to read back and fold for matching:
+            # in a worker thread after each walk (every few hours), not in the next lookup on the
+            # event loop. The thread hands the GIL back to the loop every few milliseconds.
+            await asyncio.to_thread(self._matching)
             log.info("catalog walk found %d modules", len(modules))
             return len(modules)
         finally:

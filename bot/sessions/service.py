@@ -26,6 +26,8 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import diskcache
 
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL = 600.0
 PARSED_FETCHES = 1024
 """Fetches whose parsed sessions are kept in memory; each module has one current fetch."""
+PARSED_ON_THE_LOOP = 250
+"""Records a read may have to be parsed on the event loop (about 10 ms); longer reads are parsed
+in a worker thread as soon as they are read."""
 PAGE_SIZE = 25
 """Records Zoho returns per page: what a fetch of n records costs is about n / 25 calls."""
 ASKED_SECONDS = 3600.0
@@ -272,6 +277,7 @@ class SessionService:
                     records = [r for r in read.records if str(r.get("moduleId", "")) == module.module_id]
                 kept[module.key] = Snapshot(tuple(records), fetched_at, uuid.uuid4().hex, read.complete)
                 await self._keep(module, kept[module.key])  # shared before the claim ends
+                await self._parse_long(module, kept[module.key])
             return kept
 
     async def _fetched_elsewhere(self, unit: _Unit) -> dict[str, Snapshot] | None:
@@ -356,18 +362,32 @@ class SessionService:
     def _sessions(self, module: ModuleRef, snapshot: Snapshot) -> tuple[Session, ...]:
         """The snapshot's sessions by start time, parsed the first time this fetch is read (and again
         once the organisation's zone or date format is learnt or changed)."""
-        orgtime = self._orgtime
-        memo = (module.key, snapshot.fetch_id, orgtime.version)
+        memo = (module.key, snapshot.fetch_id, self._orgtime.version)
         sessions = self._parsed.get(memo)
         if sessions is None:
-            parsed = (parse_session(raw, orgtime.zone, orgtime.date_format) for raw in snapshot.records)
-            sessions = tuple(sorted(parsed, key=Session.sort_key))
-            self._parsed[memo] = sessions
-            if len(self._parsed) > PARSED_FETCHES:
-                self._parsed.popitem(last=False)
+            sessions = _parsed(snapshot.records, self._orgtime.zone, self._orgtime.date_format)
+            self._remember(memo, sessions)
         else:
             self._parsed.move_to_end(memo)
         return sessions
+
+    async def _parse_long(self, module: ModuleRef, snapshot: Snapshot) -> None:
+        """Parse a long read now, in a worker thread: thousands of records are a few hundred
+        milliseconds of Python, which on the event loop would hold every request and send. The
+        thread holds the GIL too, but Python hands it back to the loop every few milliseconds.
+        Reads are rare (a module at most once per freshness window) and short ones are parsed
+        on the loop when first shown, as before."""
+        if len(snapshot.records) < PARSED_ON_THE_LOOP or self._orgtime.awaiting:
+            return
+        orgtime = self._orgtime
+        memo = (module.key, snapshot.fetch_id, orgtime.version)
+        sessions = await asyncio.to_thread(_parsed, snapshot.records, orgtime.zone, orgtime.date_format)
+        self._remember(memo, sessions)
+
+    def _remember(self, memo: tuple[str, str, int], sessions: tuple[Session, ...]) -> None:
+        self._parsed[memo] = sessions
+        if len(self._parsed) > PARSED_FETCHES:
+            self._parsed.popitem(last=False)
 
     def _age(self, snapshot: Snapshot) -> float:
         return self._clock.time() - snapshot.fetched_at
@@ -405,6 +425,10 @@ def _units(modules: list[ModuleRef]) -> list[_Unit]:
     for module in modules:
         by_batch.setdefault((module.course_id, module.batch_id), {})[module.key] = module
     return [_Unit(tuple(members.values())) for members in by_batch.values()]
+
+
+def _parsed(records: tuple[dict[str, Any], ...], zone: ZoneInfo, date_format: str) -> tuple[Session, ...]:
+    return tuple(sorted((parse_session(raw, zone, date_format) for raw in records), key=Session.sort_key))
 
 
 def _overlaps(session: Session, window: Window) -> bool:

@@ -375,3 +375,20 @@ async def test_no_answer_from_zoho_is_not_gone(core: Core, fz: FakeZoho, clock: 
     with pytest.raises(SourceDown):
         await core.sessions.confirm(INVENTED, clock.time() + 20)
     assert not core.sessions.gone(INVENTED)
+
+
+async def test_a_long_read_parsed_off_the_loop_lists_the_same_sessions(
+    core: Core, fz: FakeZoho, clock: FakeClock
+) -> None:
+    """A read of 300 records is parsed in a worker thread as it is read: the listing is that of
+    any read, in start order and over at the same moment."""
+    for k in range(61, 301):
+        start = datetime.combine(TODAY + timedelta(days=k - 1), datetime.min.time()) + timedelta(hours=9)
+        fz.add_session(
+            *PAGED_MODULE.key.split("/"), make_session(zoho_id(900000 + k), "", f"Session {k}", start)
+        )
+
+    listing = await core.sessions.upcoming(PAGED_MODULE, clock.now(), next_days(clock.now(), 400))
+
+    assert len(fz.calls()) == 12
+    assert names(listing) == [f"Session {k}" for k in range(2, 301)]
