@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -56,6 +57,10 @@ from bot.store.store import Store
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
+GIL_SWITCH_SECONDS = 0.001
+"""How long a worker thread (matching, parsing a long Zoho answer) may keep the interpreter
+while the event loop waits for it: Python's 5 ms default, paid at each of the loop's many
+hand-backs, adds up to stalls of tens of milliseconds (see bench/RESULTS.md, "Stalls")."""
 SLACK_TIMEOUT_SECONDS = 10
 
 
@@ -76,6 +81,7 @@ class Bot:
     async def start(self) -> None:
         """Watch the event loop's lag, prepare the database (create or upgrade the schema), and
         take up the Zoho connection made from Slack, if any."""
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self.loop_lag.start()
         await self.store.upgrade()
         if self.connect is not None:
