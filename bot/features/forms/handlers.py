@@ -148,7 +148,8 @@ class Forms:
             observe.told(type(exc).__name__)
             await update_view(client, view_id, browse_modal(module, note=sentence_for(exc)))
             return
-        await update_view(client, view_id, browse_modal(module, listing, window.label, zone))
+        links = self._deps.calendar_links
+        await update_view(client, view_id, browse_modal(module, listing, window.label, zone, links=links))
 
     # ------------------------------------------------------------------ stopping
 
