@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -58,6 +59,10 @@ from bot.tenants.tenant import Tenant
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
+GIL_SWITCH_SECONDS = 0.001
+"""How long a worker thread (matching, parsing a long Zoho answer) may keep the interpreter
+while the event loop waits for it: Python's 5 ms default, paid at each of the loop's many
+hand-backs, adds up to stalls of tens of milliseconds (see bench/RESULTS.md, "Stalls")."""
 SLACK_TIMEOUT_SECONDS = 10
 
 
@@ -82,6 +87,7 @@ class Bot:
         """Watch the event loop's lag, prepare the database (create or upgrade the schema, the
         rows written before the workspace was named given to it), and take up the Zoho
         connection made from Slack, if any."""
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self.loop_lag.start()
         await self.root.upgrade(self.store.tenant.id)
         await self.root.adopt(self.store.tenant.id)

@@ -25,9 +25,11 @@ TOKEN_SHAPES = re.compile(
     r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|\b1000\.[0-9a-f]{8,}\.[0-9a-f]{8,}\b"
     r"|(?<=Zoho-oauthtoken )[^\s\"',]+|(?<=Bearer )[^\s\"',]+"
     r"|(?<=[?&]state=)[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+|(?<=[?&]code=)[^\s&\"']+"
+    r"|(?<=/calendar/)[A-Za-z0-9_-]{20,}"
 )
 """Slack bot, user and app tokens; Zoho's `1000.<hex>.<hex>` tokens; any Authorization header value;
-the connect flow's signed state and Zoho's consent code in a URL (either, while alive, connects)."""
+the connect flow's signed state and Zoho's consent code in a URL (either, while alive, connects);
+a calendar feed's secret address (a request line aiohttp logs when it refuses it)."""
 NOISY_LIBRARIES = ("httpx", "httpcore", "aiosqlite", "asyncio")
 """Below WARNING these log every request or statement (with URLs that may carry secrets)."""
 FIELDS = "fields"

@@ -109,7 +109,7 @@ ALLOWED_FEATURE_ARROWS = {
     "calendar": set(),
     "connect": set(),
     "digests": {"calendar", "forms", "subscriptions"},
-    "forms": {"listing", "subscriptions"},
+    "forms": {"calendar", "listing", "subscriptions"},
     "home": {"calendar", "connect", "forms", "notices", "subscriptions"},
     "listing": {"calendar", "forms"},
     "notices": {"reminders"},

@@ -8,6 +8,10 @@ is known. Until the first walk has finished, a name that matches nothing is
 tried with Zoho's course search, at most `SEARCHES_PER_MINUTE` times a minute on
 this machine and once per name every `MISS_SECONDS`; after it, names are matched
 against what the catalog holds and nothing a person types costs a Zoho call.
+
+Matching (and preparing the index it needs after the modules changed) runs in a worker thread:
+it is C code called a slice at a time (see `matching.SLICE_WORK`), so between slices the event
+loop gets the interpreter back, however long the text typed and however many the modules.
 """
 
 from __future__ import annotations
@@ -164,7 +168,7 @@ class Catalog:
         """Resolve what a person typed; before the first walk has finished, a miss is tried
         with Zoho's course search (see the module's docstring for its bounds)."""
         query = query[:MAX_QUERY_CHARS]
-        resolution = self._matching().resolve(query)
+        resolution = await asyncio.to_thread(self._resolve, query)
         if not isinstance(resolution, NotFound) or ModuleId.parse(query) is not None:
             return resolution
         if self.walked_at() is not None:
@@ -179,14 +183,20 @@ class Catalog:
         except SessionsError as exc:
             log.info("catalog search for %r failed: %s", query, exc)
             return resolution
-        resolution = self._matching().resolve(query) if added else resolution
+        resolution = await asyncio.to_thread(self._resolve, query) if added else resolution
         if isinstance(resolution, NotFound):
             self._cache.set(miss, self._clock.time() + MISS_SECONDS, expire=MISS_SECONDS)
         return resolution
 
-    def suggest(self, query: str, limit: int) -> list[ModuleRef]:
+    async def suggest(self, query: str, limit: int) -> list[ModuleRef]:
         """Modules to offer while a person types (menus ask on every keystroke): from what the
         catalog holds, never a call to Zoho."""
+        return await asyncio.to_thread(self._suggest, query, limit)
+
+    def _resolve(self, query: str) -> Resolution:
+        return self._matching().resolve(query)
+
+    def _suggest(self, query: str, limit: int) -> list[ModuleRef]:
         return self._matching().suggest(query, limit)
 
     def _may_search(self) -> bool:

@@ -52,6 +52,11 @@ _FIRST = 64
 rapidfuzz then builds and sorts a few hundred results, not thousands; when they are not
 enough, all are fetched."""
 
+SLICE_WORK = 60_000
+"""Characters typed times texts scored in one call into rapidfuzz (a few milliseconds of C that
+holds the interpreter): a long typed text is scored against fewer texts at a time."""
+
+_SCORER = fuzz.WRatio
 _Scored = list[tuple[str, float, int]]
 """What `process.extract` returns: (text, score, the text's index), best first."""
 
@@ -317,8 +322,19 @@ class MatchIndex:
 
 
 def _scored(wanted: str, texts: list[str], cutoff: float | None, first: int | None = None) -> _Scored:
-    """The texts scoring at least `cutoff` (any score for None) against `wanted`, best first (the
-    `first` best only, if given), scored in one call into rapidfuzz's C code; the texts are folded
-    already. A few just under `cutoff` may come too (see `_SLACK`)."""
-    floor = None if cutoff is None else max(0.0, cutoff - _SLACK)
-    return process.extract(wanted, texts, scorer=fuzz.WRatio, processor=None, limit=first, score_cutoff=floor)
+    """The texts scoring at least `cutoff` (any score for None) against `wanted`, best first, ties
+    in the texts' order (the `first` best only, if given); the texts are folded already. A few just
+    under `cutoff` may come too (see `_SLACK`).
+
+    Scored by rapidfuzz's C code a slice at a time (see `SLICE_WORK`), so that between slices a
+    thread running this lets others, the event loop's above all, have the interpreter."""
+    low = None if cutoff is None else max(0.0, cutoff - _SLACK)
+    size = max(1, SLICE_WORK // max(1, len(wanted)))
+    found: _Scored = []
+    for start in range(0, len(texts), size):
+        part = texts[start : start + size]
+        best = process.extract(wanted, part, scorer=_SCORER, processor=None, limit=first, score_cutoff=low)
+        found += [(text, score, start + at) for text, score, at in best]
+    if len(texts) > size:  # one slice is in order already
+        found.sort(key=lambda scored: (-scored[1], scored[2]))
+    return found[:first]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.sessions.errors import (
@@ -58,8 +58,9 @@ NOT_CONNECTED = (
 )
 
 
-def sentence_for(error: SessionsError) -> str:
-    """The sentence for a domain failure (date tokens are filled in by Slack for each reader)."""
+def sentence_for(error: SessionsError, fallback_zone: tzinfo = UTC) -> str:
+    """The sentence for a domain failure (date tokens are filled in by Slack for each reader;
+    where Slack cannot, their fallback text is in `fallback_zone`)."""
     if isinstance(error, NotConnected):
         return NOT_CONNECTED
     if isinstance(error, SettingsUnknown):
@@ -72,7 +73,7 @@ def sentence_for(error: SessionsError) -> str:
         until = datetime.fromtimestamp(error.until, UTC)
         return (
             "Zoho has paused the bot's access for a few minutes after too many requests; "
-            f"try again after {date_token(until, '{time}', UTC)}."
+            f"try again after {date_token(until, '{time}', fallback_zone)}."
         )
     if isinstance(error, CallLimitReached):
         seconds = max(1, round(error.retry_after))
@@ -81,7 +82,7 @@ def sentence_for(error: SessionsError) -> str:
         frees = datetime.fromtimestamp(error.frees_at, UTC)
         return (
             "The bot has used up its daily Zoho allowance, so it can't fetch this module now; "
-            f"more frees at {date_token(frees, '{date_short_pretty} {time}', UTC)}."
+            f"more frees at {date_token(frees, '{date_short_pretty} {time}', fallback_zone)}."
         )
     if isinstance(error, ModuleGone):
         return "Zoho no longer knows this module (it may have been removed); pick another with `/sessions`."

@@ -24,6 +24,7 @@ _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):(//)", re.IGNORECASE)
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 _DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+_MARKED = re.compile(r"([*`])([^*`\n]+)\1")
 
 
 def escape(text: str) -> str:
@@ -52,9 +53,10 @@ def neutralise(mrkdwn_text: str) -> str:
 
 def unformatted(mrkdwn_text: str) -> str:
     """One of our mrkdwn sentences as plain text, for places Slack shows literally (a workflow
-    step's error): date tokens become their fallback, bold marks and entities go, and broadcast
-    words stay broken."""
-    text = _DATE_TOKEN.sub(lambda match: match.group(1), mrkdwn_text).replace("*", "")
+    step's error): date tokens become their fallback, bold and code marks around words go (a lone
+    `*` in a name stays), entities are unescaped, and broadcast words stay broken."""
+    text = _DATE_TOKEN.sub(lambda match: match.group(1), mrkdwn_text)
+    text = _MARKED.sub(lambda match: match.group(2), text)
     return neutralise(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
 
 

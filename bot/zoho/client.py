@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ LOCK_MARKERS = {422: "maximum limit exceeded", 400: "url_rolling_throttles_limit
 EXPIRED_TOKEN_CODES = frozenset({"7213"})
 SCOPE_CODES = frozenset({"7103", "7218"})
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""An escaped UTF-16 surrogate in a JSON body: only then are its texts looked at again."""
 
 Record = dict[str, Any]
 
@@ -299,7 +302,22 @@ def _json(response: httpx.Response) -> Record | None:
         body = response.json()
     except ValueError:
         return None
+    if _SURROGATE_ESCAPE.search(response.content):
+        body = _without_lone_surrogates(body)
     return body if isinstance(body, dict) else None
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """Zoho's JSON may escape half of a character (`\\ud83d` alone): Python keeps it as a lone
+    surrogate, which no UTF-8 text (a Slack message, a calendar file) can carry. Each becomes
+    U+FFFD; whole characters escaped as pairs were joined by the JSON decoder already."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    return value
 
 
 def _body_code(body: Record | None) -> str | None:

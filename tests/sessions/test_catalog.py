@@ -252,13 +252,13 @@ async def test_names_are_prepared_once_per_version_of_the_catalog(
     web, worker = make_core(), make_core()
     await worker.catalog.walk()
     for typed in ("gdpr", "gdpr bas", "GDPR Basics"):
-        assert web.catalog.suggest(typed, 10)[0].name == "GDPR Basics"
+        assert (await web.catalog.suggest(typed, 10))[0].name == "GDPR Basics"
     assert isinstance(await web.catalog.lookup("gdpr basics", deadline=None), Found)
     assert built == [11, 11], "the walker's index, and one for three menus and a lookup"
 
     await worker.catalog.walk()
-    assert web.catalog.suggest("gdpr", 10)[0].name == "GDPR Basics"
+    assert (await web.catalog.suggest("gdpr", 10))[0].name == "GDPR Basics"
     assert built == [11] * 4, "a new walk, a new index in each"
 
     web.catalog.forget()
-    assert web.catalog.suggest("gdpr", 10) == []
+    assert await web.catalog.suggest("gdpr", 10) == []

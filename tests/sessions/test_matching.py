@@ -273,14 +273,22 @@ _queries = st.one_of(
 
 
 @settings(max_examples=600, deadline=None)
-@given(modules=_modules, query=_queries, limit=st.integers(-2, 12), first=st.sampled_from((1, 2, 64)))
+@given(
+    modules=_modules,
+    query=_queries,
+    limit=st.integers(-2, 12),
+    first=st.sampled_from((1, 2, 64)),
+    slice_work=st.sampled_from((1, 40, matching.SLICE_WORK)),
+)
 def test_the_prepared_index_answers_as_scoring_each_module_in_turn(
-    modules: list[ModuleRef], query: str, limit: int, first: int
+    modules: list[ModuleRef], query: str, limit: int, first: int, slice_work: int
 ) -> None:
     """Many modules sharing few names, so that scores tie and cutoffs are met exactly; the index
-    fetches the best `first` names first, so small values make it fetch all of them again."""
+    fetches the best `first` names first, so small values make it fetch all of them again, and
+    scores `slice_work` // the text's length names at a time, so small values make it merge
+    many slices."""
     index = MatchIndex(modules)
-    with patch.object(matching, "_FIRST", first):
+    with patch.object(matching, "_FIRST", first), patch.object(matching, "SLICE_WORK", slice_work):
         assert index.resolve(query) == _old_resolve(query, modules)
         assert index.resolve(query, limit) == _old_resolve(query, modules, limit)
         assert index.suggest(query, limit) == _old_suggest(query, modules, limit)

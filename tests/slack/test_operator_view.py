@@ -215,3 +215,14 @@ def test_a_connect_links_state_and_zohos_code_are_redacted() -> None:
     assert "eyJ3IjoiVDEifQ" not in text
     assert "1000.x" not in text
     assert text.count(REDACTED) == 3
+
+
+def test_a_calendar_feeds_address_is_redacted() -> None:
+    """aiohttp logs the request line of a request it refuses (one too long), address and all."""
+    formatter = Redacting(json_lines=False, secrets=[])
+    token = "Qm9vbGVhbnMtYXJlLW5vdC1zZWNyZXRzLWJ1dC10aGlz"
+    request_line = f"bytearray(b'/calendar/{token}.ics?x=xxx')"
+    line = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "%s", (request_line,), None)
+    text = formatter.format(line)
+    assert token not in text
+    assert f"/calendar/{REDACTED}.ics" in text

@@ -19,6 +19,7 @@ from bot.slack.text import (
     mrkdwn,
     plain,
     time_range,
+    unformatted,
     user_mention,
 )
 
@@ -95,6 +96,19 @@ def test_date_token_renders_per_reader_and_falls_back_with_the_zone_named() -> N
     summer = datetime(2025, 7, 1, 8, 30, tzinfo=UTC)
     assert date_token(summer, "{time}", PARIS, "%H:%M").endswith("|10:30 CEST>")
     assert date_token(summer, "{time}", UTC, "%H:%M").endswith("|08:30 UTC>")
+
+
+def test_unformatted_is_what_a_reader_of_plain_text_should_see() -> None:
+    moment = datetime(2025, 3, 11, 8, 30, tzinfo=UTC)
+    sentence = (
+        f"*Stop* “C*ops &amp; Q&lt;A&gt;”: after {date_token(moment, '{time}', PARIS)}, "
+        "use `/sessions digest off`; tell @channel"
+    )
+
+    assert unformatted(sentence) == (
+        "Stop “C*ops & Q<A>”: after Tue 11 Mar 2025 09:30 CET, use /sessions digest off; "
+        f"tell @{ZERO_WIDTH_SPACE}channel"
+    )
 
 
 def test_time_range_has_start_and_end_tokens() -> None:

@@ -169,3 +169,19 @@ async def test_slow_answer_is_retried_then_unavailable(make_core: MakeCore, fz: 
     with pytest.raises(ZohoUnavailableError, match="timed out"):
         await core.zoho.get_json(SESSIONS_PATH, {"startIndex": "0"}, Call())
     assert len(fz.calls()) == 3, "three attempts, each abandoned at the request timeout"
+
+
+async def test_half_a_character_from_zoho_becomes_a_replacement_character(
+    core: Core, fz: FakeZoho, org: Org
+) -> None:
+    """Zoho's JSON may escape a lone surrogate, which no UTF-8 message or calendar file can carry;
+    a whole character escaped as a pair stays itself."""
+    (module,) = org.courses[0].batches[0].modules
+    first, second = (s["sessionId"] for s in module.sessions[:2])
+    fz.update_session(first, sessionName="Broken \ud83d name")
+    fz.update_session(second, sessionName="Fire \ud83d\udd25 drill")
+
+    names = [s["sessionName"] for s in await module_sessions(core)]
+
+    assert names[:2] == ["Broken \ufffd name", "Fire \U0001f525 drill"]
+    assert all(name.encode("utf-8") for name in names)

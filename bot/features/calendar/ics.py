@@ -10,16 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vDuration
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vDuration
 
 PRODUCT = "-//sessions-bot//Zoho People training sessions//EN"
 REFRESH = timedelta(hours=1)
 """How often a subscribed calendar is asked to look again (clients may take longer)."""
-ZONE_MARGIN = timedelta(days=366)
-"""The zone's rules are written for the events' span and a year either side, not since 1970."""
 SUMMARY_CHARS = 250
 TEXT_CHARS = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -62,13 +61,71 @@ def calendar_text(
         calendar.add("x-published-ttl", vDuration(REFRESH))
     else:
         calendar.add("method", "PUBLISH")
+    if events:
+        first = min(event.start for event in events)
+        last = max(event.start for event in events)
+        calendar.add_component(zone_definition(zone, first.year - 1, last.year + 1))
     for event in events:
         calendar.add_component(_event(event, zone, stamp))
-    if events:
-        first = min(event.start for event in events).date()
-        last = max(event.start for event in events).date()
-        calendar.add_missing_timezones(first - ZONE_MARGIN, last + ZONE_MARGIN)
     return calendar.to_ical()
+
+
+@lru_cache(maxsize=64)
+def zone_definition(zone: ZoneInfo, first_year: int, last_year: int) -> Timezone:
+    """The zone's VTIMEZONE from the start of `first_year` to the end of `last_year`: its offset
+    then, and each change of offset since, as zoneinfo knows them.
+
+    Each change's DTSTART is the local time just before it (read with TZOFFSETFROM), as RFC 5545
+    §3.6.5 and its examples write it; the icalendar package writes a daylight-saving start in the
+    local time after it, an hour late for clients that read the rule rather than the zone's name.
+    """
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
+    definition = Timezone()
+    definition.add("tzid", zone.key)
+    offset = _offset(zone, start)
+    definition.add_component(_observance(zone, start, offset, offset))
+    for moment in _changes(zone, start, datetime(last_year + 1, 1, 1, tzinfo=UTC)):
+        before, after = _offset(zone, moment - _SECOND), _offset(zone, moment)
+        definition.add_component(_observance(zone, moment, before, after))
+    return definition
+
+
+_SECOND = timedelta(seconds=1)
+
+
+def _offset(zone: ZoneInfo, moment: datetime) -> timedelta:
+    return moment.astimezone(zone).utcoffset() or timedelta()
+
+
+def _changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+    """Every instant in [start, end) from which the zone's offset differs from the second before:
+    found a day at a time, then to the second by halving."""
+    found = []
+    day = timedelta(days=1)
+    moment = start
+    while moment < end:
+        later = min(moment + day, end)
+        if _offset(zone, later) != _offset(zone, moment):
+            low, high = moment, later
+            while high - low > _SECOND:
+                middle = low + (high - low) / 2
+                middle = middle.replace(microsecond=0)
+                low, high = (middle, high) if _offset(zone, middle) == _offset(zone, low) else (low, middle)
+            found.append(high)
+        moment = later
+    return found
+
+
+def _observance(
+    zone: ZoneInfo, moment: datetime, before: timedelta, after: timedelta
+) -> TimezoneStandard | TimezoneDaylight:
+    local = moment.astimezone(zone)
+    observance = TimezoneDaylight() if local.dst() else TimezoneStandard()
+    observance.add("dtstart", (moment + before).replace(tzinfo=None))
+    observance.add("tzoffsetfrom", before)
+    observance.add("tzoffsetto", after)
+    observance.add("tzname", local.tzname() or zone.key)
+    return observance
 
 
 def _event(event: CalendarEvent, zone: ZoneInfo, stamp: datetime) -> Event:

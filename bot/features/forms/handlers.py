@@ -110,7 +110,7 @@ class Forms:
     async def on_options(self, ack: Any, body: dict[str, Any]) -> None:
         """What a module menu offers for the text typed so far: the catalog's, no Zoho call."""
         typed = str(body.get("value") or "")
-        await ack(options=module_options(self._deps.catalog.suggest(typed, MAX_OPTIONS)))
+        await ack(options=module_options(await self._deps.catalog.suggest(typed, MAX_OPTIONS)))
 
     # ------------------------------------------------------------------ the shortcut
 
@@ -148,7 +148,8 @@ class Forms:
             observe.told(type(exc).__name__)
             await update_view(client, view_id, browse_modal(module, note=sentence_for(exc)))
             return
-        await update_view(client, view_id, browse_modal(module, listing, window.label, zone))
+        links = self._deps.calendar_links
+        await update_view(client, view_id, browse_modal(module, listing, window.label, zone, links=links))
 
     # ------------------------------------------------------------------ stopping
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import time, timedelta, tzinfo
 from typing import Any
 
+from bot.features.calendar.links import SessionFileLinks
 from bot.features.commands import DAY_NAMES, DEFAULT_DIGEST_TIME, DEFAULT_LEAD, describe_lead
 from bot.features.forms.ids import Field, FormAction, FormCallback, FormRef, encode_form
 from bot.features.listing.render import PAGE_SIZE, listing_blocks
@@ -115,9 +116,11 @@ def browse_modal(
     window_label: str = "",
     zone: tzinfo | None = None,
     note: str = "",
+    links: SessionFileLinks | None = None,
 ) -> View:
     """The shortcut's modal: a module menu, then the chosen module's upcoming sessions (one page,
-    with their calendar and Remind me buttons) or `note` while they are looked up."""
+    with their calendar and Remind me buttons; calendar files with `links`) or `note` while they
+    are looked up."""
     select = _module_select(FormAction.BROWSE, module)
     blocks: list[Block] = [
         {
@@ -130,7 +133,7 @@ def browse_modal(
     if note:
         blocks.append(_context(note))
     if listing is not None and zone is not None:
-        blocks += listing_blocks(listing, window_label, zone)
+        blocks += listing_blocks(listing, window_label, zone, links=links)
         if len(listing.sessions) > PAGE_SIZE:
             blocks.append(
                 _context(

@@ -57,7 +57,7 @@ class WorkflowStep:
         try:
             return await self._outputs(ask)
         except SessionsError as exc:
-            return sentence_for(exc)
+            return sentence_for(exc, self._deps.zoho_zone)
 
     async def _outputs(self, ask: StepAsk) -> dict[str, Any] | str:
         deps = self._deps

@@ -8,6 +8,7 @@ organisation's zone, named: a workflow's message has no one reader whose zone co
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -60,7 +61,7 @@ def _days(value: Any) -> int | None:
             value = float(value.strip())
         except ValueError:
             return None
-    if not isinstance(value, int | float) or value != int(value):
+    if not isinstance(value, int | float) or not math.isfinite(value) or value != int(value):
         return None
     days = int(value)
     return days if MIN_DAYS <= days <= MAX_DAYS else None

@@ -10,8 +10,10 @@ import pytest
 from icalendar import Calendar
 
 from bot.features.calendar.render import SESSION_NOT_FOUND
+from bot.features.forms.ids import Field, FormAction, FormCallback
 from tests.conftest import TODAY, MakeBot
 from tests.features.connect.test_connect_flow import KEY, _free_port
+from tests.features.forms.test_modals import module_choice
 from tests.slack.harness import SlackBot, buttons
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -86,3 +88,27 @@ async def test_without_a_public_address_there_is_no_file_link(walked: SlackBot) 
     listed = (await walked.command("GDPR Basics week")).body
     assert [b["text"]["text"] for b in buttons(listed)].count("Add to Google Calendar") >= 1
     assert file_links(listed) == {}
+
+
+async def test_the_shortcuts_modal_offers_the_file_beside_google_calendar(kolkata: SlackBot) -> None:
+    await kolkata.shortcut(FormCallback.SHORTCUT)
+    (opened,) = await kolkata.slack.wait_for_calls_async("views.open")
+    modal = kolkata.slack.modal(opened.response["view"]["id"])
+    assert modal is not None
+    picked = {
+        "type": "external_select",
+        "action_id": FormAction.BROWSE.value,
+        "block_id": Field.BROWSE.value,
+        "selected_option": module_choice(kolkata, "GDPR Basics"),
+        "action_ts": "1.2",
+    }
+    await kolkata.act_in_modal(modal, picked)
+    await kolkata.slack.wait_for_calls_async("views.update")
+
+    shown = kolkata.slack.modal(modal["id"])
+    assert shown is not None
+    google = [b for b in buttons(shown) if b["text"]["text"] == "Add to Google Calendar"]
+    links = file_links(shown)
+    assert google
+    assert len(links) == len(google)
+    assert [(await kolkata.http.get(url)).status_code for url in links.values()] == [200] * len(links)

@@ -42,7 +42,7 @@ def test_inputs_as_workflow_builder_sends_them(inputs: dict[str, Any], asked: St
     assert read_inputs(inputs) == asked
 
 
-@pytest.mark.parametrize("days", [0, 61, -3, 2.5, "a week", True, [7]])
+@pytest.mark.parametrize("days", [0, 61, -3, 2.5, "a week", True, [7], float("nan"), "inf", "-inf", 1e308])
 def test_days_that_are_not_1_to_60_whole_days_are_refused(days: Any) -> None:
     refusal = read_inputs({"module": "gdpr", "days": days})
     assert isinstance(refusal, str)

@@ -115,6 +115,8 @@ async def test_zoho_locked_completes_from_held_data_saying_as_of_when(walked: Sl
 
 
 async def test_zoho_locked_with_nothing_held_fails_with_a_plain_sentence(walked: SlackBot) -> None:
+    """Plain text: no date token (Slack shows a step's error as it is), the time in the
+    organisation's zone."""
     walked.zoho.answer_429_next(1)
 
     run = await run_step(walked, {"module": "tools & systems"})
@@ -122,5 +124,14 @@ async def test_zoho_locked_with_nothing_held_fails_with_a_plain_sentence(walked:
     assert run.state == "failed"
     assert run.error == (
         "Zoho has paused the bot's access for a few minutes after too many requests; "
-        "try again after Mon 10 Mar 2025 10:05 UTC."
+        "try again after Mon 10 Mar 2025 11:05 CET."
+    )
+
+
+async def test_ids_of_a_module_zoho_does_not_have_fail_in_plain_text(walked: SlackBot) -> None:
+    run = await run_step(walked, {"module": "100/200/300"})
+
+    assert run.state == "failed"
+    assert run.error == (
+        "Zoho no longer knows this module (it may have been removed); pick another with /sessions."
     )
