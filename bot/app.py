@@ -103,7 +103,23 @@ class Bot:
         await self.root.close()
 
     def probes(self) -> server.Probes:
-        return server.Probes(self.root.answers, self._refresh_zoho_gauges)
+        return server.Probes(self.root.answers, self._refresh_gauges)
+
+    async def _refresh_gauges(self) -> None:
+        await self._refresh_tenant_gauges()
+        await self._refresh_zoho_gauges()
+
+    async def _refresh_tenant_gauges(self) -> None:
+        """Counts only, never a label per tenant. The bot's own workspace is installed and, with
+        the operator's token, connected, whether or not it has rows yet."""
+        summaries = {summary.tenant: summary for summary in await self.root.tenant_summaries()}
+        own = self.store.tenant.id
+        connected = {tenant for tenant, summary in summaries.items() if summary.data_centre}
+        if self.core.connection.connected:
+            connected.add(own)
+        metrics.TENANTS.labels("installed").set(len(summaries.keys() | {own}))
+        metrics.TENANTS.labels("connected").set(len(connected))
+        metrics.TENANTS.labels("paused").set(sum(1 for summary in summaries.values() if summary.paused))
 
     async def _refresh_zoho_gauges(self) -> None:
         minute, day, locked = await self.core.source.budget_left()
