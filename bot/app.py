@@ -52,6 +52,7 @@ from bot.slack.errors import handle_unexpected
 from bot.slack.noise import quiet_known_noise
 from bot.slack.observe import ObservedApp
 from bot.slack.once import events_once
+from bot.slack.tenancy import only_tenant
 from bot.store.scoped import TenantStore
 from bot.store.store import Store
 from bot.tenants.tenant import Tenant
@@ -201,6 +202,7 @@ def build_bot(
         process_before_response=False,
     )
     bolt.error(handle_unexpected)
+    bolt.middleware(only_tenant(tenant or Tenant.unnamed()))
     bolt.middleware(events_once(core.coordination, core.clock))
     root = Store(settings.database, core.secrets)
     store = root.tenant(tenant or Tenant.unnamed())
