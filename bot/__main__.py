@@ -123,10 +123,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     raise ConfigError(f"unknown command {command!r}")
 
 
-async def _with_core(settings: Settings, body: Callable[[Core], Awaitable[T]]) -> T:
+async def _with_core(settings: Settings, body: Callable[[Core], Awaitable[T]], take_up: bool = True) -> T:
     core = build_core(settings)
     try:
-        if settings.connect_from_slack and not settings.zoho_refresh_token:
+        if take_up and settings.connect_from_slack and not settings.zoho_refresh_token:
             await _take_up_connection(core, settings)
         return await body(core)
     finally:
@@ -149,11 +149,26 @@ async def _take_up_connection(core: Core, settings: Settings) -> None:
 async def _tenants(settings: Settings, action: list[str]) -> int:
     if action and (len(action) != 2 or action[0] != "forget"):
         raise ConfigError("tenants: say `tenants` to list them, or `tenants forget TEAM`.")
-    store = await Store.open(settings.database)
+    if not action:
+        store = await Store.open(settings.database)
+        try:
+            return await tenant_commands.list_tenants(store)
+        finally:
+            await store.close()
+    return await _with_core(settings, lambda core: _forget_tenant(core, settings, action[1]), take_up=False)
+
+
+async def _forget_tenant(core: Core, settings: Settings, tenant_id: str) -> int:
+    """Revoke the tenant's Zoho token at Zoho (through `core`, as Disconnect does), then delete
+    its rows and what this machine holds of its organisation's data."""
+    store = await Store.open(settings.database, core.secrets)
     try:
-        if action:
-            return await tenant_commands.forget(store, action[1])
-        return await tenant_commands.list_tenants(store)
+        stored = await store.tenant(Tenant(tenant_id)).connection(connect.CONNECTION)
+        if stored is not None:
+            await connect.take_up(stored, core.link, core.orgtime)
+        return await tenant_commands.forget(store, tenant_id, core.link.revoke, core.forget_zoho_data)
+    except WrongSecretKey as exc:
+        raise ConfigError(str(exc)) from exc
     finally:
         await store.close()
 

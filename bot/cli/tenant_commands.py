@@ -3,7 +3,10 @@ on request (a data-deletion request, or a workspace that left while the bot was 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.cli.table import table
+from bot.sessions.errors import SessionsError
 from bot.store.across import TenantSummary
 from bot.store.store import Store
 from bot.tenants.tenant import UNNAMED
@@ -20,12 +23,23 @@ async def list_tenants(store: Store) -> int:
     return 0
 
 
-async def forget(store: Store, tenant_id: str) -> int:
+async def forget(
+    store: Store, tenant_id: str, revoke: Callable[[], Awaitable[None]], forget_data: Callable[[], None]
+) -> int:
+    """Revoke the tenant's Zoho token (`revoke`, a no-op when it connected none), delete its rows
+    and the organisation's data held here (`forget_data`). Zoho out of reach does not keep the
+    rows: they are deleted all the same, and the operator is told to revoke it by hand."""
     if tenant_id not in await store.tenant_ids():
         print(f"No tenant {tenant_id!r} in the store; nothing deleted.")
         return 1
+    said = ""
+    try:
+        await revoke()
+    except SessionsError as exc:
+        said = f" Its Zoho token could not be revoked ({exc}); revoke it in Zoho's API console."
     removed = await store.forget_tenant(tenant_id)
-    print(f"Deleted every row of {tenant_id} ({removed} rows).")
+    forget_data()
+    print(f"Deleted every row of {tenant_id} ({removed} rows).{said}")
     return 0
 
 
