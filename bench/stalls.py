@@ -52,7 +52,7 @@ from bot.sessions.modules import ModuleRef
 from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import next_days
 from bot.slack.server import start_http, web_app
-from bot.store.store import Store
+from bot.store.scoped import TenantStore
 from bot.zoho.client import RetryPolicy
 from tests.clock import FakeClock
 from tests.conftest import module_refs
@@ -141,7 +141,7 @@ async def start(zoho: FakeZoho, slack: FakeSlack, clock: FakeClock, data: Path) 
     return SlackBot(bot, runner, httpx.AsyncClient(timeout=60), slack, zoho, clock)
 
 
-async def subscribe(store: Store, modules: list[ModuleRef], now: datetime, at: dt_time) -> None:
+async def subscribe(store: TenantStore, modules: list[ModuleRef], now: datetime, at: dt_time) -> None:
     """`REMINDERS` reminders and `DIGESTS` digests of `USER`, the digests all in `CHANNEL` at `at`
     (Paris) every day."""
     for module in modules[:REMINDERS]:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from bot import app, logs
-from bot.cli import bot_commands, zoho_commands
+from bot.cli import bot_commands, tenant_commands, zoho_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import Core, build_core
 from bot.features.connect import service as connect
@@ -17,6 +17,7 @@ from bot.secrets import WrongSecretKey
 from bot.sessions.errors import SessionsError
 from bot.sessions.windows import WINDOW_NAMES, named_window, next_days
 from bot.store.store import Store, StoreError
+from bot.tenants.tenant import Tenant
 from bot.zoho.errors import ZohoError
 
 T = TypeVar("T")
@@ -45,6 +46,10 @@ def parser() -> argparse.ArgumentParser:
     digest.add_argument("--dry-run", action="store_true", help="print the messages instead of posting")
     commands.add_parser(
         "scheduler", help="run only the scheduler (digests and reminders), for a worker process"
+    )
+    tenants = commands.add_parser("tenants", help="list the tenants the store holds, or forget one")
+    tenants.add_argument(
+        "action", nargs="*", metavar="forget TEAM", help="delete every row of the team (or enterprise)"
     )
     token = commands.add_parser("zoho-token", help="turn a Self Client grant code into a refresh token")
     token.add_argument("code", help="the grant code generated in Zoho's API console")
@@ -105,6 +110,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if command == "digest":
         return await _with_bot(settings, lambda bot: bot_commands.digest(bot, args.channel, args.dry_run))
+    if command == "tenants":
+        return await _tenants(settings, args.action)
     if command == "zoho-token":
         return await zoho_commands.zoho_token(settings, args.code)
     if command == "check":
@@ -116,10 +123,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     raise ConfigError(f"unknown command {command!r}")
 
 
-async def _with_core(settings: Settings, body: Callable[[Core], Awaitable[T]]) -> T:
+async def _with_core(settings: Settings, body: Callable[[Core], Awaitable[T]], take_up: bool = True) -> T:
     core = build_core(settings)
     try:
-        if settings.connect_from_slack and not settings.zoho_refresh_token:
+        if take_up and settings.connect_from_slack and not settings.zoho_refresh_token:
             await _take_up_connection(core, settings)
         return await body(core)
     finally:
@@ -131,7 +138,35 @@ async def _take_up_connection(core: Core, settings: Settings) -> None:
     store = Store(settings.database, core.secrets)
     try:
         await store.upgrade()
-        await connect.take_up(await store.connection(connect.CONNECTION), core.link, core.orgtime)
+        workspace = store.tenant(Tenant(await store.single_tenant_id()))
+        await connect.take_up(await workspace.connection(connect.CONNECTION), core.link, core.orgtime)
+    except WrongSecretKey as exc:
+        raise ConfigError(str(exc)) from exc
+    finally:
+        await store.close()
+
+
+async def _tenants(settings: Settings, action: list[str]) -> int:
+    if action and (len(action) != 2 or action[0] != "forget"):
+        raise ConfigError("tenants: say `tenants` to list them, or `tenants forget TEAM`.")
+    if not action:
+        store = await Store.open(settings.database)
+        try:
+            return await tenant_commands.list_tenants(store)
+        finally:
+            await store.close()
+    return await _with_core(settings, lambda core: _forget_tenant(core, settings, action[1]), take_up=False)
+
+
+async def _forget_tenant(core: Core, settings: Settings, tenant_id: str) -> int:
+    """Revoke the tenant's Zoho token at Zoho (through `core`, as Disconnect does), then delete
+    its rows and what this machine holds of its organisation's data."""
+    store = await Store.open(settings.database, core.secrets)
+    try:
+        stored = await store.tenant(Tenant(tenant_id)).connection(connect.CONNECTION)
+        if stored is not None:
+            await connect.take_up(stored, core.link, core.orgtime)
+        return await tenant_commands.forget(store, tenant_id, core.link.revoke, core.forget_zoho_data)
     except WrongSecretKey as exc:
         raise ConfigError(str(exc)) from exc
     finally:
@@ -154,10 +189,9 @@ async def _check(settings: Settings) -> int:
         good, warnings = await _with_core(settings, zoho_commands.check_zoho)
         good.append("Slack: not checked (SLACK_BOT_TOKEN is not set)")
     else:
-        bot = app.build_bot(settings)
+        # the connection made from Slack lives in the store
+        bot = await app.open_bot(settings) if app.connects_from_slack(settings) else app.build_bot(settings)
         try:
-            if bot.connect is not None:
-                await bot.start()  # the connection made from Slack lives in the store
             good, warnings = await zoho_commands.check_zoho(bot.core)
             slack_good, slack_warnings = await bot_commands.check_slack_and_store(bot, settings)
         finally:
@@ -168,9 +202,8 @@ async def _check(settings: Settings) -> int:
 
 
 async def _with_bot(settings: Settings, body: Callable[[app.Bot], Awaitable[int]]) -> int:
-    bot = app.build_bot(settings)
+    bot = await app.open_bot(settings)
     try:
-        await bot.start()
         return await body(bot)
     finally:
         await bot.aclose()

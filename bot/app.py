@@ -47,12 +47,15 @@ from bot.scheduler import Scheduler
 from bot.secrets import WrongSecretKey
 from bot.sessions.people import TrainerEmails
 from bot.slack import server
-from bot.slack.authorize import SingleWorkspace
+from bot.slack.authorize import SingleWorkspace, ask_identity
 from bot.slack.errors import handle_unexpected
 from bot.slack.noise import quiet_known_noise
 from bot.slack.observe import ObservedApp
 from bot.slack.once import events_once
+from bot.slack.tenancy import only_tenant
+from bot.store.scoped import TenantStore
 from bot.store.store import Store
+from bot.tenants.tenant import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,10 @@ class Bot:
     core: Core
     bolt: AsyncApp
     slack: AsyncWebClient
-    store: Store
+    root: Store
+    """The schema, the lease and what crosses tenants."""
+    store: TenantStore
+    """The workspace's own rows: the only view of the store the features hold."""
     digests: DigestSender
     notices: NoticeSender
     scheduler: Scheduler
@@ -79,11 +85,13 @@ class Bot:
     loop_lag: LoopLag = field(default_factory=LoopLag)
 
     async def start(self) -> None:
-        """Watch the event loop's lag, prepare the database (create or upgrade the schema), and
-        take up the Zoho connection made from Slack, if any."""
+        """Watch the event loop's lag, prepare the database (create or upgrade the schema, the
+        rows written before the workspace was named given to it), and take up the Zoho
+        connection made from Slack, if any."""
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self.loop_lag.start()
-        await self.store.upgrade()
+        await self.root.upgrade(self.store.tenant.id)
+        await self.root.adopt(self.store.tenant.id)
         if self.connect is not None:
             try:
                 await self.connect.load()
@@ -93,10 +101,26 @@ class Bot:
     async def aclose(self) -> None:
         await self.loop_lag.stop()
         await self.core.aclose()
-        await self.store.close()
+        await self.root.close()
 
     def probes(self) -> server.Probes:
-        return server.Probes(self.store.answers, self._refresh_zoho_gauges)
+        return server.Probes(self.root.answers, self._refresh_gauges)
+
+    async def _refresh_gauges(self) -> None:
+        await self._refresh_tenant_gauges()
+        await self._refresh_zoho_gauges()
+
+    async def _refresh_tenant_gauges(self) -> None:
+        """Counts only, never a label per tenant. The bot's own workspace is installed and, with
+        the operator's token, connected, whether or not it has rows yet."""
+        summaries = {summary.tenant: summary for summary in await self.root.tenant_summaries()}
+        own = self.store.tenant.id
+        connected = {tenant for tenant, summary in summaries.items() if summary.data_centre}
+        if self.core.connection.connected:
+            connected.add(own)
+        metrics.TENANTS.labels("installed").set(len(summaries.keys() | {own}))
+        metrics.TENANTS.labels("connected").set(len(connected))
+        metrics.TENANTS.labels("paused").set(sum(1 for summary in summaries.values() if summary.paused))
 
     async def _refresh_zoho_gauges(self) -> None:
         minute, day, locked = await self.core.source.budget_left()
@@ -115,15 +139,61 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None = None) -> Bot:
+async def open_bot(settings: Settings, clock: Clock | None = None, core: Core | None = None) -> Bot:
+    """`build_bot` for the workspace `auth.test` names, started. When Slack does not answer, the
+    workspace named at an earlier start (the one tenant in the store) is taken, or, on a new
+    database, the unnamed one, whose rows a later start gives to the team."""
+    _require_bot_token(settings)
+    identity = await ask_identity(slack_client(settings))
+    tenant = tenant_of(identity) if identity else await _tenant_in_store(settings)
+    bot = build_bot(settings, clock, core, tenant, identity)
+    try:
+        await bot.start()
+    except BaseException:
+        await bot.aclose()
+        raise
+    return bot
+
+
+def tenant_of(identity: dict[str, Any]) -> Tenant:
+    """The tenant an `auth.test` answer names: the team, or the enterprise for an org-wide install."""
+    return Tenant(
+        str(identity.get("team_id") or ""),
+        str(identity.get("enterprise_id") or ""),
+        bool(identity.get("is_enterprise_install")),
+    )
+
+
+async def _tenant_in_store(settings: Settings) -> Tenant:
+    store = Store(settings.database)
+    try:
+        await store.upgrade()
+        return Tenant(await store.single_tenant_id())
+    finally:
+        await store.close()
+
+
+def _require_bot_token(settings: Settings) -> None:
     if not settings.slack_bot_token:
         raise ConfigError(
             "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your Slack app."
         )
+
+
+def build_bot(
+    settings: Settings,
+    clock: Clock | None = None,
+    core: Core | None = None,
+    tenant: Tenant | None = None,
+    identity: dict[str, Any] | None = None,
+) -> Bot:
+    """The bot of one workspace, `tenant` (the unnamed one when not given: `open_bot` names it);
+    `identity`, what `auth.test` said of the token, when asked already."""
+    _require_bot_token(settings)
     core = core or build_core(settings, clock)
     slack = slack_client(settings)
     quiet_known_noise()
-    workspace = SingleWorkspace(slack)
+    workspace = SingleWorkspace(slack, identity)
     bolt = ObservedApp(
         client=slack,
         authorize=workspace.for_bolt(),
@@ -132,10 +202,12 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
         process_before_response=False,
     )
     bolt.error(handle_unexpected)
+    bolt.middleware(only_tenant(tenant or Tenant.unnamed()))
     bolt.middleware(events_once(core.coordination, core.clock))
-    store = Store(settings.database, core.secrets)
+    root = Store(settings.database, core.secrets)
+    store = root.tenant(tenant or Tenant.unnamed())
     connect = None
-    if settings.public_url and not settings.zoho_refresh_token:  # the operator's token takes precedence
+    if connects_from_slack(settings):
         connect = ConnectService(
             store,
             core.link,
@@ -175,9 +247,15 @@ def build_bot(settings: Settings, clock: Clock | None = None, core: Core | None 
     detector = ChangeDetector(store.watches, core.sessions)
     notices = NoticeSender(store, detector, outbox, core.orgtime, trainers)
     scheduler = Scheduler(
-        store, core.planner, core.clock, digests, reminders, notices, holder, core.sessions.age
+        root, store, core.planner, core.clock, digests, reminders, notices, holder, core.sessions.age
     )
-    return Bot(core, bolt, slack, store, digests, notices, scheduler, connect, pages)
+    return Bot(core, bolt, slack, root, store, digests, notices, scheduler, connect, pages)
+
+
+def connects_from_slack(settings: Settings) -> bool:
+    """Zoho is connected from App Home: a public address, and no operator's token (which takes
+    precedence)."""
+    return bool(settings.public_url and not settings.zoho_refresh_token)
 
 
 def register_features(
@@ -222,11 +300,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             "(or set SLACK_APP_TOKEN to use Socket Mode)."
         )
     stop = stop or _stop_on_signals()
-    bot = build_bot(settings)
+    bot = await open_bot(settings)
     background: list[asyncio.Task[None]] = []
     runner = None
     try:
-        await bot.start()
         background += [
             _forever(bot.core.catalog.keep_fresh(), "catalog discovery"),
             _forever(bot.scheduler.run(stop), "scheduler"),
@@ -257,9 +334,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 async def run_scheduler(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """The scheduler alone, for a separate worker process (`python -m bot scheduler`)."""
     stop = stop or _stop_on_signals()
-    bot = build_bot(settings)
+    bot = await open_bot(settings)
     try:
-        await bot.start()
         await bot.scheduler.run(stop)
     finally:
         await bot.aclose()

@@ -60,6 +60,11 @@ FOLLOWED_DATA_AGE = Gauge(
     "Age of the data held for followed modules (oldest, median); modules with none are counted apart.",
     ["stat"],
 )
+TENANTS = Gauge(
+    f"{PREFIX}_tenants",
+    "Tenants served (installed), with Zoho connected (connected), with a paused subscription (paused).",
+    ["state"],
+)
 FOLLOWED_WITHOUT_DATA = Gauge(f"{PREFIX}_followed_modules_without_data", "Followed modules never read.")
 SCHEDULER_LAST_TICK = Gauge(
     f"{PREFIX}_scheduler_last_tick_timestamp_seconds", "When this instance's scheduler last ticked."

@@ -30,6 +30,7 @@ from bot.sessions.modules import ModuleRef
 from bot.sessions.planner import RefreshPlanner
 from bot.store.lease import Marks
 from bot.store.records import Digest, Reminder
+from bot.store.scoped import TenantStore
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class TickReport(SendReport):
 class Scheduler:
     def __init__(
         self,
-        store: Store,
+        root: Store,
+        store: TenantStore,
         planner: RefreshPlanner,
         clock: Clock,
         digests: DigestSender,
@@ -59,7 +61,9 @@ class Scheduler:
         holder: str,
         data_age: Callable[[ModuleRef], float | None],
     ) -> None:
-        """`data_age`: seconds since a module's data was read (None: never), for the metrics."""
+        """`root` holds the lease and forgets old rows; `store` is the workspace's own.
+        `data_age`: seconds since a module's data was read (None: never), for the metrics."""
+        self._root = root
         self._store = store
         self._planner = planner
         self._clock = clock
@@ -89,7 +93,7 @@ class Scheduler:
                     task.cancel()
         finally:
             with contextlib.suppress(Exception):
-                await self._store.release_lease(LEASE_NAME, self.holder)
+                await self._root.release_lease(LEASE_NAME, self.holder)
 
     async def tick(self) -> TickReport:
         """Renew the lease and, leading, plan, detect and send. The renewal's marks say whether
@@ -98,7 +102,7 @@ class Scheduler:
         now = self._clock.now()
         report = TickReport()
         metrics.SCHEDULER_LAST_TICK.set(self._clock.time())
-        marks = await self._store.lead(LEASE_NAME, self.holder, now, LEASE_TTL)
+        marks = await self._root.lead(LEASE_NAME, self.holder, now, LEASE_TTL)
         report.leader = marks is not None
         metrics.SCHEDULER_LEADER.set(int(report.leader))
         if marks is None:
@@ -152,7 +156,7 @@ class Scheduler:
         """Once a day, forget sends too old to matter, so the table does not grow forever."""
         if self._swept_at is not None and now - self._swept_at < timedelta(days=1):
             return
-        removed = await self._store.forget_before(now - KEEP_SENDS)
+        removed = await self._root.forget_before(now - KEEP_SENDS)
         self._swept_at = now
         if removed:
             log.info("forgot %d sends and session changes older than %s", removed, KEEP_SENDS)

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from bot.app import build_bot
+from bot.app import open_bot
 from bot.config import VARIABLES, Settings, load_settings
 from bot.core import Core, build_core
 from bot.logs import NOISY_LIBRARIES, Redacting
@@ -208,8 +208,7 @@ async def make_bot(
 
     async def make(**overrides: str) -> SlackBot:
         settings = load_settings(environ={**bot_env, **overrides}, env_file=None)
-        bot = build_bot(settings, clock=clock, core=build_core(settings, clock=clock, retry=retry))
-        await bot.start()
+        bot = await open_bot(settings, clock=clock, core=build_core(settings, clock=clock, retry=retry))
         bolt = None if settings.slack_app_token else bot.bolt  # Socket Mode: /healthz alone
         app = web_app(bolt, settings.slack_signing_secret, bot.probes(), bot.pages)
         port = urlsplit(settings.public_url).port or 0 if settings.public_url else 0
@@ -233,8 +232,10 @@ async def sb(make_bot: MakeBot) -> SlackBot:
 
 @pytest.fixture
 async def walked(sb: SlackBot) -> SlackBot:
-    """The bot with its module catalog discovered (and the fake's records cleared)."""
+    """The bot with its module catalog discovered (and the fakes' records cleared: the catalog's
+    reads, and the `auth.test` that named the workspace at start)."""
     await sb.walk()
+    sb.slack.clear_records()
     return sb
 
 

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from bot.app import Bot
 from bot.scheduler import TickReport
 from bot.sessions.modules import ModuleRef
-from bot.store.store import Store
+from bot.store.scoped import TenantStore
 from tests.clock import FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho_data import Batch, Course, Module, Org, Trainer, make_session, zoho_id
@@ -184,7 +184,7 @@ class Plan:
     subs: tuple[Sub, ...] = ()
     digests: tuple[ChannelDigest, ...] = ()
 
-    async def subscribe(self, store: Store, now: datetime = T0, zone: str = "Europe/Paris") -> None:
+    async def subscribe(self, store: TenantStore, now: datetime = T0, zone: str = "Europe/Paris") -> None:
         for sub in self.subs:
             session_id = session(sub.session).session_id if sub.session else ""
             await store.save_reminder(sub.user, sub.module, sub.lead, now, session_id)

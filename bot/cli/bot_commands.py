@@ -33,8 +33,8 @@ async def check_slack_and_store(bot: Bot, settings: Settings) -> tuple[list[str]
     """(what went well, warnings); raises nothing for a Slack refusal, it becomes a warning."""
     good, warnings = [], []
     await bot.start()
-    good.append(f"Store: ok ({bot.store.dialect})")
-    if bot.store.dialect == "sqlite" and settings.disk_is_ephemeral:
+    good.append(f"Store: ok ({bot.root.dialect})")
+    if bot.root.dialect == "sqlite" and settings.disk_is_ephemeral:
         warnings.append(
             "This platform wipes the disk on restart: subscriptions in SQLite would be lost. "
             "Set DATABASE_URL to a PostgreSQL database."

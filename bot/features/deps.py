@@ -10,7 +10,7 @@ from bot.features.calendar.links import SessionFileLinks
 from bot.sessions.catalog import Catalog
 from bot.sessions.orgtime import OrgTime
 from bot.sessions.service import SessionService
-from bot.store.store import Store
+from bot.store.scoped import TenantStore
 
 LOOKUP_SECONDS = 20.0
 """How long a person's lookup may take in all, waiting on the budget included."""
@@ -22,7 +22,7 @@ class Deps:
     catalog: Catalog
     sessions: SessionService
     orgtime: OrgTime
-    store: Store
+    store: TenantStore
     calendar_links: SessionFileLinks | None = None
     """Signs each session's calendar file address; None without BOT_PUBLIC_URL (no such button)."""
 

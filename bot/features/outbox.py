@@ -30,7 +30,7 @@ from bot import metrics
 from bot.slack import delivery
 from bot.slack.messages import Message
 from bot.store.records import Slot
-from bot.store.store import Store
+from bot.store.scoped import TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class SendReport:
 
 
 class Outbox:
-    def __init__(self, store: Store, slack: AsyncWebClient, holder: str) -> None:
+    def __init__(self, store: TenantStore, slack: AsyncWebClient, holder: str) -> None:
         self._store = store
         self._slack = slack
         self._holder = holder

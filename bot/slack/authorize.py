@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 class SingleWorkspace:
     """`authorize` is Bolt's, for the one workspace the configured bot token belongs to."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, identity: dict[str, Any] | None = None) -> None:
+        """`identity`: what `auth.test` answered at start, when it did."""
         self._client = client
-        self._identity: dict[str, Any] = {}
+        self._identity: dict[str, Any] = dict(identity or {})
         self._asking: asyncio.Task[None] | None = None
 
     def for_bolt(self) -> Callable[..., Awaitable[AuthorizeResult]]:
@@ -65,12 +66,14 @@ class SingleWorkspace:
         return str(self._identity.get("team_id") or "")
 
     async def _ask(self) -> None:
-        try:
-            response = await self._client.auth_test()
-        except SLACK_FAILURES as exc:
-            log.warning(
-                "slack auth.test failed (%s); answering with the configured token", type(exc).__name__
-            )
-            return
-        if isinstance(response.data, dict):
-            self._identity = dict(response.data)
+        self._identity = await ask_identity(self._client)
+
+
+async def ask_identity(client: AsyncWebClient) -> dict[str, Any]:
+    """What `auth.test` says of the token (its team, enterprise, bot ids); {} when it failed."""
+    try:
+        response = await client.auth_test()
+    except SLACK_FAILURES as exc:
+        log.warning("slack auth.test failed (%s); answering with the configured token", type(exc).__name__)
+        return {}
+    return dict(response.data) if isinstance(response.data, dict) else {}

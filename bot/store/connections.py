@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.secrets import Secrets
 from bot.store.errors import StoreError
 from bot.store.schema import zoho_connections
+from bot.store.scope import Scoped
 from bot.store.upsert import upsert
 
 
@@ -42,10 +42,9 @@ class StoredConnection:
     settings: OrgSettingsRecord | None
 
 
-class Connections:
-    """Zoho connections; part of `Store`, which provides the engine and the secrets."""
+class Connections(Scoped):
+    """A tenant's Zoho connection; part of `TenantStore`, which provides the secrets."""
 
-    _engine: AsyncEngine
     _secrets: Secrets | None
 
     async def save_connection(
@@ -59,7 +58,7 @@ class Connections:
         """Connect (or reconnect) `name`: a new token and data centre forget the old settings."""
         centre, accounts, people = data_centre
         values = {
-            "refresh_token": self._sealer().seal(refresh_token),
+            "refresh_token": self._connection_sealer().seal(refresh_token),
             "data_centre": centre,
             "accounts_url": accounts,
             "people_url": people,
@@ -72,13 +71,19 @@ class Connections:
             "settings_at": None,
         }
         async with self._engine.begin() as connection:
-            await upsert(connection, zoho_connections, ("name",), {"name": name}, values)
+            await upsert(
+                connection,
+                zoho_connections,
+                ("tenant", "name"),
+                {"tenant": self._tenant, "name": name},
+                values,
+            )
 
     async def save_org_settings(self, name: str, settings: OrgSettingsRecord) -> bool:
         """The organisation's zone and date format; False when `name` is no longer connected."""
         statement = (
             update(zoho_connections)
-            .where(zoho_connections.c.name == name)
+            .where(self._mine(zoho_connections), zoho_connections.c.name == name)
             .values(
                 zone=settings.zone,
                 date_format=settings.date_format,
@@ -91,17 +96,19 @@ class Connections:
             return (await connection.execute(statement)).rowcount == 1
 
     async def connection(self, name: str) -> StoredConnection | None:
-        query = select(zoho_connections).where(zoho_connections.c.name == name)
+        query = select(zoho_connections).where(self._mine(zoho_connections), zoho_connections.c.name == name)
         async with self._engine.connect() as connection:
             row = (await connection.execute(query)).mappings().first()
-        return _connection(row, self._sealer()) if row is not None else None
+        return _connection(row, self._connection_sealer()) if row is not None else None
 
     async def forget_connection(self, name: str) -> bool:
         async with self._engine.begin() as connection:
-            result = await connection.execute(delete(zoho_connections).where(zoho_connections.c.name == name))
+            result = await connection.execute(
+                delete(zoho_connections).where(self._mine(zoho_connections), zoho_connections.c.name == name)
+            )
         return result.rowcount == 1
 
-    def _sealer(self) -> Secrets:
+    def _connection_sealer(self) -> Secrets:
         if self._secrets is None:
             raise StoreError("BOT_SECRET_KEY is not set, so no Zoho connection can be kept.")
         return self._secrets

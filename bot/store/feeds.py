@@ -3,8 +3,8 @@
 A feed's token is 32 random bytes; the table keeps its SHA-256, by which a request
 finds the feed, and a copy sealed with BOT_SECRET_KEY, so App Home and `digest
 list` can show the address again: a copy of the database opens neither. Resetting
-replaces the row, so the old address finds nothing. `team_id` is kept when known:
-the tenant a feed will belong to (and die with) once one deployment serves many.
+replaces the row, so the old address finds nothing. A feed belongs to its tenant,
+and dies with it.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import RowMapping, delete, select, update
+from sqlalchemy import ColumnElement, RowMapping, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.secrets import Secrets
 from bot.store.errors import StoreError
 from bot.store.schema import calendar_feeds
+from bot.store.scope import Scoped
 
 
 class FeedKind(StrEnum):
@@ -39,30 +39,29 @@ class Feed:
     changed_at: datetime | None
 
 
-class Feeds:
-    """Calendar feeds; part of `Store`, which provides the engine and the secrets."""
+class Feeds(Scoped):
+    """A tenant's calendar feeds; part of `TenantStore`, which provides the secrets."""
 
-    _engine: AsyncEngine
     _secrets: Secrets | None
 
     async def feed_of(self, kind: FeedKind, owner_id: str) -> Feed | None:
-        query = select(calendar_feeds).where(
-            calendar_feeds.c.kind == kind.value, calendar_feeds.c.owner_id == owner_id
-        )
-        return await self._one_feed(query)
+        return await self._one_feed(select(calendar_feeds).where(self._owner(kind, owner_id)))
 
     async def feed_by_hash(self, token_hash: str) -> Feed | None:
-        return await self._one_feed(select(calendar_feeds).where(calendar_feeds.c.token_hash == token_hash))
+        found = select(calendar_feeds).where(
+            self._mine(calendar_feeds), calendar_feeds.c.token_hash == token_hash
+        )
+        return await self._one_feed(found)
 
     async def add_feed(
-        self, kind: FeedKind, owner_id: str, token: tuple[str, str], by: str, team_id: str, now: datetime
+        self, kind: FeedKind, owner_id: str, token: tuple[str, str], by: str, now: datetime
     ) -> Feed:
         """The owner's feed: `token` (secret, hash) when they had none, else the one they have
         (two clicks at once make one feed)."""
         try:
             async with self._engine.begin() as connection:
                 await connection.execute(
-                    calendar_feeds.insert().values(**self._row(kind, owner_id, token, by, team_id, now))
+                    calendar_feeds.insert().values(**self._feed_row(kind, owner_id, token, by, now))
                 )
         except IntegrityError:
             pass
@@ -72,17 +71,13 @@ class Feeds:
         return found
 
     async def replace_feed(
-        self, kind: FeedKind, owner_id: str, token: tuple[str, str], by: str, team_id: str, now: datetime
+        self, kind: FeedKind, owner_id: str, token: tuple[str, str], by: str, now: datetime
     ) -> Feed:
         """A new address for the owner's feed; the old one (if any) answers nothing from now on."""
         async with self._engine.begin() as connection:
+            await connection.execute(delete(calendar_feeds).where(self._owner(kind, owner_id)))
             await connection.execute(
-                delete(calendar_feeds).where(
-                    calendar_feeds.c.kind == kind.value, calendar_feeds.c.owner_id == owner_id
-                )
-            )
-            await connection.execute(
-                calendar_feeds.insert().values(**self._row(kind, owner_id, token, by, team_id, now))
+                calendar_feeds.insert().values(**self._feed_row(kind, owner_id, token, by, now))
             )
         return Feed(kind, owner_id, token[1], token[0], None, None)
 
@@ -91,25 +86,29 @@ class Feeds:
         async with self._engine.begin() as connection:
             await connection.execute(
                 update(calendar_feeds)
-                .where(calendar_feeds.c.token_hash == token_hash)
+                .where(self._mine(calendar_feeds), calendar_feeds.c.token_hash == token_hash)
                 .values(content_digest=digest, changed_at=now)
             )
 
-    def _row(
-        self, kind: FeedKind, owner_id: str, token: tuple[str, str], by: str, team_id: str, now: datetime
+    def _feed_row(
+        self, kind: FeedKind, owner_id: str, token: tuple[str, str], by: str, now: datetime
     ) -> dict[str, object]:
         secret, token_hash = token
         return {
             "token_hash": token_hash,
-            "token": self._sealer().seal(secret),
+            "token": self._feed_sealer().seal(secret),
             "kind": kind.value,
             "owner_id": owner_id,
-            "team_id": team_id or None,
+            "tenant": self._tenant,
             "created_by": by,
             "created_at": now,
         }
 
-    def _sealer(self) -> Secrets:
+    def _owner(self, kind: FeedKind, owner_id: str) -> ColumnElement[bool]:
+        table = calendar_feeds
+        return self._mine(table) & (table.c.kind == kind.value) & (table.c.owner_id == owner_id)
+
+    def _feed_sealer(self) -> Secrets:
         if self._secrets is None:
             raise StoreError("Calendar feeds need BOT_SECRET_KEY to keep their addresses sealed.")
         return self._secrets
@@ -124,7 +123,7 @@ class Feeds:
             FeedKind(row["kind"]),
             row["owner_id"],
             row["token_hash"],
-            self._sealer().open(row["token"]),
+            self._feed_sealer().open(row["token"]),
             row["content_digest"],
             row["changed_at"],
         )

@@ -23,6 +23,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    column,
+    func,
+    inspect,
+    literal,
     select,
     text,
 )
@@ -54,9 +58,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
+
+def _tenant(primary_key: bool = False) -> Column[str]:
+    """The tenant a row belongs to (`Tenant.id`): every table but the leases has one, first in
+    its keys, and the store writes and reads it only through a view bound to one tenant."""
+    return Column("tenant", String(32), primary_key=primary_key, nullable=False)
+
+
 digests = Table(
     "digests",
     metadata,
+    _tenant(),
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("channel_id", String(32), nullable=False),
     Column("module_key", String(200), nullable=False),
@@ -67,12 +79,13 @@ digests = Table(
     Column("created_by", String(32), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("paused_reason", Text),
-    UniqueConstraint("channel_id", "module_key", name="uq_digest_channel_module"),
+    UniqueConstraint("tenant", "channel_id", "module_key", name="uq_digest_tenant_channel_module"),
 )
 
 reminder_subscriptions = Table(
     "reminder_subscriptions",
     metadata,
+    _tenant(),
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", String(32), nullable=False),
     Column("module_key", String(200), nullable=False),
@@ -81,12 +94,15 @@ reminder_subscriptions = Table(
     Column("lead_minutes", Integer, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("paused_reason", Text),
-    UniqueConstraint("user_id", "module_key", "session_id", name="uq_reminder_user_module_session"),
+    UniqueConstraint(
+        "tenant", "user_id", "module_key", "session_id", name="uq_reminder_tenant_user_module_session"
+    ),
 )
 
 sends = Table(
     "sends",
     metadata,
+    _tenant(primary_key=True),
     Column("key", String(300), primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("target", String(32), nullable=False),
@@ -109,6 +125,7 @@ leases = Table(
 session_watch = Table(
     "session_watch",
     metadata,
+    _tenant(primary_key=True),
     Column("module_key", String(200), primary_key=True),
     Column("revision", Integer, nullable=False, doc="+1 on every update: the condition of the next one"),
     Column("fetch_id", String(64), nullable=False, doc="the read the known sessions come from"),
@@ -120,8 +137,9 @@ session_watch = Table(
 session_changes = Table(
     "session_changes",
     metadata,
+    _tenant(),
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("change_key", String(400), nullable=False, unique=True),
+    Column("change_key", String(400), nullable=False),
     Column("module_key", String(200), nullable=False),
     Column("module_name", Text, nullable=False),
     Column("session_id", Text, nullable=False),
@@ -129,12 +147,14 @@ session_changes = Table(
     Column("before", Text, doc="JSON: the session before the change (none for an added one)"),
     Column("after", Text, doc="JSON: the session after it (none for a cancelled one)"),
     Column("detected_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("tenant", "change_key", name="uq_session_change_tenant_key"),
     Index("ix_session_changes_detected_at", "detected_at"),
 )
 
 channel_settings = Table(
     "channel_settings",
     metadata,
+    _tenant(primary_key=True),
     Column("channel_id", String(32), primary_key=True),
     Column("notices", Boolean, nullable=False, doc="change notices for the channel's digests"),
 )
@@ -142,6 +162,7 @@ channel_settings = Table(
 zoho_connections = Table(
     "zoho_connections",
     metadata,
+    _tenant(primary_key=True),
     Column("name", String(64), primary_key=True, doc="which connection: the workspace's"),
     Column("refresh_token", Text, nullable=False, doc="sealed with BOT_SECRET_KEY, never in clear"),
     Column("data_centre", String(32), nullable=False),
@@ -159,21 +180,22 @@ zoho_connections = Table(
 calendar_feeds = Table(
     "calendar_feeds",
     metadata,
+    _tenant(),
     Column("token_hash", String(64), primary_key=True, doc="SHA-256 of the feed's secret token, hex"),
     Column("token", Text, nullable=False, doc="the token sealed with BOT_SECRET_KEY, to show it again"),
     Column("kind", String(16), nullable=False, doc="person (their reminders) or channel (its digests)"),
     Column("owner_id", String(32), nullable=False, doc="the Slack user or channel"),
-    Column("team_id", String(32), doc="the Slack workspace, when known: the tenant, later"),
     Column("created_by", String(32), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("content_digest", String(64), doc="what the feed last listed, hashed: its ETag"),
     Column("changed_at", UTCDateTime(), doc="when what it lists last changed: its Last-Modified"),
-    UniqueConstraint("kind", "owner_id", name="uq_calendar_feed_owner"),
+    UniqueConstraint("tenant", "kind", "owner_id", name="uq_calendar_feed_tenant_owner"),
 )
 
 session_sequences = Table(
     "session_sequences",
     metadata,
+    _tenant(primary_key=True),
     Column("module_key", String(200), primary_key=True),
     Column("session_id", Text, primary_key=True),
     Column("sequence", Integer, nullable=False, doc="+1 for each change found: the event's SEQUENCE"),
@@ -187,8 +209,12 @@ schema_version = Table(
 )
 
 
-def _creating(*tables: Table) -> Callable[[Connection], None]:
-    def create(connection: Connection) -> None:
+Migration = Callable[[Connection, str], None]
+"""One step of the schema: given the connection and the tenant existing rows belong to."""
+
+
+def _creating(*tables: Table) -> Migration:
+    def create(connection: Connection, _: str = "") -> None:
         for table in tables:
             connection.execute(CreateTable(table, if_not_exists=True))
             for index in table.indexes:
@@ -197,34 +223,82 @@ def _creating(*tables: Table) -> Callable[[Connection], None]:
     return create
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+TENANTED = (
+    digests,
+    reminder_subscriptions,
+    sends,
+    session_watch,
+    session_changes,
+    channel_settings,
+    zoho_connections,
+    calendar_feeds,
+    session_sequences,
+)
+"""Every table whose rows belong to a tenant: all but the leases and the schema's version."""
+
+
+def _giving_tenants(connection: Connection, existing: str) -> None:
+    """Version 5: a tenant column in every table, first in its keys, and every existing row given
+    to `existing` (the single workspace's team; a calendar feed keeps the team it recorded).
+
+    Neither SQLite nor a portable ALTER changes a table's keys, so each table is rebuilt: its
+    rows copied aside, the table made again in its new shape, the rows put back with their ids.
+    A table made by an earlier step of this same upgrade is already in its new shape: left alone."""
+    for table in TENANTED:
+        had = {found["name"] for found in inspect(connection).get_columns(table.name)}
+        if "tenant" in had:
+            continue
+        aside = f"{table.name}_before_tenants"
+        connection.execute(text(f"CREATE TABLE {aside} AS SELECT * FROM {table.name}"))
+        connection.execute(text(f"DROP TABLE {table.name}"))
+        _creating(table)(connection)
+        kept = [own.name for own in table.columns if own.name in had]
+        owner: Any = literal(existing)
+        if "team_id" in had:  # calendar feeds recorded their team before there were tenants
+            owner = func.coalesce(func.nullif(column("team_id"), ""), owner)
+        rows = select(*(column(name) for name in kept), owner).select_from(text(aside))
+        connection.execute(table.insert().from_select([*kept, "tenant"], rows))
+        connection.execute(text(f"DROP TABLE {aside}"))
+        if "id" in table.c and connection.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"coalesce(max(id), 0) + 1, false) FROM {table.name}"
+                )
+            )
+
+
+MIGRATIONS: dict[int, Migration] = {
     1: _creating(digests, reminder_subscriptions, sends, leases),
     2: _creating(session_watch, session_changes, channel_settings),  # change notices
     3: _creating(zoho_connections),  # Zoho connected from Slack
     4: _creating(calendar_feeds, session_sequences),  # calendar feeds
+    5: _giving_tenants,  # many workspaces, one deployment
 }
 ADVISORY_LOCK_ID = 0x5E5510B0
 
 
-async def upgrade(engine: AsyncEngine) -> int:
-    """Bring the schema to the newest version; returns it."""
+async def upgrade(engine: AsyncEngine, existing_tenant: str = "") -> int:
+    """Bring the schema to the newest version; returns it. Rows written before there were
+    tenants are given to `existing_tenant` (the single workspace's team, '' when not known)."""
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             await connection.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_ID})"))
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, existing_tenant)
     return max(MIGRATIONS)
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, existing_tenant: str) -> None:
     connection.execute(CreateTable(schema_version, if_not_exists=True))
     applied = {row[0] for row in connection.execute(select(schema_version.c.version))}
     for version in sorted(MIGRATIONS):
         if version not in applied:
-            MIGRATIONS[version](connection)
+            MIGRATIONS[version](connection, existing_tenant)
             connection.execute(schema_version.insert().values(version=version))
 
 
 __all__ = [
+    "TENANTED",
     "calendar_feeds",
     "channel_settings",
     "digests",

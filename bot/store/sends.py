@@ -11,27 +11,25 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.records import Claim, SendRecord, Slot
 from bot.store.schema import sends
+from bot.store.scope import Scoped
 
 SETTLED = ("sent", "skipped", "failed")
 """States after which a send needs nothing more."""
 
 
-class Sends:
-    """Claims and outcomes of sends; part of `Store`, which provides the engine."""
-
-    _engine: AsyncEngine
+class Sends(Scoped):
+    """A tenant's sends, their claims and outcomes; part of `TenantStore`."""
 
     async def claim(self, slot: Slot, holder: str, now: datetime, stale_after: timedelta) -> Claim | None:
         """A `Claim` for one caller only: the first to claim `key`, or one retaking a failed or
         lapsed claim; None for everyone else. A lapsed claim's holder died mid-send, so whether
         the message went out is unknown (`Claim.uncertain`)."""
-        if await self._insert_send(_row(slot, holder, now, "claimed", None)):
+        if await self._insert_send(self._send_row(slot, holder, now, "claimed", None)):
             return Claim(uncertain=False)
         retaking = {
             False: sends.c.state == "retry",
@@ -41,7 +39,7 @@ class Sends:
             async with self._engine.begin() as connection:
                 result = await connection.execute(
                     update(sends)
-                    .where(sends.c.key == slot.key, condition)
+                    .where(self._mine(sends), sends.c.key == slot.key, condition)
                     .values(state="claimed", claimed_by=holder, claimed_at=now, attempts=sends.c.attempts + 1)
                 )
             if result.rowcount == 1:
@@ -52,12 +50,14 @@ class Sends:
         """Record how a claimed send ended: sent, retry (a later tick may retake it) or failed."""
         async with self._engine.begin() as connection:
             await connection.execute(
-                update(sends).where(sends.c.key == key).values(state=state, last_error=error)
+                update(sends)
+                .where(self._mine(sends), sends.c.key == key)
+                .values(state=state, last_error=error)
             )
 
     async def record_skip(self, slot: Slot, holder: str, now: datetime, why: str) -> bool:
         """Mark a send as deliberately skipped; True the first time, so the skip is logged once."""
-        return await self._insert_send(_row(slot, holder, now, "skipped", why))
+        return await self._insert_send(self._send_row(slot, holder, now, "skipped", why))
 
     async def _insert_send(self, row: dict[str, Any]) -> bool:
         """Insert the row for `key`; False when it already exists (someone else got there first)."""
@@ -73,17 +73,20 @@ class Sends:
         wanted = list(keys)
         if not wanted:
             return set()
-        query = select(sends.c.key).where(sends.c.key.in_(wanted), sends.c.state.in_(SETTLED))
+        query = select(sends.c.key).where(
+            self._mine(sends), sends.c.key.in_(wanted), sends.c.state.in_(SETTLED)
+        )
         async with self._engine.connect() as connection:
             return {row[0] for row in await connection.execute(query)}
 
     async def attempts(self, key: str) -> int:
         async with self._engine.connect() as connection:
-            value = (await connection.execute(select(sends.c.attempts).where(sends.c.key == key))).scalar()
+            query = select(sends.c.attempts).where(self._mine(sends), sends.c.key == key)
+            value = (await connection.execute(query)).scalar()
         return int(value or 0)
 
     async def send_records(self, kind: str | None = None) -> list[SendRecord]:
-        query = select(sends).order_by(sends.c.due_at, sends.c.key)
+        query = select(sends).where(self._mine(sends)).order_by(sends.c.due_at, sends.c.key)
         if kind is not None:
             query = query.where(sends.c.kind == kind)
         async with self._engine.connect() as connection:
@@ -95,22 +98,19 @@ class Sends:
             for r in rows
         ]
 
-    async def forget_sends_before(self, moment: datetime) -> int:
-        """Housekeeping: sends whose time has long passed can never be claimed again."""
-        async with self._engine.begin() as connection:
-            return (await connection.execute(delete(sends).where(sends.c.due_at < moment))).rowcount
-
-
-def _row(slot: Slot, holder: str, now: datetime, state: str, error: str | None) -> dict[str, Any]:
-    """A new send's row, claimed by `holder` at `now` (a skip is settled at once, no attempt made)."""
-    return {
-        "key": slot.key,
-        "kind": slot.kind,
-        "target": slot.target,
-        "due_at": slot.due_at,
-        "state": state,
-        "claimed_by": holder,
-        "claimed_at": now,
-        "attempts": 1 if state == "claimed" else 0,
-        "last_error": error,
-    }
+    def _send_row(
+        self, slot: Slot, holder: str, now: datetime, state: str, error: str | None
+    ) -> dict[str, Any]:
+        """A new send's row, claimed by `holder` at `now` (a skip is settled at once, no attempt made)."""
+        return {
+            "tenant": self._tenant,
+            "key": slot.key,
+            "kind": slot.kind,
+            "target": slot.target,
+            "due_at": slot.due_at,
+            "state": state,
+            "claimed_by": holder,
+            "claimed_at": now,
+            "attempts": 1 if state == "claimed" else 0,
+            "last_error": error,
+        }

@@ -1,20 +1,20 @@
 """The store: one engine and its tables, the same code on SQLite and PostgreSQL.
 
-`Store` is the one object the rest of the bot holds; each table family keeps its
-own module and is mixed in here: `subscriptions.py` (digests and reminders),
-`sends.py` (claims and outcomes), `lease.py` (the leader lease), `connections.py`
-(Zoho connected from Slack, its token sealed), `feeds.py` (calendar feeds' hashed
-tokens); `watch.py` (what change notices
-keep) is `store.watches`. Every write that must happen once (a send, the lease, a
-subscription within its limit) is decided inside the database, never by reading
-first and writing after, so two instances cannot both win.
+`Store` is the root the composition root holds: the schema, the leader lease
+(`lease.py`) and the few operations across tenants (`across.py`). Everything a
+tenant owns is read and written through `store.tenant(t)`, a `TenantStore`
+(`scoped.py`) mixing in one module per table family: `subscriptions.py` (digests and
+reminders), `sends.py` (claims and outcomes), `connections.py` (Zoho connected from
+Slack, its token sealed), `feeds.py` (calendar feeds' hashed tokens), and `watch.py`
+(what change notices keep) as `.watches`. Every write that must happen once (a send,
+the lease, a subscription within its limit) is decided inside the database, never by
+reading first and writing after, so two instances cannot both win.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, select
@@ -24,24 +24,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.engines import open_engine
 from bot.secrets import Secrets
 from bot.store import schema
-from bot.store.connections import Connections
+from bot.store.across import AcrossTenants
 from bot.store.errors import AlreadySubscribed, LimitReached, StoreError
-from bot.store.feeds import Feeds
 from bot.store.lease import Leases
-from bot.store.sends import Sends
-from bot.store.subscriptions import Subscriptions
-from bot.store.watch import Watches
+from bot.store.scoped import TenantStore
+from bot.tenants.tenant import UNNAMED, Tenant
 
 log = logging.getLogger(__name__)
 
 UPGRADE_ATTEMPTS = 5
-KEEP_SEQUENCES = timedelta(days=365)
-"""A session's change count is kept this long after its last change, beyond any session's end."""
 
-__all__ = ["AlreadySubscribed", "LimitReached", "Store", "StoreError"]
+__all__ = ["AlreadySubscribed", "LimitReached", "Store", "StoreError", "TenantStore"]
 
 
-class Store(Subscriptions, Sends, Leases, Connections, Feeds):
+class Store(Leases, AcrossTenants):
     """`Store(url)`, then `await upgrade()` at start-up (`await Store.open(url)` does both)."""
 
     def __init__(self, url: str, secrets: Secrets | None = None) -> None:
@@ -56,24 +52,27 @@ class Store(Subscriptions, Sends, Leases, Connections, Feeds):
         if sqlite:
             event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
         self.dialect = self._engine.dialect.name
-        self.watches = Watches(self._engine)
-        """Change notices' part of the store."""
+
+    def tenant(self, tenant: Tenant) -> TenantStore:
+        """The tenant's view: the only way to what it owns."""
+        return TenantStore(self._engine, self._secrets, tenant)
 
     @classmethod
-    async def open(cls, url: str, secrets: Secrets | None = None) -> Store:
+    async def open(cls, url: str, secrets: Secrets | None = None, existing_tenant: str = UNNAMED) -> Store:
         store = cls(url, secrets)
         try:
-            await store.upgrade()
+            await store.upgrade(existing_tenant)
         except StoreError:
             await store.close()
             raise
         return store
 
-    async def upgrade(self) -> None:
-        """Create or upgrade the schema; safe when two instances start together."""
+    async def upgrade(self, existing_tenant: str = UNNAMED) -> None:
+        """Create or upgrade the schema; safe when two instances start together. Rows written
+        before there were tenants go to `existing_tenant` (the single workspace's team)."""
         for attempt in range(1, UPGRADE_ATTEMPTS + 1):
             try:
-                await schema.upgrade(self._engine)
+                await schema.upgrade(self._engine, existing_tenant)
                 return
             except (IntegrityError, DBAPIError) as exc:
                 if attempt == UPGRADE_ATTEMPTS:
@@ -93,15 +92,6 @@ class Store(Subscriptions, Sends, Leases, Connections, Feeds):
         except (DBAPIError, OSError):
             return False
         return True
-
-    async def forget_before(self, moment: datetime) -> int:
-        """Housekeeping: sends whose time has long passed can never be claimed again, changes
-        found that long ago are no longer news, and sessions changed a year before are over."""
-        return (
-            await self.forget_sends_before(moment)
-            + await self.watches.forget_changes_before(moment)
-            + await self.watches.forget_sequences_before(moment - KEEP_SEQUENCES)
-        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store.errors import AlreadySubscribed, LimitReached
@@ -28,13 +28,12 @@ from bot.store.records import (
     weekday_mask,
 )
 from bot.store.schema import digests, reminder_subscriptions
+from bot.store.scope import Scoped
 from bot.store.upsert import serialize, upsert
 
 
-class Subscriptions:
-    """Digests and reminders; part of `Store`, which provides the engine."""
-
-    _engine: AsyncEngine
+class Subscriptions(Scoped):
+    """A tenant's digests and reminders; part of `TenantStore`."""
 
     # Digests
 
@@ -76,15 +75,20 @@ class Subscriptions:
         }
         saved = []
         async with self._engine.begin() as connection:
-            await serialize(connection, f"digests:{channel_id}")
+            await serialize(connection, self._scope(f"digests:{channel_id}"))
             for module in modules:
                 row = await upsert(
                     connection,
                     digests,
-                    ("channel_id", "module_key"),
-                    {"channel_id": channel_id, "module_key": module.key, "created_at": now},
+                    ("tenant", "channel_id", "module_key"),
+                    {
+                        "tenant": self._tenant,
+                        "channel_id": channel_id,
+                        "module_key": module.key,
+                        "created_at": now,
+                    },
                     {"module_name": stored_name(module), **values},
-                    _within(digests, digests.c.channel_id == channel_id, module, limit),
+                    _within(digests, self._channel(channel_id), module, limit),
                 )
                 if row is None:
                     raise LimitReached(f"channel {channel_id} follows {limit} modules")
@@ -94,7 +98,11 @@ class Subscriptions:
     async def digests(
         self, channel_id: str | None = None, created_by: str | None = None, module: ModuleId | None = None
     ) -> list[Digest]:
-        query = select(digests).order_by(digests.c.channel_id, digests.c.minute_of_day, digests.c.module_name)
+        query = (
+            select(digests)
+            .where(self._mine(digests))
+            .order_by(digests.c.channel_id, digests.c.minute_of_day, digests.c.module_name)
+        )
         for column, value in (
             (digests.c.channel_id, channel_id),
             (digests.c.created_by, created_by),
@@ -107,7 +115,7 @@ class Subscriptions:
         return [digest_from_row(row) for row in rows]
 
     async def digest(self, digest_id: int) -> Digest | None:
-        row = await self._one(select(digests).where(digests.c.id == digest_id))
+        row = await self._one(select(digests).where(self._mine(digests), digests.c.id == digest_id))
         return digest_from_row(row) if row is not None else None
 
     async def update_digest(
@@ -123,9 +131,9 @@ class Subscriptions:
         """Change a digest in place (its id, creator and send history stay); None when it is gone.
         Raises AlreadySubscribed when the channel already has a digest of that module, and
         LimitReached when a move to another channel would pass that channel's `limit`."""
-        condition = digests.c.id == digest_id
+        condition = self._mine(digests) & (digests.c.id == digest_id)
         if limit is not None:
-            there = select(func.count()).select_from(digests).where(digests.c.channel_id == channel_id)
+            there = select(func.count()).select_from(digests).where(self._channel(channel_id))
             condition &= or_(digests.c.channel_id == channel_id, there.scalar_subquery() < limit)
         statement = (
             update(digests)
@@ -142,24 +150,24 @@ class Subscriptions:
             .returning(*digests.c)
         )
         async with self._changing() as connection:
-            await serialize(connection, f"digests:{channel_id}")
+            await serialize(connection, self._scope(f"digests:{channel_id}"))
             row = (await connection.execute(statement)).mappings().first()
             if row is None and await self._exists(connection, digests, digest_id):
                 raise LimitReached(f"channel {channel_id} follows {limit} modules")
         return digest_from_row(row) if row is not None else None
 
     async def remove_digest(self, channel_id: str, module: ModuleId) -> bool:
-        where = (digests.c.channel_id == channel_id, digests.c.module_key == module.key)
+        where = (self._channel(channel_id), digests.c.module_key == module.key)
         return await self._deleted(delete(digests).where(*where)) > 0
 
     async def remove_digest_by_id(self, digest_id: int) -> bool:
-        return await self._deleted(delete(digests).where(digests.c.id == digest_id)) > 0
+        return await self._deleted(delete(digests).where(self._mine(digests), digests.c.id == digest_id)) > 0
 
     async def pause_channel_digests(self, channel_id: str, reason: str | None) -> None:
         """Pause every digest of a channel with the reason, or resume them all with None."""
         async with self._engine.begin() as connection:
             await connection.execute(
-                update(digests).where(digests.c.channel_id == channel_id).values(paused_reason=reason)
+                update(digests).where(self._channel(channel_id)).values(paused_reason=reason)
             )
 
     async def resume_channel_digests(self, channel_id: str, except_for: Sequence[str]) -> int:
@@ -168,7 +176,7 @@ class Subscriptions:
         statement = (
             update(digests)
             .where(
-                digests.c.channel_id == channel_id,
+                self._channel(channel_id),
                 digests.c.paused_reason.is_not(None),
                 digests.c.paused_reason.not_in(list(except_for)),
             )
@@ -180,7 +188,9 @@ class Subscriptions:
     async def pause_digest(self, digest_id: int, reason: str) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
-                update(digests).where(digests.c.id == digest_id).values(paused_reason=reason)
+                update(digests)
+                .where(self._mine(digests), digests.c.id == digest_id)
+                .values(paused_reason=reason)
             )
 
     async def pause_module_digests(self, module: ModuleId, reason: str) -> int:
@@ -204,18 +214,24 @@ class Subscriptions:
         table = reminder_subscriptions
         same = (table.c.module_key == module.key, table.c.session_id == session_id)
         async with self._engine.begin() as connection:
-            await serialize(connection, f"reminders:{user_id}")
+            await serialize(connection, self._scope(f"reminders:{user_id}"))
             row = await upsert(
                 connection,
                 table,
-                ("user_id", "module_key", "session_id"),
-                {"user_id": user_id, "module_key": module.key, "session_id": session_id, "created_at": now},
+                ("tenant", "user_id", "module_key", "session_id"),
+                {
+                    "tenant": self._tenant,
+                    "user_id": user_id,
+                    "module_key": module.key,
+                    "session_id": session_id,
+                    "created_at": now,
+                },
                 {
                     "module_name": stored_name(module),
                     "lead_minutes": int(lead.total_seconds() // 60),
                     "paused_reason": None,
                 },
-                _within(table, table.c.user_id == user_id, module, limit, *same),
+                _within(table, self._person(user_id), module, limit, *same),
             )
         if row is None:
             raise LimitReached(f"{user_id} has {limit} reminders")
@@ -223,7 +239,9 @@ class Subscriptions:
 
     async def reminders(self, user_id: str | None = None) -> list[Reminder]:
         table = reminder_subscriptions
-        query = select(table).order_by(table.c.user_id, table.c.module_name, table.c.id)
+        query = (
+            select(table).where(self._mine(table)).order_by(table.c.user_id, table.c.module_name, table.c.id)
+        )
         if user_id is not None:
             query = query.where(table.c.user_id == user_id)
         async with self._engine.connect() as connection:
@@ -232,7 +250,7 @@ class Subscriptions:
 
     async def reminder(self, reminder_id: int) -> Reminder | None:
         table = reminder_subscriptions
-        row = await self._one(select(table).where(table.c.id == reminder_id))
+        row = await self._one(select(table).where(self._mine(table), table.c.id == reminder_id))
         return reminder_from_row(row) if row is not None else None
 
     async def update_reminder(
@@ -243,7 +261,7 @@ class Subscriptions:
         table = reminder_subscriptions
         statement = (
             update(table)
-            .where(table.c.id == reminder_id, table.c.user_id == user_id)
+            .where(self._person(user_id), table.c.id == reminder_id)
             .values(
                 module_key=module.key,
                 module_name=stored_name(module),
@@ -261,7 +279,7 @@ class Subscriptions:
     ) -> int:
         """Stop a person's reminders: all of them, a module's, or one by id."""
         table = reminder_subscriptions
-        query = delete(table).where(table.c.user_id == user_id)
+        query = delete(table).where(self._person(user_id))
         if module is not None:
             query = query.where(table.c.module_key == module.key)
         if reminder_id is not None:
@@ -271,9 +289,7 @@ class Subscriptions:
     async def pause_user_reminders(self, user_id: str, reason: str) -> None:
         table = reminder_subscriptions
         async with self._engine.begin() as connection:
-            await connection.execute(
-                update(table).where(table.c.user_id == user_id).values(paused_reason=reason)
-            )
+            await connection.execute(update(table).where(self._person(user_id)).values(paused_reason=reason))
 
     async def pause_module_reminders(self, module: ModuleId, reason: str) -> int:
         """Pause everyone's active reminders of the module, as `pause_module_digests` does digests."""
@@ -287,7 +303,9 @@ class Subscriptions:
             paused = 0
             for table in (digests, reminder_subscriptions):
                 result = await connection.execute(
-                    update(table).where(table.c.paused_reason.is_(None)).values(paused_reason=reason)
+                    update(table)
+                    .where(self._mine(table), table.c.paused_reason.is_(None))
+                    .values(paused_reason=reason)
                 )
                 paused += result.rowcount
         return paused
@@ -298,7 +316,9 @@ class Subscriptions:
             resumed = 0
             for table in (digests, reminder_subscriptions):
                 result = await connection.execute(
-                    update(table).where(table.c.paused_reason == reason).values(paused_reason=None)
+                    update(table)
+                    .where(self._mine(table), table.c.paused_reason == reason)
+                    .values(paused_reason=None)
                 )
                 resumed += result.rowcount
         return resumed
@@ -309,7 +329,7 @@ class Subscriptions:
         async with self._engine.begin() as connection:
             result = await connection.execute(
                 update(table)
-                .where(table.c.module_key == module.key, table.c.paused_reason.is_(None))
+                .where(self._mine(table), table.c.module_key == module.key, table.c.paused_reason.is_(None))
                 .values(paused_reason=reason)
             )
         return result.rowcount
@@ -331,9 +351,16 @@ class Subscriptions:
         except IntegrityError as error:
             raise AlreadySubscribed(str(error.orig)[:200]) from error
 
-    @staticmethod
-    async def _exists(connection: AsyncConnection, table: Table, ident: int) -> bool:
-        return bool((await connection.execute(select(exists().where(table.c.id == ident)))).scalar())
+    async def _exists(self, connection: AsyncConnection, table: Table, ident: int) -> bool:
+        found = select(exists().where(self._mine(table), table.c.id == ident))
+        return bool((await connection.execute(found)).scalar())
+
+    def _channel(self, channel_id: str) -> Any:
+        return self._mine(digests) & (digests.c.channel_id == channel_id)
+
+    def _person(self, user_id: str) -> Any:
+        table = reminder_subscriptions
+        return self._mine(table) & (table.c.user_id == user_id)
 
 
 def _within(table: Table, owner: Any, module: ModuleRef, limit: int | None, *same: Any) -> Any:

@@ -26,6 +26,7 @@ from bot.sessions.changes import Change, ChangeKind, Known
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.store.records import FoundChange, module_from_row
 from bot.store.schema import channel_settings, session_changes, session_sequences, session_watch
+from bot.store.scope import Scoped
 from bot.store.upsert import upsert
 
 
@@ -44,9 +45,12 @@ class _Overtaken(Exception):
     """Another instance updated the module's watch since it was read: undo this transaction."""
 
 
-class Watches:
-    def __init__(self, engine: AsyncEngine) -> None:
+class Watches(Scoped):
+    """A tenant's watched modules, changes found and channels' notice settings."""
+
+    def __init__(self, engine: AsyncEngine, tenant: str) -> None:
         self._engine = engine
+        self._tenant = tenant
         self._mark: str | None = None
         self._recent: tuple[str, datetime, list[FoundChange]] | None = None
         """The last `changes_since` of every module, with the mark it was read under and its moment."""
@@ -64,7 +68,7 @@ class Watches:
             session_watch.c.revision,
             session_watch.c.fetch_id,
             session_watch.c.vanished_fetch,
-        )
+        ).where(self._mine(session_watch))
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return {row[0]: Watch(row[0], row[1], row[2], row[3]) for row in rows}
@@ -74,7 +78,7 @@ class Watches:
         keys = list(module_keys)
         if not keys:
             return {}
-        query = select(session_watch).where(session_watch.c.module_key.in_(keys))
+        query = select(session_watch).where(self._mine(session_watch), session_watch.c.module_key.in_(keys))
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return {
@@ -109,12 +113,15 @@ class Watches:
             async with self._writing(alone=not changes) as connection:
                 if compared is None:
                     await connection.execute(
-                        session_watch.insert().values(module_key=module.key, revision=1, **values)
+                        session_watch.insert().values(
+                            tenant=self._tenant, module_key=module.key, revision=1, **values
+                        )
                     )
                 else:
                     result = await connection.execute(
                         update(session_watch)
                         .where(
+                            self._mine(session_watch),
                             session_watch.c.module_key == module.key,
                             session_watch.c.revision == compared.revision,
                         )
@@ -126,6 +133,7 @@ class Watches:
                 for change in changes:
                     await connection.execute(
                         session_changes.insert().values(
+                            tenant=self._tenant,
                             change_key=_change_key(module, change, revision),
                             module_key=module.key,
                             module_name=module.title,
@@ -136,7 +144,7 @@ class Watches:
                             detected_at=now,
                         )
                     )
-                    await _count_change(connection, module.key, change.session.session_id, now)
+                    await self._count_change(connection, module.key, change.session.session_id, now)
         except (IntegrityError, _Overtaken):
             return None
         if changes:
@@ -148,7 +156,7 @@ class Watches:
     async def forget_except(self, followed: Iterable[str]) -> int:
         """Stop watching modules no longer followed: following one again starts from a new baseline."""
         keep = list(followed)
-        query = delete(session_watch)
+        query = delete(session_watch).where(self._mine(session_watch))
         if keep:
             query = query.where(session_watch.c.module_key.not_in(keep))
         async with self._engine.begin() as connection:
@@ -165,7 +173,7 @@ class Watches:
                 return [change for change in found if change.detected_at > moment]
         query = (
             select(session_changes)
-            .where(session_changes.c.detected_at > moment)
+            .where(self._mine(session_changes), session_changes.c.detected_at > moment)
             .order_by(desc(session_changes.c.detected_at), desc(session_changes.c.id))
         )
         if modules is not None:
@@ -187,32 +195,20 @@ class Watches:
             return {}
         table = session_sequences
         query = select(table.c.module_key, table.c.session_id, table.c.sequence).where(
-            table.c.module_key.in_(keys)
+            self._mine(table), table.c.module_key.in_(keys)
         )
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return {(row[0], row[1]): row[2] for row in rows}
 
-    async def forget_sequences_before(self, moment: datetime) -> int:
-        """Sessions last changed before `moment` (long over) need their count no more."""
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
-                delete(session_sequences).where(session_sequences.c.changed_at < moment)
-            )
-        return result.rowcount
-
-    async def forget_changes_before(self, moment: datetime) -> int:
-        self._recent = None
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
-                delete(session_changes).where(session_changes.c.detected_at < moment)
-            )
-        return result.rowcount
-
     async def set_channel_notices(self, channel_id: str, on: bool) -> None:
         async with self._engine.begin() as connection:
             await upsert(
-                connection, channel_settings, ("channel_id",), {"channel_id": channel_id}, {"notices": on}
+                connection,
+                channel_settings,
+                ("tenant", "channel_id"),
+                {"tenant": self._tenant, "channel_id": channel_id},
+                {"notices": on},
             )
 
     async def channel_notices(self, channel_id: str) -> bool:
@@ -220,11 +216,29 @@ class Watches:
         return channel_id not in await self.channels_without_notices(channel_id)
 
     async def channels_without_notices(self, channel_id: str | None = None) -> set[str]:
-        query = select(channel_settings.c.channel_id).where(channel_settings.c.notices.is_(False))
+        query = select(channel_settings.c.channel_id).where(
+            self._mine(channel_settings), channel_settings.c.notices.is_(False)
+        )
         if channel_id is not None:
             query = query.where(channel_settings.c.channel_id == channel_id)
         async with self._engine.connect() as connection:
             return {row[0] for row in await connection.execute(query)}
+
+    async def _count_change(
+        self, connection: AsyncConnection, module_key: str, session_id: str, now: datetime
+    ) -> None:
+        """One more change to the session, in one statement (the count only grows)."""
+        table = session_sequences
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(table).values(
+            tenant=self._tenant, module_key=module_key, session_id=session_id, sequence=1, changed_at=now
+        )
+        await connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.tenant, table.c.module_key, table.c.session_id],
+                set_={"sequence": table.c.sequence + 1, "changed_at": now},
+            )
+        )
 
     @contextlib.asynccontextmanager
     async def _writing(self, alone: bool) -> AsyncIterator[AsyncConnection]:
@@ -236,19 +250,6 @@ class Watches:
             return
         async with self._engine.connect() as connection:
             yield await connection.execution_options(isolation_level="AUTOCOMMIT")
-
-
-async def _count_change(connection: AsyncConnection, module_key: str, session_id: str, now: datetime) -> None:
-    """One more change to the session, in one statement (the count only grows)."""
-    table = session_sequences
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(module_key=module_key, session_id=session_id, sequence=1, changed_at=now)
-    await connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.module_key, table.c.session_id],
-            set_={"sequence": table.c.sequence + 1, "changed_at": now},
-        )
-    )
 
 
 def _change_key(module: ModuleRef, change: Change, revision: int) -> str:

@@ -487,7 +487,7 @@ async def test_the_loop_ticks_every_thirty_seconds_until_stopped_then_releases_i
 
     assert clock.slept == [30.0] * 8, "07:58 to 08:02"
     assert channel_calls(slack, "CTRAINING") == [None]
-    assert await bot.store.hold_lease("scheduler", "someone-else", clock.now(), LEASE_TTL), "released"
+    assert await bot.root.hold_lease("scheduler", "someone-else", clock.now(), LEASE_TTL), "released"
 
 
 # --------------------------------------------------------------------------- Zoho calls

@@ -6,12 +6,14 @@ import asyncio
 import io
 import json
 import logging
+from datetime import timedelta
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.logs import MAX_MESSAGE_CHARS, REDACTED, Redacting, configure, record
+from bot.sessions.modules import ModuleRef
 from bot.slack.server import Probes, start_http, web_app
 from bot.store.store import Store
 from tests.conftest import MakeBot
@@ -115,6 +117,22 @@ async def test_metrics_count_commands_and_zoho_calls_and_show_the_budget(walked:
     assert value(after, "sessions_bot_zoho_budget_left", window="day") > 0
     assert value(after, "sessions_bot_zoho_locked") == 0
     assert value(after, "sessions_bot_slack_request_seconds_count", kind="command") >= 2
+
+
+async def test_tenants_are_counted_by_state_without_a_label_per_tenant(walked: SlackBot) -> None:
+    """The operator's Zoho token connects the bot's workspace; a paused reminder pauses it."""
+    reminder = await walked.bot.store.save_reminder(
+        "U1", ModuleRef("c", "b", "m", "Induction"), timedelta(hours=1), walked.clock.now()
+    )
+    await walked.bot.store.pause_user_reminders(reminder.user_id, "dm_closed")
+
+    scraped = await scrape(walked)
+
+    counts = {
+        state: value(scraped, "sessions_bot_tenants", state=state)
+        for state in ("installed", "connected", "paused")
+    }
+    assert counts == {"installed": 1, "connected": 1, "paused": 1}
 
 
 async def test_refused_requests_are_counted_by_why(walked: SlackBot) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from bot import engines
 from bot.store.store import Store
+from bot.tenants import Tenant
 from tests.fakes.proxy import TcpProxy
 from tests.store.postgres import PostgresServer
 
@@ -46,7 +47,9 @@ async def test_a_connection_dropped_while_idle_is_replaced_before_use(
     await dropped(store, proxy)
     monkeypatch.setattr(engines, "IDLE_PING_SECONDS", 0.0)  # as if it sat there a minute
 
-    assert await store.digests() == [], "the ping found it dead: a new connection answered"
+    assert await store.tenant(Tenant("T1")).digests() == [], (
+        "the ping found it dead: a new connection answered"
+    )
 
 
 async def test_a_connection_dropped_just_after_use_fails_one_statement_then_the_pool_recovers(
@@ -58,4 +61,4 @@ async def test_a_connection_dropped_just_after_use_fails_one_statement_then_the_
 
     assert await store.answers() is False, "not pinged: the statement met the dropped connection"
     assert await store.answers() is True
-    assert await store.digests() == []
+    assert await store.tenant(Tenant("T1")).digests() == []

@@ -29,7 +29,7 @@ from bot.sessions.modules import ModuleRef
 from bot.sessions.orgtime import OrgTime
 from bot.sessions.service import SessionService
 from bot.store.feeds import Feed, FeedKind
-from bot.store.store import Store
+from bot.store.scoped import TenantStore
 
 FEED_PATH = "/calendar/"
 CANCELLED_KEPT = timedelta(days=7)
@@ -73,7 +73,7 @@ class _Wanted:
 class CalendarFeeds:
     def __init__(
         self,
-        store: Store,
+        store: TenantStore,
         catalog: Catalog,
         sessions: SessionService,
         orgtime: OrgTime,
@@ -97,14 +97,14 @@ class CalendarFeeds:
         feed = await self._store.feed_of(kind, owner)
         return self._url(feed) if feed is not None else None
 
-    async def subscribe(self, kind: FeedKind, owner: str, by: str, team: str) -> str:
+    async def subscribe(self, kind: FeedKind, owner: str, by: str) -> str:
         """The owner's feed address, made now if they had none."""
-        feed = await self._store.add_feed(kind, owner, _new_token(), by, team, self._clock.now())
+        feed = await self._store.add_feed(kind, owner, _new_token(), by, self._clock.now())
         return self._url(feed)
 
-    async def reset(self, kind: FeedKind, owner: str, by: str, team: str) -> str:
+    async def reset(self, kind: FeedKind, owner: str, by: str) -> str:
         """A new address; the old one answers 404 from now on."""
-        feed = await self._store.replace_feed(kind, owner, _new_token(), by, team, self._clock.now())
+        feed = await self._store.replace_feed(kind, owner, _new_token(), by, self._clock.now())
         return self._url(feed)
 
     def _url(self, feed: Feed) -> str:

@@ -37,8 +37,8 @@ from bot.store.feeds import FeedKind
 log = logging.getLogger(__name__)
 
 Republish = Callable[[AsyncWebClient, str], Awaitable[None]]
-FeedChange = Callable[[FeedKind, str, str, str], Awaitable[str]]
-"""Subscribe or reset: (kind, owner, by, team) to the feed's address."""
+FeedChange = Callable[[FeedKind, str, str], Awaitable[str]]
+"""Subscribe or reset: (kind, owner, by) to the feed's address."""
 ICS = "text/calendar"
 HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex", "X-Content-Type-Options": "nosniff"}
 RETRY_UNAVAILABLE_SECONDS = 300
@@ -76,7 +76,7 @@ class CalendarListeners:
         self, body: dict[str, Any], client: AsyncWebClient, change: FeedChange, done: str
     ) -> None:
         user = body["user"]["id"]
-        await change(FeedKind.PERSON, user, user, _team(body))
+        await change(FeedKind.PERSON, user, user)
         log.info("calendar feed %s for person:%s", done, user)
         await self._republish(client, user)
 
@@ -86,7 +86,7 @@ class CalendarListeners:
         user, channel = body["user"]["id"], (body.get("channel") or {}).get("id", "")
         if not channel:
             return
-        address = await self._feeds.reset(FeedKind.CHANNEL, channel, user, _team(body))
+        address = await self._feeds.reset(FeedKind.CHANNEL, channel, user)
         log.info("calendar feed reset for channel:%s by %s", channel, user)
         message = sentence_message(
             "Done: the old address of this channel's calendar no longer works.", ":white_check_mark:"
@@ -147,10 +147,6 @@ class CalendarListeners:
             },
         )
         return _logged("session file", "ok", started, response)
-
-
-def _team(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or body.get("team_id") or "")
 
 
 def _validators(listed: Listed) -> dict[str, str]:

@@ -26,7 +26,7 @@ from bot.sessions.orgtime import OrgTime
 from bot.slack.errors import NOT_CONNECTED_PAUSE, SETTINGS_PAUSE
 from bot.slack.users import Person
 from bot.store.connections import OrgSettingsRecord, StoredConnection
-from bot.store.store import Store
+from bot.store.scoped import TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ Republish = Callable[[AsyncWebClient, str], Awaitable[None]]
 class ConnectService:
     def __init__(
         self,
-        store: Store,
+        store: TenantStore,
         link: ZohoLink,
         orgtime: OrgTime,
         forget_data: Callable[[], None],

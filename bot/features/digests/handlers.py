@@ -67,7 +67,7 @@ class DigestCommands:
             change_buttons(Kind.DIGEST, d.id, clip(d.module.title, 60)) for d in digests[:MAX_BULLETS]
         ]
         if self._calendar is not None and digests:
-            address = await self._calendar.subscribe(FeedKind.CHANNEL, channel, asked.user, "")
+            address = await self._calendar.subscribe(FeedKind.CHANNEL, channel, asked.user)
             message["blocks"] += channel_block(address)
         return message
 

@@ -29,7 +29,7 @@ from bot.slack.delivery import DeliveryError
 from bot.slack.errors import MODULE_GONE_PAUSE
 from bot.slack.messages import Message
 from bot.store.records import Digest
-from bot.store.store import Store
+from bot.store.scoped import TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ PREVIEW_SECONDS = 60.0
 
 class DigestSender:
     def __init__(
-        self, store: Store, sessions: SessionService, outbox: Outbox, clock: Clock, catch_up: timedelta
+        self, store: TenantStore, sessions: SessionService, outbox: Outbox, clock: Clock, catch_up: timedelta
     ) -> None:
         self._store = store
         self._sessions = sessions

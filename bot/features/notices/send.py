@@ -22,7 +22,7 @@ from bot.sessions.orgtime import OrgTime
 from bot.slack.delivery import DeliveryError
 from bot.slack.messages import Message
 from bot.store.records import Digest, Reminder, Slot
-from bot.store.store import Store
+from bot.store.scoped import TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ NEWS_FOR = timedelta(hours=2)
 class NoticeSender:
     def __init__(
         self,
-        store: Store,
+        store: TenantStore,
         detector: ChangeDetector,
         outbox: Outbox,
         orgtime: OrgTime,

@@ -34,7 +34,7 @@ from bot.sessions.windows import Window
 from bot.slack.delivery import DeliveryError
 from bot.slack.errors import MODULE_GONE_PAUSE
 from bot.store.records import Digest, Reminder
-from bot.store.store import Store
+from bot.store.scoped import TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Followed:
 class ReminderSender:
     def __init__(
         self,
-        store: Store,
+        store: TenantStore,
         sessions: SessionService,
         outbox: Outbox,
         orgtime: OrgTime,

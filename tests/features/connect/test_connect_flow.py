@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from bot.__main__ import _with_core
-from bot.app import build_bot
+from bot.app import open_bot
 from bot.cli import zoho_commands
 from bot.config import ConfigError, load_settings
 from bot.core import Core
@@ -326,12 +326,8 @@ async def test_a_bot_started_with_another_key_names_the_setting_and_does_not_sta
         "BOT_SECRET_KEY": "another-key-that-did-not-seal-anything-here",
         "ZOHO_REFRESH_TOKEN": "",
     }
-    other = build_bot(load_settings(environ=environ, env_file=None), clock=clock)
-    try:
-        with pytest.raises(ConfigError) as caught:
-            await other.start()
-    finally:
-        await other.aclose()
+    with pytest.raises(ConfigError) as caught:
+        await open_bot(load_settings(environ=environ, env_file=None), clock=clock)
     assert "BOT_SECRET_KEY" in str(caught.value)
 
 

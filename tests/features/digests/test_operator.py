@@ -15,8 +15,9 @@ import pytest
 from bot.__main__ import main
 from bot.sessions.modules import ModuleRef
 from bot.store.store import Store
+from bot.tenants import Tenant
 from tests.conftest import run_sync
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import TEAM_ID, FakeSlack
 from tests.fakes.zoho import FakeZoho
 from tests.fakes.zoho_data import zoho_id
 
@@ -24,9 +25,9 @@ GDPR = ModuleRef(zoho_id(100003), zoho_id(200004), zoho_id(300009), "GDPR Basics
 
 
 async def _subscribe(data: Path, channel: str) -> None:
-    store = await Store.open(f"sqlite+aiosqlite:///{data / 'bot.sqlite3'}")
+    root = await Store.open(f"sqlite+aiosqlite:///{data / 'bot.sqlite3'}")
     try:
-        await store.save_digest(
+        await root.tenant(Tenant(TEAM_ID)).save_digest(
             channel,
             GDPR,
             time(8),
@@ -36,7 +37,7 @@ async def _subscribe(data: Path, channel: str) -> None:
             datetime.now(UTC),
         )
     finally:
-        await store.close()
+        await root.close()
 
 
 def test_dry_run_prints_the_digest_and_posts_nothing(

@@ -19,6 +19,7 @@ from tests.fakes.signing import (
     slash_command_payload,
     view_submission_payload,
 )
+from tests.fakes.slack import TEAM_ID
 from tests.features.forms.test_modals import button, module_choice
 from tests.slack.harness import SlackBot, all_text, buttons, session_names
 
@@ -140,7 +141,7 @@ async def test_the_forms_work_over_socket_mode(make_bot: MakeBot) -> None:
                 "block_id": Field.MODULE.value,
                 "value": "gdpr",
                 "user": {"id": "U1"},
-                "team": {"id": "T1"},
+                "team": {"id": TEAM_ID},
                 "view": modal,
             },
             "interactive",
