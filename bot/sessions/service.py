@@ -49,7 +49,7 @@ PARSED_FETCHES = 1024
 PAGE_SIZE = 25
 """Records Zoho returns per page: what a fetch of n records costs is about n / 25 calls."""
 ASKED_SECONDS = 3600.0
-"""A module people asked about this recently is kept fresh by the planner."""
+"""How long the lookups of a module are remembered, for the planner (`asked`)."""
 KEPT_FOR_SENDS = (
     "The bot's daily Zoho allowance is nearly used up, and what is left is kept for digests and reminders."
 )
@@ -81,7 +81,7 @@ class SessionService:
         self._inflight: dict[str, asyncio.Task[dict[str, Snapshot]]] = {}
         self._behind: dict[str, asyncio.Task[None]] = {}
         self._parsed: OrderedDict[tuple[str, str, int], tuple[Session, ...]] = OrderedDict()
-        self._asked: dict[str, tuple[ModuleRef, float]] = {}
+        self._asked: dict[str, Asked] = {}
         self._batch_records: dict[tuple[str, str], int] = {}
 
     # Answers
@@ -99,7 +99,7 @@ class SessionService:
         if self._orgtime.awaiting:
             raise SettingsUnknown
         if urgency is Urgency.PERSON_WAITING:
-            self._asked[module.key] = (module, self._clock.time())
+            self._note_asked(module)
         snapshot = await self._lookup(module, Need(urgency, deadline))
         return self._listing(module, snapshot, now, window)
 
@@ -159,10 +159,16 @@ class SessionService:
 
     # What is held (no I/O)
 
-    def recently_asked(self) -> list[ModuleRef]:
-        """Modules people asked this instance about within the last `ASKED_SECONDS`."""
+    def asked(self) -> list[Asked]:
+        """Modules people asked this instance about within the last `ASKED_SECONDS`, with when."""
         since = self._clock.time() - ASKED_SECONDS
-        return [module for module, at in self._asked.values() if at >= since]
+        return [asked for asked in self._asked.values() if asked.times[-1] >= since]
+
+    def _note_asked(self, module: ModuleRef) -> None:
+        now = self._clock.time()
+        held = self._asked.get(module.key)
+        times = tuple(at for at in held.times if at >= now - ASKED_SECONDS) if held else ()
+        self._asked[module.key] = Asked(module, (*times, now))
 
     def estimated_calls(self, modules: list[ModuleRef]) -> int:
         """What refreshing these modules of one batch costs, from what their last fetch returned;
@@ -224,14 +230,17 @@ class SessionService:
         task.add_done_callback(lambda _: self._behind.pop(module.key, None))
 
     async def _fetch_behind(self, module: ModuleRef) -> None:
-        """The fetch behind a lookup, when the budget's policy lets it leave the due sends'
-        reserve alone; otherwise the planner refreshes the module (people asked about it) when
-        it may, and the listing says why its data is old meanwhile."""
+        """The fetch behind a lookup, when the budget's policy lets it (the minute, the day's
+        pace, the due sends' reserve); otherwise the planner refreshes the module (a lookup found
+        it old) when it may, and, when the reserve stopped it, the listing says why meanwhile."""
         try:
             room = await self._source.background_room()
-            if not room.keeps_reserve(self.estimated_calls([module])):
+            calls = self.estimated_calls([module])
+            if not room.keeps_reserve(calls):
                 self._cache.set(_error_key(module), KEPT_FOR_SENDS)
                 return
+            if room.day and not room.fits(calls, for_due_sends=False):
+                return  # a spent day is still asked, so the listing says why its data is old
             await self._fetch(_Unit((module,)), Need(Urgency.BACKGROUND))
         except SessionsError as exc:
             log.warning("refresh of %s failed; serving cached data: %s", module.key, exc)
@@ -374,6 +383,14 @@ class SessionService:
             return str(ApiPaused(locked_until))
         error = self._cache.get(_error_key(module))
         return error if isinstance(error, str) else None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A module people looked up, and when (clock seconds, oldest first, the last `ASKED_SECONDS`)."""
+
+    module: ModuleRef
+    times: tuple[float, ...]
 
 
 @dataclass(frozen=True)

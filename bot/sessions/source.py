@@ -8,6 +8,7 @@ import contextlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -24,8 +25,9 @@ from bot.sessions.errors import (
     SourceDown,
 )
 from bot.sessions.modules import ModuleRef
+from bot.sessions.orgtime import OrgTime
 from bot.sessions.urgency import Need, Urgency
-from bot.zoho.budget import CallBudget, Priority, Usage
+from bot.zoho.budget import DAY, HOUR, CallBudget, Priority, Usage
 from bot.zoho.client import Call, ZohoClient
 from bot.zoho.connection import ZohoNotConnectedError
 from bot.zoho.errors import (
@@ -51,8 +53,14 @@ class Read:
 
 
 SENDS_RESERVE = 0.25
-"""Of the day's background allowance, the share only data that due sends need may use: neither
-followed refreshes nor the refreshes behind people's lookups touch it."""
+"""Of the day's background allowance, the share only data that due sends need may use, held in
+proportion to what is left of the organisation's day (the sends still to come): neither followed
+refreshes nor the refreshes behind people's lookups touch it. At midnight nothing is held."""
+PACE_BURST = 2.0
+"""Reads other than due sends' may make, in any hour, this many times an even share of what the
+day has left (less the reserve) over the hours it has left: people look in working hours, not
+evenly round the clock, so an hour of lookups may spend ahead; what is left shrinks as it is
+spent, so the pace tightens and lookups late in the day still get calls."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,8 @@ class Room:
     """What background reads may still spend, read once for a whole plan: the budget's policy.
 
     Every read fits the minute and the day. Other reads than those of data due sends need are
-    also paced (at most a 24th of the day's background allowance in any hour, so the allowance
-    lasts the whole day) and leave the sends' reserve alone.
+    also paced (what the day has left spread over the hours it has left, `PACE_BURST`) and
+    leave the sends' reserve alone.
     """
 
     minute: int
@@ -69,11 +77,23 @@ class Room:
     day: int
     """Background calls left today (none while Zoho's lock lasts)."""
     hour: int
-    """Calls the hourly pace leaves this hour."""
+    """Calls the pace leaves in the hour from now (less those of the last hour)."""
     reserved: int
     """Of `day`, the calls only data that due sends need may use."""
     per_minute: int
     """The most background reads a whole minute allows: a read needing more never fits."""
+    hours_left: float
+    """Of the organisation's day, at least one."""
+
+    @property
+    def even_pace(self) -> float:
+        """Calls an hour that would spend what the day has left (less the reserve) evenly."""
+        return max(0, self.day - self.reserved) / self.hours_left
+
+    def seconds_to_spend(self, calls: int, share: float) -> float:
+        """How long `share` of the even pace takes to spend `calls` (for ever when nothing is left)."""
+        per_hour = share * self.even_pace
+        return calls * HOUR / per_hour if per_hour > 0 else math.inf
 
     def fits(self, calls: int, for_due_sends: bool) -> bool:
         if calls > self.minute or calls > self.day:
@@ -95,11 +115,14 @@ _PRIORITIES = {Urgency.PERSON_WAITING: Priority.INTERACTIVE, Urgency.BACKGROUND:
 class ZohoSource:
     """The LMS reads the domain makes, in the domain's terms."""
 
-    def __init__(self, client: ZohoClient, state: ZohoState, budget: CallBudget, clock: Clock) -> None:
+    def __init__(
+        self, client: ZohoClient, state: ZohoState, budget: CallBudget, clock: Clock, orgtime: OrgTime
+    ) -> None:
         self._client = client
         self._state = state
         self._budget = budget
         self._clock = clock
+        self._orgtime = orgtime
 
     def locked_until(self) -> float:
         """Until when (clock seconds) Zoho's lock stops every call, as last seen; in the past when none."""
@@ -110,8 +133,15 @@ class ZohoSource:
         return self._budget.day_limit(Priority.BACKGROUND)
 
     def reserved_for_sends(self) -> int:
-        """Background calls a day kept for data that due digests and reminders need."""
-        return int(self.background_day_limit() * SENDS_RESERVE)
+        """Background calls kept for data that due digests and reminders need, for the rest of
+        the organisation's day."""
+        return int(self.background_day_limit() * SENDS_RESERVE * self._left_of_day() / DAY)
+
+    def _left_of_day(self) -> float:
+        """Seconds until the next midnight in the organisation's zone."""
+        now = datetime.fromtimestamp(self._clock.time(), self._orgtime.zone)
+        midnight = datetime.combine(now.date() + timedelta(days=1), time(), now.tzinfo)
+        return midnight.timestamp() - now.timestamp()
 
     async def budget_left(self) -> tuple[int, int, bool]:
         """Calls the organisation may still make (this minute, today), and whether Zoho's lock is on."""
@@ -126,9 +156,11 @@ class ZohoSource:
         with translated():
             usage = await self._budget.usage()
         minute, day = self._room(usage, Urgency.BACKGROUND)
-        hour = math.ceil(self.background_day_limit() / 24) - usage.last_hour
+        reserved = self.reserved_for_sends()
+        hours_left = max(HOUR, self._left_of_day()) / HOUR
+        pace = math.ceil(PACE_BURST * max(0, day - reserved) / hours_left)
         per_minute = self._budget.minute_limit(Priority.BACKGROUND)
-        return Room(minute, day, hour, self.reserved_for_sends(), per_minute)
+        return Room(minute, day, pace - usage.last_hour, reserved, per_minute, hours_left)
 
     async def room(self, urgency: Urgency) -> tuple[int, int]:
         """Calls `urgency` may still make (this minute, today), and none while Zoho's lock lasts."""
