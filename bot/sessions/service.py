@@ -37,7 +37,7 @@ from bot.sessions.model import Session, parse_session
 from bot.sessions.modules import ModuleRef
 from bot.sessions.orgtime import OrgTime
 from bot.sessions.shared import SharedSnapshots, Snapshot
-from bot.sessions.source import Read, ZohoSource
+from bot.sessions.source import Read, Want, ZohoSource
 from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import Window
 
@@ -49,7 +49,17 @@ PARSED_FETCHES = 1024
 PAGE_SIZE = 25
 """Records Zoho returns per page: what a fetch of n records costs is about n / 25 calls."""
 ASKED_SECONDS = 3600.0
-"""How long the lookups of a module are remembered, for the planner (`asked`)."""
+"""How long the times of a module's lookups are remembered, for the planner (`asked`)."""
+WARM_LOOKUPS = 2
+WARM_SECONDS = 1800.0
+"""A person's lookup of old data refreshes it (behind the answer, or queued for the planner)
+when it is at least the `WARM_LOOKUPS`th lookup of the module within `WARM_SECONDS`: the
+refresh only serves the lookups after it, and a module looked up once in half an hour is seldom
+looked up again within the freshness window. Alone, it waits for its batch's turn (the
+planner's `FOLLOWED_AGE`)."""
+LOOKED_UP_SECONDS = 86_400.0
+"""How long a module looked up is remembered at all (with its last lookup): the planner keeps it
+with the followed ones."""
 KEPT_FOR_SENDS = (
     "The bot's daily Zoho allowance is nearly used up, and what is left is kept for digests and reminders."
 )
@@ -98,9 +108,10 @@ class SessionService:
         the organisation's zone and date format are unknown (they would be read wrongly)."""
         if self._orgtime.awaiting:
             raise SettingsUnknown
+        warm = True
         if urgency is Urgency.PERSON_WAITING:
-            self._note_asked(module)
-        snapshot = await self._lookup(module, Need(urgency, deadline))
+            warm = self._note_asked(module).warm
+        snapshot = await self._lookup(module, Need(urgency, deadline), behind=warm)
         return self._listing(module, snapshot, now, window)
 
     def cached_listing(self, module: ModuleRef, now: datetime, window: Window) -> Listing | None:
@@ -160,15 +171,18 @@ class SessionService:
     # What is held (no I/O)
 
     def asked(self) -> list[Asked]:
-        """Modules people asked this instance about within the last `ASKED_SECONDS`, with when."""
-        since = self._clock.time() - ASKED_SECONDS
-        return [asked for asked in self._asked.values() if asked.times[-1] >= since]
+        """Modules people asked this instance about within `LOOKED_UP_SECONDS`, with when (older
+        ones are forgotten)."""
+        since = self._clock.time() - LOOKED_UP_SECONDS
+        self._asked = {key: asked for key, asked in self._asked.items() if asked.times[-1] >= since}
+        return list(self._asked.values())
 
-    def _note_asked(self, module: ModuleRef) -> None:
+    def _note_asked(self, module: ModuleRef) -> Asked:
         now = self._clock.time()
         held = self._asked.get(module.key)
         times = tuple(at for at in held.times if at >= now - ASKED_SECONDS) if held else ()
-        self._asked[module.key] = Asked(module, (*times, now))
+        self._asked[module.key] = asked = Asked(module, (*times, now))
+        return asked
 
     def estimated_calls(self, modules: list[ModuleRef]) -> int:
         """What refreshing these modules of one batch costs, from what their last fetch returned;
@@ -207,15 +221,15 @@ class SessionService:
 
     # The one way to Zoho
 
-    async def _lookup(self, module: ModuleRef, need: Need) -> Snapshot:
+    async def _lookup(self, module: ModuleRef, need: Need, behind: bool) -> Snapshot:
         """Fresh data held answers; old data is first compared with what other instances shared;
-        with none anywhere the caller waits for a fetch, with old data a fetch runs behind."""
+        with none anywhere the caller waits for a fetch, with old data a fetch runs `behind`."""
         snapshot = self._held(module)
         if snapshot is None or self._age(snapshot) >= self._ttl:
             snapshot = await self._newest(module)
         if snapshot is None:
             return (await self._fetch(_Unit((module,)), need))[module.key]
-        if self._age(snapshot) >= self._ttl:
+        if behind and self._age(snapshot) >= self._ttl:
             self._refresh_behind(module)
         return snapshot
 
@@ -239,7 +253,7 @@ class SessionService:
             if not room.keeps_reserve(calls):
                 self._cache.set(_error_key(module), KEPT_FOR_SENDS)
                 return
-            if room.day and not room.fits(calls, for_due_sends=False):
+            if room.day and not room.fits(calls, Want.LOOKUPS):
                 return  # a spent day is still asked, so the listing says why its data is old
             await self._fetch(_Unit((module,)), Need(Urgency.BACKGROUND))
         except SessionsError as exc:
@@ -387,10 +401,17 @@ class SessionService:
 
 @dataclass(frozen=True)
 class Asked:
-    """A module people looked up, and when (clock seconds, oldest first, the last `ASKED_SECONDS`)."""
+    """A module people looked up, and when (clock seconds, oldest first): the lookups of the
+    last `ASKED_SECONDS`, and always the last one."""
 
     module: ModuleRef
     times: tuple[float, ...]
+
+    @property
+    def warm(self) -> bool:
+        """Whether its last lookup was at least the `WARM_LOOKUPS`th within `WARM_SECONDS`."""
+        since = self.times[-1] - WARM_SECONDS
+        return sum(1 for at in self.times if at >= since) >= WARM_LOOKUPS
 
 
 @dataclass(frozen=True)

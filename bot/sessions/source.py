@@ -5,6 +5,7 @@ Zoho's errors become the domain's (`raise ... from`), so nothing above the domai
 from __future__ import annotations
 
 import contextlib
+import enum
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -61,6 +62,20 @@ PACE_BURST = 2.0
 day has left (less the reserve) over the hours it has left: people look in working hours, not
 evenly round the clock, so an hour of lookups may spend ahead; what is left shrinks as it is
 spent, so the pace tightens and lookups late in the day still get calls."""
+PEOPLE_SHARE = 0.25
+"""Of the hour's pace, the share reads of followed data leave to lookups, so a batch sweep never
+takes the calls the next lookups' refreshes need."""
+
+
+class Want(enum.Enum):
+    """Whose data a read is for, which decides what of the budget it may use."""
+
+    DUE_SENDS = "due sends"
+    """The minute and the day, the sends' reserve included."""
+    LOOKUPS = "lookups"
+    """Also the pace, leaving the sends' reserve alone."""
+    FOLLOWED = "followed"
+    """Also leaves `PEOPLE_SHARE` of the hour's pace to lookups."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +84,7 @@ class Room:
 
     Every read fits the minute and the day. Other reads than those of data due sends need are
     also paced (what the day has left spread over the hours it has left, `PACE_BURST`) and
-    leave the sends' reserve alone.
+    leave the sends' reserve alone; reads of followed data leave part of the pace to lookups.
     """
 
     minute: int
@@ -82,23 +97,23 @@ class Room:
     """Of `day`, the calls only data that due sends need may use."""
     per_minute: int
     """The most background reads a whole minute allows: a read needing more never fits."""
-    hours_left: float
-    """Of the organisation's day, at least one."""
-
-    @property
-    def even_pace(self) -> float:
-        """Calls an hour that would spend what the day has left (less the reserve) evenly."""
-        return max(0, self.day - self.reserved) / self.hours_left
+    for_people: int = 0
+    """Of `hour`, the calls reads of followed data leave to lookups."""
 
     def seconds_to_spend(self, calls: int, share: float) -> float:
-        """How long `share` of the even pace takes to spend `calls` (for ever when nothing is left)."""
-        per_hour = share * self.even_pace
+        """How long `share` of what the day has left (less the reserve), spread evenly over a
+        whole day, takes to spend `calls`; for ever when nothing is left. A whole day, not what
+        is left of it: calls spent late are still counted in the next day's window."""
+        per_hour = share * max(0, self.day - self.reserved) * HOUR / DAY
         return calls * HOUR / per_hour if per_hour > 0 else math.inf
 
-    def fits(self, calls: int, for_due_sends: bool) -> bool:
+    def fits(self, calls: int, want: Want) -> bool:
         if calls > self.minute or calls > self.day:
             return False
-        return for_due_sends or (calls <= self.hour and self.keeps_reserve(calls))
+        if want is Want.DUE_SENDS:
+            return True
+        kept = self.for_people if want is Want.FOLLOWED else 0
+        return calls <= self.hour - kept and self.keeps_reserve(calls)
 
     def keeps_reserve(self, calls: int) -> bool:
         """Whether `calls` more leave the sends' reserve alone. A day already spent (or Zoho's
@@ -160,7 +175,8 @@ class ZohoSource:
         hours_left = max(HOUR, self._left_of_day()) / HOUR
         pace = math.ceil(PACE_BURST * max(0, day - reserved) / hours_left)
         per_minute = self._budget.minute_limit(Priority.BACKGROUND)
-        return Room(minute, day, pace - usage.last_hour, reserved, per_minute, hours_left)
+        people = math.ceil(PEOPLE_SHARE * pace)
+        return Room(minute, day, pace - usage.last_hour, reserved, per_minute, people)
 
     async def room(self, urgency: Urgency) -> tuple[int, int]:
         """Calls `urgency` may still make (this minute, today), and none while Zoho's lock lasts."""

@@ -9,7 +9,7 @@ import pytest
 from bot.core import Core
 from bot.sessions.modules import ModuleRef
 from bot.sessions.planner import FOLLOWED_AGE, HOT_LOOKUPS
-from bot.sessions.service import GONE_SECONDS
+from bot.sessions.service import GONE_SECONDS, WARM_SECONDS
 from bot.sessions.urgency import Urgency
 from bot.sessions.windows import next_days
 from tests.clock import FakeClock
@@ -178,10 +178,12 @@ async def test_followed_data_is_kept_as_fresh_as_a_share_of_the_day_allows_and_p
 
 
 async def test_a_module_looked_up_often_is_read_before_the_next_lookup_finds_it_old(
-    core: Core, fz: FakeZoho, clock: FakeClock
+    make_core: MakeCore, fz: FakeZoho, clock: FakeClock
 ) -> None:
     """Looked up `HOT_LOOKUPS` times, a module is read as soon as its data is old; looked up once
-    (its data still fresh then), it waits for the next lookup or for its batch's turn."""
+    (its data still fresh then), it waits for the next lookup or for its batch's turn (of 40
+    calls a day, not yet)."""
+    core = make_core(ZOHO_CALLS_PER_DAY="40")
     m = module_refs(Org(courses=ORG.courses))
     for _ in range(HOT_LOOKUPS):
         await core.sessions.upcoming(m[0], clock.now(), next_days(clock.now()))
@@ -215,3 +217,26 @@ async def test_a_lookup_whose_refresh_the_budget_put_off_is_read_by_the_next_tic
     clock.advance(61)
     await core.planner.run(needed=[], followed=[m[2]])
     assert fetched(fz) == [m[0].module_id], "the queued lookup before a followed module never read"
+
+
+async def test_a_lone_lookup_of_old_data_costs_no_call_and_a_second_within_half_an_hour_does(
+    make_core: MakeCore, fz: FakeZoho, clock: FakeClock
+) -> None:
+    """A refresh only serves the lookups after it: the first lookup of old data in half an hour
+    is answered at once and its module waits for its batch's turn (of 40 calls a day, not yet);
+    a second within the half hour refreshes it behind the answer."""
+    core = make_core(ZOHO_CALLS_PER_DAY="40")
+    m = module_refs(Org(courses=ORG.courses))
+    await core.sessions.upcoming(m[0], clock.now(), next_days(clock.now()))
+    clock.advance(WARM_SECONDS + 1)
+    fz.clear()
+
+    lone = await core.sessions.upcoming(m[0], clock.now(), next_days(clock.now()))
+    await core.sessions.drain()
+    await core.planner.run(needed=[], followed=[])
+    assert lone.old
+    assert fz.calls() == [], "neither behind the answer nor queued for the planner"
+
+    await core.sessions.upcoming(m[0], clock.now(), next_days(clock.now()))
+    await core.sessions.drain()
+    assert fetched(fz) == [m[0].module_id]
