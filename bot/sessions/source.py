@@ -57,12 +57,15 @@ SENDS_RESERVE = 0.25
 """Of the day's background allowance, the share only data that due sends need may use, held in
 proportion to what is left of the organisation's day (the sends still to come): neither followed
 refreshes nor the refreshes behind people's lookups touch it. At midnight nothing is held."""
-PACE_BURST = 2.0
+PACE_BURST = 6.0
 """Reads other than due sends' may make, in any hour, this many times an even share of what the
 day has left (less the reserve) over the hours it has left: people look in working hours, not
 evenly round the clock, so an hour of lookups may spend ahead; what is left shrinks as it is
-spent, so the pace tightens and lookups late in the day still get calls."""
-PEOPLE_SHARE = 0.25
+spent, so the pace tightens and lookups late in the day still get calls..."""
+PACE_HOUR_SHARE = 1 / 8
+"""...and never more than this share of the day's background allowance in one hour, so a busy
+morning cannot spend the day by noon."""
+PEOPLE_SHARE = 0.2
 """Of the hour's pace, the share reads of followed data leave to lookups, so a batch sweep never
 takes the calls the next lookups' refreshes need."""
 
@@ -83,8 +86,9 @@ class Room:
     """What background reads may still spend, read once for a whole plan: the budget's policy.
 
     Every read fits the minute and the day. Other reads than those of data due sends need are
-    also paced (what the day has left spread over the hours it has left, `PACE_BURST`) and
-    leave the sends' reserve alone; reads of followed data leave part of the pace to lookups.
+    also paced (what the day has left spread over the hours it has left, `PACE_BURST`, at most
+    `PACE_HOUR_SHARE` of the day an hour) and leave the sends' reserve alone; reads of followed
+    data leave part of the pace to lookups (`PEOPLE_SHARE`).
     """
 
     minute: int
@@ -173,7 +177,8 @@ class ZohoSource:
         minute, day = self._room(usage, Urgency.BACKGROUND)
         reserved = self.reserved_for_sends()
         hours_left = max(HOUR, self._left_of_day()) / HOUR
-        pace = math.ceil(PACE_BURST * max(0, day - reserved) / hours_left)
+        even = max(0, day - reserved) / hours_left
+        pace = math.ceil(min(PACE_BURST * even, PACE_HOUR_SHARE * self.background_day_limit()))
         per_minute = self._budget.minute_limit(Priority.BACKGROUND)
         people = math.ceil(PEOPLE_SHARE * pace)
         return Room(minute, day, pace - usage.last_hour, reserved, per_minute, people)
