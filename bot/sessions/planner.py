@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.sessions.modules import ModuleRef
-from bot.sessions.service import Asked, SessionService
+from bot.sessions.service import FOLLOWED_AGE, Asked, SessionService
 from bot.sessions.source import Room, Want, ZohoSource
 from bot.sessions.urgency import Need, Urgency
 
@@ -55,15 +55,10 @@ module looked up that often is likely looked up again within the freshness windo
 HOT_SECONDS = 1800.0
 LOOKING_SECONDS = 3600.0
 """People are looking when a lookup came within this long."""
-FOLLOWED_AGE = 50 * 60.0
-"""While people are looking, the most a followed batch's data may grow old, whatever it costs:
-what a lookup of a module nobody looked at lately is answered from. A read of every followed
-batch costs about as many calls as the batches hold pages (about 100 in the working-day
-benchmark), so this is the one figure that sets most of a working day's calls."""
-FOLLOWED_SHARE = 0.25
+FOLLOWED_SHARE = 0.5
 """Of what the day has left spread evenly over a day, the share reads of followed data nobody is
 looking at may take: with a few followed modules that keeps them within the freshness window;
-with many, it stretches their age (about six hours for the benchmark's 200 modules at night)."""
+with many, it stretches their age (about three hours for the benchmark's 200 modules at night)."""
 
 
 @dataclass(frozen=True)
@@ -178,12 +173,12 @@ class RefreshPlanner:
     def _followed(
         self, batches: dict[tuple[str, str], list[ModuleRef]], asked: list[Asked], room: Room
     ) -> list[ModuleRef]:
-        """Every followed module of each batch whose oldest data passed `_followed_age`; never
-        read first, then the oldest batch first."""
+        """The old modules of each batch whose oldest data passed `_followed_age` (a batch read
+        takes the others along); never read first, then the oldest batch first."""
         limit = self._followed_age(batches, asked, room)
         oldest = {batch: max(self._age(m) for m in modules) for batch, modules in batches.items()}
         due = sorted((batch for batch in batches if oldest[batch] >= limit), key=lambda b: -oldest[b])
-        return [module for batch in due for module in batches[batch]]
+        return self._stale([module for batch in due for module in batches[batch]])
 
     def _followed_age(
         self, batches: dict[tuple[str, str], list[ModuleRef]], asked: list[Asked], room: Room

@@ -55,8 +55,13 @@ WARM_SECONDS = 1800.0
 """A person's lookup of old data refreshes it (behind the answer, or queued for the planner)
 when it is at least the `WARM_LOOKUPS`th lookup of the module within `WARM_SECONDS`: the
 refresh only serves the lookups after it, and a module looked up once in half an hour is seldom
-looked up again within the freshness window. Alone, it waits for its batch's turn (the
-planner's `FOLLOWED_AGE`)."""
+looked up again within the freshness window. Alone, it waits for its batch's turn, unless its
+data is older than `FOLLOWED_AGE` (the planner fell behind)."""
+FOLLOWED_AGE = 50 * 60.0
+"""While people are looking, the most a followed batch's data may grow old, whatever it costs (the
+planner's policy): what a lookup of a module nobody looked at lately is answered from. A read of
+every followed batch costs about as many calls as the batches hold pages (about 100 in the
+working-day benchmark), so this is the one figure that sets most of a working day's calls."""
 LOOKED_UP_SECONDS = 86_400.0
 """How long a module looked up is remembered at all (with its last lookup): the planner keeps it
 with the followed ones."""
@@ -108,10 +113,10 @@ class SessionService:
         the organisation's zone and date format are unknown (they would be read wrongly)."""
         if self._orgtime.awaiting:
             raise SettingsUnknown
-        warm = True
-        if urgency is Urgency.PERSON_WAITING:
-            warm = self._note_asked(module).warm
-        snapshot = await self._lookup(module, Need(urgency, deadline), behind=warm)
+        behind = 0.0
+        if urgency is Urgency.PERSON_WAITING and not self._note_asked(module).warm:
+            behind = FOLLOWED_AGE
+        snapshot = await self._lookup(module, Need(urgency, deadline), behind_after=behind)
         return self._listing(module, snapshot, now, window)
 
     def cached_listing(self, module: ModuleRef, now: datetime, window: Window) -> Listing | None:
@@ -221,15 +226,16 @@ class SessionService:
 
     # The one way to Zoho
 
-    async def _lookup(self, module: ModuleRef, need: Need, behind: bool) -> Snapshot:
+    async def _lookup(self, module: ModuleRef, need: Need, behind_after: float) -> Snapshot:
         """Fresh data held answers; old data is first compared with what other instances shared;
-        with none anywhere the caller waits for a fetch, with old data a fetch runs `behind`."""
+        with none anywhere the caller waits for a fetch, with old data (older than `behind_after`
+        too) a fetch runs behind."""
         snapshot = self._held(module)
         if snapshot is None or self._age(snapshot) >= self._ttl:
             snapshot = await self._newest(module)
         if snapshot is None:
             return (await self._fetch(_Unit((module,)), need))[module.key]
-        if behind and self._age(snapshot) >= self._ttl:
+        if self._age(snapshot) >= max(self._ttl, behind_after):
             self._refresh_behind(module)
         return snapshot
 

@@ -8,8 +8,8 @@ import pytest
 
 from bot.core import Core
 from bot.sessions.modules import ModuleRef
-from bot.sessions.planner import FOLLOWED_AGE, HOT_LOOKUPS
-from bot.sessions.service import GONE_SECONDS, WARM_SECONDS
+from bot.sessions.planner import HOT_LOOKUPS
+from bot.sessions.service import FOLLOWED_AGE, GONE_SECONDS, WARM_SECONDS
 from bot.sessions.urgency import Urgency
 from bot.sessions.windows import next_days
 from tests.clock import FakeClock
@@ -161,11 +161,11 @@ async def test_a_batch_too_big_for_a_minute_by_estimate_is_still_read(
 async def test_followed_data_is_kept_as_fresh_as_a_share_of_the_day_allows_and_people_looking_need(
     make_core: MakeCore, fz: FakeZoho, clock: FakeClock, looking: bool, reads: int
 ) -> None:
-    """Of 40 calls a day, background may make 36; at 10:00 a quarter of an even pace over the 14
-    hours left, less the sends' reserve, is about half a call an hour: two followed modules nobody
-    looks at are read again only after about 3.6 hours (change notices alone need them). While
-    people look (a lookup within the hour), every `FOLLOWED_AGE`, so a lookup of a module nobody
-    looked at lately is not answered from hours-old data. Two hours of ticks every 10 minutes."""
+    """Of 40 calls a day, background may make 36; half of what is left (less the sends' reserve)
+    spread over a whole day is about 0.6 calls an hour: two followed modules nobody looks at are
+    read again only after about three hours (change notices alone need them). While people look
+    (a lookup within the hour), every `FOLLOWED_AGE`, so a lookup of a module nobody looked at
+    lately is not answered from hours-old data. Two hours of ticks every 10 minutes."""
     core = make_core(ZOHO_CALLS_PER_DAY="40")
     m = module_refs(Org(courses=ORG.courses))
     elsewhere = module_refs(BUSY)[0]
