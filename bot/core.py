@@ -110,7 +110,7 @@ def build_core(
         settings.zoho_timezone_set,
         settings.zoho_date_format_set,
     )
-    source = ZohoSource(zoho, state, budget, clock)
+    source = ZohoSource(zoho, state, budget, clock, orgtime)
     catalog_cache = diskcache.Cache(str(settings.data_dir / "catalog"))
     session_cache = diskcache.Cache(str(settings.data_dir / "sessions"))
     people_cache = diskcache.Cache(str(settings.data_dir / "people"))

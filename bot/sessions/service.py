@@ -39,7 +39,7 @@ from bot.sessions.model import Session, parse_session
 from bot.sessions.modules import ModuleRef
 from bot.sessions.orgtime import OrgTime
 from bot.sessions.shared import SharedSnapshots, Snapshot
-from bot.sessions.source import Read, ZohoSource
+from bot.sessions.source import Read, Want, ZohoSource
 from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import Window
 
@@ -54,7 +54,22 @@ in a worker thread as soon as they are read."""
 PAGE_SIZE = 25
 """Records Zoho returns per page: what a fetch of n records costs is about n / 25 calls."""
 ASKED_SECONDS = 3600.0
-"""A module people asked about this recently is kept fresh by the planner."""
+"""How long the times of a module's lookups are remembered, for the planner (`asked`)."""
+WARM_LOOKUPS = 2
+WARM_SECONDS = 1800.0
+"""A person's lookup of old data refreshes it (behind the answer, or queued for the planner)
+when it is at least the `WARM_LOOKUPS`th lookup of the module within `WARM_SECONDS`: the
+refresh only serves the lookups after it, and a module looked up once in half an hour is seldom
+looked up again within the freshness window. Alone, it waits for its batch's turn, unless its
+data is older than `FOLLOWED_AGE` (the planner fell behind)."""
+FOLLOWED_AGE = 50 * 60.0
+"""While people are looking, the most a followed batch's data may grow old, whatever it costs (the
+planner's policy): what a lookup of a module nobody looked at lately is answered from. A read of
+every followed batch costs about as many calls as the batches hold pages (about 100 in the
+working-day benchmark), so this is the one figure that sets most of a working day's calls."""
+LOOKED_UP_SECONDS = 86_400.0
+"""How long a module looked up is remembered at all (with its last lookup): the planner keeps it
+with the followed ones."""
 KEPT_FOR_SENDS = (
     "The bot's daily Zoho allowance is nearly used up, and what is left is kept for digests and reminders."
 )
@@ -86,7 +101,7 @@ class SessionService:
         self._inflight: dict[str, asyncio.Task[dict[str, Snapshot]]] = {}
         self._behind: dict[str, asyncio.Task[None]] = {}
         self._parsed: OrderedDict[tuple[str, str, int], tuple[Session, ...]] = OrderedDict()
-        self._asked: dict[str, tuple[ModuleRef, float]] = {}
+        self._asked: dict[str, Asked] = {}
         self._batch_records: dict[tuple[str, str], int] = {}
 
     # Answers
@@ -103,9 +118,10 @@ class SessionService:
         the organisation's zone and date format are unknown (they would be read wrongly)."""
         if self._orgtime.awaiting:
             raise SettingsUnknown
-        if urgency is Urgency.PERSON_WAITING:
-            self._asked[module.key] = (module, self._clock.time())
-        snapshot = await self._lookup(module, Need(urgency, deadline))
+        behind = 0.0
+        if urgency is Urgency.PERSON_WAITING and not self._note_asked(module).warm:
+            behind = FOLLOWED_AGE
+        snapshot = await self._lookup(module, Need(urgency, deadline), behind_after=behind)
         return self._listing(module, snapshot, now, window)
 
     def cached_listing(self, module: ModuleRef, now: datetime, window: Window) -> Listing | None:
@@ -171,10 +187,19 @@ class SessionService:
 
     # What is held (no I/O)
 
-    def recently_asked(self) -> list[ModuleRef]:
-        """Modules people asked this instance about within the last `ASKED_SECONDS`."""
-        since = self._clock.time() - ASKED_SECONDS
-        return [module for module, at in self._asked.values() if at >= since]
+    def asked(self) -> list[Asked]:
+        """Modules people asked this instance about within `LOOKED_UP_SECONDS`, with when (older
+        ones are forgotten)."""
+        since = self._clock.time() - LOOKED_UP_SECONDS
+        self._asked = {key: asked for key, asked in self._asked.items() if asked.times[-1] >= since}
+        return list(self._asked.values())
+
+    def _note_asked(self, module: ModuleRef) -> Asked:
+        now = self._clock.time()
+        held = self._asked.get(module.key)
+        times = tuple(at for at in held.times if at >= now - ASKED_SECONDS) if held else ()
+        self._asked[module.key] = asked = Asked(module, (*times, now))
+        return asked
 
     def estimated_calls(self, modules: list[ModuleRef]) -> int:
         """What refreshing these modules of one batch costs, from what their last fetch returned;
@@ -213,15 +238,16 @@ class SessionService:
 
     # The one way to Zoho
 
-    async def _lookup(self, module: ModuleRef, need: Need) -> Snapshot:
+    async def _lookup(self, module: ModuleRef, need: Need, behind_after: float) -> Snapshot:
         """Fresh data held answers; old data is first compared with what other instances shared;
-        with none anywhere the caller waits for a fetch, with old data a fetch runs behind."""
+        with none anywhere the caller waits for a fetch, with old data (older than `behind_after`
+        too) a fetch runs behind."""
         snapshot = self._held(module)
         if snapshot is None or self._age(snapshot) >= self._ttl:
             snapshot = await self._newest(module)
         if snapshot is None:
             return (await self._fetch(_Unit((module,)), need))[module.key]
-        if self._age(snapshot) >= self._ttl:
+        if self._age(snapshot) >= max(self._ttl, behind_after):
             self._refresh_behind(module)
         return snapshot
 
@@ -236,14 +262,17 @@ class SessionService:
         task.add_done_callback(lambda _: self._behind.pop(module.key, None))
 
     async def _fetch_behind(self, module: ModuleRef) -> None:
-        """The fetch behind a lookup, when the budget's policy lets it leave the due sends'
-        reserve alone; otherwise the planner refreshes the module (people asked about it) when
-        it may, and the listing says why its data is old meanwhile."""
+        """The fetch behind a lookup, when the budget's policy lets it (the minute, the day's
+        pace, the due sends' reserve); otherwise the planner refreshes the module (a lookup found
+        it old) when it may, and, when the reserve stopped it, the listing says why meanwhile."""
         try:
             room = await self._source.background_room()
-            if not room.keeps_reserve(self.estimated_calls([module])):
+            calls = self.estimated_calls([module])
+            if not room.keeps_reserve(calls):
                 self._cache.set(_error_key(module), KEPT_FOR_SENDS)
                 return
+            if room.day and not room.fits(calls, Want.LOOKUPS):
+                return  # a spent day is still asked, so the listing says why its data is old
             await self._fetch(_Unit((module,)), Need(Urgency.BACKGROUND))
         except SessionsError as exc:
             log.warning("refresh of %s failed; serving cached data: %s", module.key, exc)
@@ -401,6 +430,21 @@ class SessionService:
             return str(ApiPaused(locked_until))
         error = self._cache.get(_error_key(module))
         return error if isinstance(error, str) else None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A module people looked up, and when (clock seconds, oldest first): the lookups of the
+    last `ASKED_SECONDS`, and always the last one."""
+
+    module: ModuleRef
+    times: tuple[float, ...]
+
+    @property
+    def warm(self) -> bool:
+        """Whether its last lookup was at least the `WARM_LOOKUPS`th within `WARM_SECONDS`."""
+        since = self.times[-1] - WARM_SECONDS
+        return sum(1 for at in self.times if at >= since) >= WARM_LOOKUPS
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,11 @@ Zoho's errors become the domain's (`raise ... from`), so nothing above the domai
 from __future__ import annotations
 
 import contextlib
+import enum
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -24,8 +26,9 @@ from bot.sessions.errors import (
     SourceDown,
 )
 from bot.sessions.modules import ModuleRef
+from bot.sessions.orgtime import OrgTime
 from bot.sessions.urgency import Need, Urgency
-from bot.zoho.budget import CallBudget, Priority, Usage
+from bot.zoho.budget import DAY, HOUR, CallBudget, Priority, Usage
 from bot.zoho.client import Call, ZohoClient
 from bot.zoho.connection import ZohoNotConnectedError
 from bot.zoho.errors import (
@@ -51,8 +54,31 @@ class Read:
 
 
 SENDS_RESERVE = 0.25
-"""Of the day's background allowance, the share only data that due sends need may use: neither
-followed refreshes nor the refreshes behind people's lookups touch it."""
+"""Of the day's background allowance, the share only data that due sends need may use, held in
+proportion to what is left of the organisation's day (the sends still to come): neither followed
+refreshes nor the refreshes behind people's lookups touch it. At midnight nothing is held."""
+PACE_BURST = 6.0
+"""Reads other than due sends' may make, in any hour, this many times an even share of what the
+day has left (less the reserve) over the hours it has left: people look in working hours, not
+evenly round the clock, so an hour of lookups may spend ahead; what is left shrinks as it is
+spent, so the pace tightens and lookups late in the day still get calls..."""
+PACE_HOUR_SHARE = 1 / 8
+"""...and never more than this share of the day's background allowance in one hour, so a busy
+morning cannot spend the day by noon."""
+PEOPLE_SHARE = 0.2
+"""Of the hour's pace, the share reads of followed data leave to lookups, so a batch sweep never
+takes the calls the next lookups' refreshes need."""
+
+
+class Want(enum.Enum):
+    """Whose data a read is for, which decides what of the budget it may use."""
+
+    DUE_SENDS = "due sends"
+    """The minute and the day, the sends' reserve included."""
+    LOOKUPS = "lookups"
+    """Also the pace, leaving the sends' reserve alone."""
+    FOLLOWED = "followed"
+    """Also leaves `PEOPLE_SHARE` of the hour's pace to lookups."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +86,9 @@ class Room:
     """What background reads may still spend, read once for a whole plan: the budget's policy.
 
     Every read fits the minute and the day. Other reads than those of data due sends need are
-    also paced (at most a 24th of the day's background allowance in any hour, so the allowance
-    lasts the whole day) and leave the sends' reserve alone.
+    also paced (what the day has left spread over the hours it has left, `PACE_BURST`, at most
+    `PACE_HOUR_SHARE` of the day an hour) and leave the sends' reserve alone; reads of followed
+    data leave part of the pace to lookups (`PEOPLE_SHARE`).
     """
 
     minute: int
@@ -69,16 +96,28 @@ class Room:
     day: int
     """Background calls left today (none while Zoho's lock lasts)."""
     hour: int
-    """Calls the hourly pace leaves this hour."""
+    """Calls the pace leaves in the hour from now (less those of the last hour)."""
     reserved: int
     """Of `day`, the calls only data that due sends need may use."""
     per_minute: int
     """The most background reads a whole minute allows: a read needing more never fits."""
+    for_people: int = 0
+    """Of `hour`, the calls reads of followed data leave to lookups."""
 
-    def fits(self, calls: int, for_due_sends: bool) -> bool:
+    def seconds_to_spend(self, calls: int, share: float) -> float:
+        """How long `share` of what the day has left (less the reserve), spread evenly over a
+        whole day, takes to spend `calls`; for ever when nothing is left. A whole day, not what
+        is left of it: calls spent late are still counted in the next day's window."""
+        per_hour = share * max(0, self.day - self.reserved) * HOUR / DAY
+        return calls * HOUR / per_hour if per_hour > 0 else math.inf
+
+    def fits(self, calls: int, want: Want) -> bool:
         if calls > self.minute or calls > self.day:
             return False
-        return for_due_sends or (calls <= self.hour and self.keeps_reserve(calls))
+        if want is Want.DUE_SENDS:
+            return True
+        kept = self.for_people if want is Want.FOLLOWED else 0
+        return calls <= self.hour - kept and self.keeps_reserve(calls)
 
     def keeps_reserve(self, calls: int) -> bool:
         """Whether `calls` more leave the sends' reserve alone. A day already spent (or Zoho's
@@ -95,11 +134,14 @@ _PRIORITIES = {Urgency.PERSON_WAITING: Priority.INTERACTIVE, Urgency.BACKGROUND:
 class ZohoSource:
     """The LMS reads the domain makes, in the domain's terms."""
 
-    def __init__(self, client: ZohoClient, state: ZohoState, budget: CallBudget, clock: Clock) -> None:
+    def __init__(
+        self, client: ZohoClient, state: ZohoState, budget: CallBudget, clock: Clock, orgtime: OrgTime
+    ) -> None:
         self._client = client
         self._state = state
         self._budget = budget
         self._clock = clock
+        self._orgtime = orgtime
 
     def locked_until(self) -> float:
         """Until when (clock seconds) Zoho's lock stops every call, as last seen; in the past when none."""
@@ -110,8 +152,15 @@ class ZohoSource:
         return self._budget.day_limit(Priority.BACKGROUND)
 
     def reserved_for_sends(self) -> int:
-        """Background calls a day kept for data that due digests and reminders need."""
-        return int(self.background_day_limit() * SENDS_RESERVE)
+        """Background calls kept for data that due digests and reminders need, for the rest of
+        the organisation's day."""
+        return int(self.background_day_limit() * SENDS_RESERVE * self._left_of_day() / DAY)
+
+    def _left_of_day(self) -> float:
+        """Seconds until the next midnight in the organisation's zone."""
+        now = datetime.fromtimestamp(self._clock.time(), self._orgtime.zone)
+        midnight = datetime.combine(now.date() + timedelta(days=1), time(), now.tzinfo)
+        return midnight.timestamp() - now.timestamp()
 
     async def budget_left(self) -> tuple[int, int, bool]:
         """Calls the organisation may still make (this minute, today), and whether Zoho's lock is on."""
@@ -126,9 +175,13 @@ class ZohoSource:
         with translated():
             usage = await self._budget.usage()
         minute, day = self._room(usage, Urgency.BACKGROUND)
-        hour = math.ceil(self.background_day_limit() / 24) - usage.last_hour
+        reserved = self.reserved_for_sends()
+        hours_left = max(HOUR, self._left_of_day()) / HOUR
+        even = max(0, day - reserved) / hours_left
+        pace = math.ceil(min(PACE_BURST * even, PACE_HOUR_SHARE * self.background_day_limit()))
         per_minute = self._budget.minute_limit(Priority.BACKGROUND)
-        return Room(minute, day, hour, self.reserved_for_sends(), per_minute)
+        people = math.ceil(PEOPLE_SHARE * pace)
+        return Room(minute, day, pace - usage.last_hour, reserved, per_minute, people)
 
     async def room(self, urgency: Urgency) -> tuple[int, int]:
         """Calls `urgency` may still make (this minute, today), and none while Zoho's lock lasts."""

@@ -6,7 +6,6 @@ import pytest
 
 from bot.sessions.errors import DailyAllowanceSpent
 from bot.sessions.service import KEPT_FOR_SENDS
-from bot.sessions.urgency import Urgency
 from bot.sessions.windows import next_days
 from bot.slack.errors import sentence_for
 from tests.clock import FakeClock
@@ -38,6 +37,7 @@ async def test_a_spent_day_stops_every_call_and_held_data_answers_with_its_age(
         "when it frees, in each reader's zone"
     )
 
+    await core.sessions.upcoming(MODULES[0], clock.now(), window)  # alone: no refresh (WARM_LOOKUPS)
     held = await core.sessions.upcoming(MODULES[0], clock.now(), window)
     await core.sessions.drain()  # the refresh behind it meets the spent day
     again = await core.sessions.upcoming(MODULES[0], clock.now(), window)
@@ -52,48 +52,51 @@ async def test_a_spent_day_stops_every_call_and_held_data_answers_with_its_age(
     assert len(fz.calls()) == 4, "the day rolled on"
 
 
-async def test_background_work_is_paced_and_leaves_people_their_share_of_the_day(
+async def test_reads_nobody_waits_for_are_paced_over_what_is_left_of_the_day(
     make_core: MakeCore, fz: FakeZoho, clock: FakeClock
 ) -> None:
-    """Of 10 calls a day, background may make 9, at most a 24th of them (one) in any hour;
-    followed modules leave a quarter of those (2) to data due sends need. So over ten hours the
-    planner's followed refreshes stop at 7, one an hour, and people keep 3."""
+    """Of 70 calls a day, background may make 63. At 10:00 (UTC, the organisation's zone here),
+    with 14 hours of the day left, a quarter of 63 over 14/24 of the day (9) is held for due
+    sends; the rest may go at six times an even pace (6 x 54 / 14 hours, 23 calls an hour) but
+    at most an eighth of the day in one hour (8), of which reads of followed data leave a fifth
+    (2) to lookups. Twelve followed modules never read: six now; a due send's module is not held
+    back. At 23:00 nothing is held for sends any more."""
     fz.set_org(SINGLES)
-    core = make_core(ZOHO_CALLS_PER_DAY="10")
-    per_hour = []
-    for _ in range(10):
-        before = len(fz.calls())
-        plan = await core.planner.run(needed=[], followed=module_refs(SINGLES))
-        per_hour.append(len(fz.calls()) - before)
-        clock.advance(3600)
-    assert per_hour == [1] * 7 + [0] * 3
-    assert plan.deferred, "more followed modules than the day allows"
-    _, people_today = await core.source.room(Urgency.PERSON_WAITING)
-    assert people_today == 3
+    core = make_core(ZOHO_CALLS_PER_DAY="70")
+    modules = module_refs(SINGLES)
+
+    plan = await core.planner.run(needed=[], followed=modules)
+    assert (len(plan.chosen), len(plan.deferred)) == (6, 6)
+    await core.planner.run(needed=modules[11:], followed=modules)
+    assert len(fz.calls()) == 7, "the due send's module passes the pace"
+
+    clock.advance(13 * 3600)
+    room = await core.source.background_room()
+    assert (room.day, room.reserved, room.hour) == (56, 0, 8)
 
 
 async def test_refreshes_behind_lookups_leave_the_reserve_of_due_sends_alone(
     make_core: MakeCore, fz: FakeZoho, clock: FakeClock
 ) -> None:
-    """Of 10 calls a day, background may make 9 and keeps 2 of them for data due sends need.
-    Four cold lookups spend 4; stale lookups of the same modules then refresh behind until only
-    the reserve is left (3 more), and a due digest's module still gets its read."""
+    """Of 10 calls a day, background may make 9 and, at 10:00 with 14 hours of the day left,
+    holds one (a quarter of 9 over 14/24 of the day) for data due sends need. Eight cold lookups
+    spend 8; a lookup of old data then finds only that one left: the listing says why its data is
+    old, and a due digest's module still gets its read."""
     fz.set_org(SINGLES)
     core = make_core(ZOHO_CALLS_PER_DAY="10")
-    modules = module_refs(SINGLES)[:4]
+    modules = module_refs(SINGLES)[:8]
     window = next_days(clock.now())
     for module in modules:
         await core.sessions.upcoming(module, clock.now(), window)
-    assert len(fz.calls()) == 4
+    assert len(fz.calls()) == 8
 
     clock.advance(core.sessions.ttl + 1)
-    for module in modules:
-        await core.sessions.upcoming(module, clock.now(), window)
-        await core.sessions.drain()
-    assert len(fz.calls()) == 7, "the fourth refresh behind would have eaten into the reserve"
-    held = await core.sessions.upcoming(modules[3], clock.now(), window)
+    await core.sessions.upcoming(modules[0], clock.now(), window)
+    await core.sessions.drain()
+    assert len(fz.calls()) == 8, "the refresh behind would have eaten into the reserve"
+    held = await core.sessions.upcoming(modules[0], clock.now(), window)
     assert held.problem == KEPT_FOR_SENDS, "the listing says why its data is old"
 
-    await core.planner.run(needed=[modules[3]], followed=modules)
-    assert len(fz.calls()) == 8
-    assert core.sessions.is_fresh(modules[3]), "the reserve served the due send's data"
+    await core.planner.run(needed=[modules[0]], followed=modules)
+    assert len(fz.calls()) == 9
+    assert core.sessions.is_fresh(modules[0]), "the reserve served the due send's data"
