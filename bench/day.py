@@ -21,7 +21,10 @@ lookups (the day's 2,000 and 18,000 more, drawn the same way), to see the
 allowance hold when people ask more than it can keep fresh. The runs go in
 parallel processes (the clock is simulated, so they do not change each other's
 figures; only the wall-clock time). The fake Zoho keeps Zoho's 30-a-minute lock
-and records every call; the fake Slack records every post.
+and records every call; the fake Slack records every post. The bots' own event-loop lag
+(`sessions_bot_event_loop_lag_seconds`: how late a wake-up every 50 ms of real time came) is read
+before and after the simulated day; the simulation drives the loop without pause and the fakes
+share the process (and its interpreter lock), so it is an upper figure of the stalls a day holds.
 """
 
 from __future__ import annotations
@@ -45,9 +48,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import metrics
 from bot.app import Bot, build_bot
 from bot.config import load_settings
 from bot.core import build_core
+from bot.loop_lag import LagFigures
 from bot.sessions.errors import SessionsError
 from bot.sessions.modules import ModuleRef
 from bot.sessions.windows import next_days
@@ -108,6 +113,10 @@ class Figures:
     send_ages: list[float] = field(default_factory=list)
     rss_before_mb: float = 0.0
     rss_peak_mb: float = 0.0
+    lag_wakeups: int = 0
+    lag_p99_ms: float = 0.0
+    lag_max_ms: float = 0.0
+    lag_worst_ms: float = 0.0
     changes_made: int = 0
     sessions_changed: int = 0
     changes_found: int = 0
@@ -363,9 +372,16 @@ async def run(name: str, database: str | None, instances: int, lookups: int = CO
         ]
         try:
             await subscribe(bots[0], load)
+            lag_before = LagFigures.read(metrics.exposition()[0].decode())
+            for bot in bots:
+                bot.loop_lag.worst = 0.0
             started = time.perf_counter()
             await simulate(bots, zoho, clock, load, figures)
             figures.seconds = time.perf_counter() - started
+            lag = LagFigures.read(metrics.exposition()[0].decode()).since(lag_before)
+            figures.lag_wakeups = lag.count
+            figures.lag_p99_ms, figures.lag_max_ms = lag.p99 * 1e3, lag.max * 1e3
+            figures.lag_worst_ms = max(bot.loop_lag.worst for bot in bots) * 1e3
             records = await bots[0].store.send_records("digest")
             figures.digests_nothing_upcoming = sum(1 for r in records if r.last_error == "nothing upcoming")
             figures.changes_found = len(await bots[0].store.watches.changes_since(START - TICK))
@@ -449,6 +465,13 @@ def table(runs: list[Figures]) -> str:
         (
             "peak resident memory (process: instances + fakes)",
             lambda f: f"{f.rss_peak_mb:.0f} MB (before the bots: {f.rss_before_mb:.0f} MB)",
+        ),
+        (
+            "event loop lag over the day, p99 / max (bucket bounds; exact worst) / wake-ups",
+            lambda f: (
+                f"≤ {f.lag_p99_ms:.1f} ms / ≤ {f.lag_max_ms:.0f} ms ({f.lag_worst_ms:.0f} ms) "
+                f"/ {f.lag_wakeups}"
+            ),
         ),
         ("wall-clock time of the simulated day", lambda f: f"{f.seconds:.0f} s"),
     ]

@@ -67,6 +67,9 @@ FOLLOWED_AGE = 50 * 60.0
 planner's policy): what a lookup of a module nobody looked at lately is answered from. A read of
 every followed batch costs about as many calls as the batches hold pages (about 100 in the
 working-day benchmark), so this is the one figure that sets most of a working day's calls."""
+WAIT_AGE = 45 * 60.0
+"""Data this old is not what a person waiting should get: a lookup then waits for a read (one
+call, or the batch's read already on its way), unless the allowance left is the sends' reserve."""
 LOOKED_UP_SECONDS = 86_400.0
 """How long a module looked up is remembered at all (with its last lookup): the planner keeps it
 with the followed ones."""
@@ -240,16 +243,34 @@ class SessionService:
 
     async def _lookup(self, module: ModuleRef, need: Need, behind_after: float) -> Snapshot:
         """Fresh data held answers; old data is first compared with what other instances shared;
-        with none anywhere the caller waits for a fetch, with old data (older than `behind_after`
-        too) a fetch runs behind."""
+        with none anywhere the caller waits for a fetch, and a person waits for one too when it is
+        older than `WAIT_AGE` (if the sends' reserve allows); with old data (older than
+        `behind_after` too) a fetch runs behind."""
         snapshot = self._held(module)
         if snapshot is None or self._age(snapshot) >= self._ttl:
             snapshot = await self._newest(module)
         if snapshot is None:
             return (await self._fetch(_Unit((module,)), need))[module.key]
+        if need.urgency is Urgency.PERSON_WAITING and self._age(snapshot) >= WAIT_AGE:
+            return await self._fresh_or(snapshot, module, need)
         if self._age(snapshot) >= max(self._ttl, behind_after):
             self._refresh_behind(module)
         return snapshot
+
+    async def _fresh_or(self, snapshot: Snapshot, module: ModuleRef, need: Need) -> Snapshot:
+        """A read the person waits for, when the day's allowance can spare it beyond the sends'
+        reserve and Zoho is not locked; else, or when the read fails (its reason is kept for the
+        listing to say), the old data."""
+        if self._source.locked_until() > self._clock.time():
+            return snapshot
+        try:
+            room = await self._source.background_room()
+            if not room.keeps_reserve(self.estimated_calls([module])):
+                return snapshot
+            return (await self._fetch(_Unit((module,)), need))[module.key]
+        except SessionsError as exc:
+            log.info("lookup of %s answered from old data: %s", module.key, exc)
+            return snapshot
 
     def _refresh_behind(self, module: ModuleRef) -> None:
         """One background fetch of a module a lookup found old, unless one is on its way or

@@ -11,7 +11,7 @@ import pytest
 from bot.core import Core
 from bot.sessions.errors import ApiPaused, ModuleGone, SourceDown
 from bot.sessions.modules import ModuleRef
-from bot.sessions.service import DEFAULT_TTL, GONE_SECONDS
+from bot.sessions.service import DEFAULT_TTL, GONE_SECONDS, WAIT_AGE
 from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import named_window, next_days
 from bot.zoho.client import Call
@@ -122,6 +122,49 @@ async def test_stale_data_answers_at_once_and_one_refresh_runs_behind(
     assert names(refreshed)[0] == "Session 2 (moved room)"
     assert refreshed.fetched_at == clock.now()
     assert len(fz.calls()) == 6
+
+
+async def test_people_asking_for_data_too_old_to_show_wait_for_one_read(
+    core: Core, fz: FakeZoho, clock: FakeClock
+) -> None:
+    await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
+    fz.update_session(zoho_id(900002), sessionName="Session 2 (moved room)")
+    clock.advance(WAIT_AGE)
+
+    listings = await asyncio.gather(
+        *(core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock)) for _ in range(5))
+    )
+
+    assert all(listing.fetched_at == clock.now() for listing in listings)
+    assert all(names(listing)[0] == "Session 2 (moved room)" for listing in listings)
+    assert len(fz.calls()) == 6, "one read of the module's 3 pages for five people asking"
+
+
+async def test_the_background_asking_for_old_data_does_not_wait(
+    core: Core, fz: FakeZoho, clock: FakeClock
+) -> None:
+    await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
+    clock.advance(WAIT_AGE)
+
+    listing = await core.sessions.upcoming(
+        PAGED_MODULE, clock.now(), fortnight(clock), urgency=Urgency.BACKGROUND
+    )
+
+    assert listing.fetched_at == START
+    assert listing.stale
+
+
+async def test_a_read_a_person_waited_for_that_fails_answers_the_old_data_with_why(
+    core: Core, fz: FakeZoho, clock: FakeClock
+) -> None:
+    await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
+    clock.advance(WAIT_AGE)
+    fz.fail_next(3, 503)
+
+    listing = await core.sessions.upcoming(PAGED_MODULE, clock.now(), fortnight(clock))
+
+    assert listing.fetched_at == START
+    assert "HTTP 503" in (listing.problem or "")
 
 
 async def test_during_a_lock_the_last_good_data_answers(core: Core, fz: FakeZoho, clock: FakeClock) -> None:
