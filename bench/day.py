@@ -534,7 +534,9 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     if args.runs != "both":
         figures = asyncio.run(one(args.runs, args.lookups))
-        print(json.dumps(asdict(figures)) if args.json else table([figures]))
+        # asdict rebuilds a Counter from (key, count) pairs, so the sentences go as a plain dict
+        plain = {**asdict(figures), "sentences": dict(figures.sentences)}
+        print(json.dumps(plain) if args.json else table([figures]))
         return
     report = table(in_own_processes(RUNS))
     print(report)

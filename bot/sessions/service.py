@@ -69,7 +69,7 @@ every followed batch costs about as many calls as the batches hold pages (about 
 working-day benchmark), so this is the one figure that sets most of a working day's calls."""
 WAIT_AGE = 45 * 60.0
 """Data this old is not what a person waiting should get: a lookup then waits for a read (one
-call, or the batch's read already on its way), unless the allowance left is the sends' reserve."""
+call, or the batch's read already on its way) while the pace's share for lookups allows."""
 LOOKED_UP_SECONDS = 86_400.0
 """How long a module looked up is remembered at all (with its last lookup): the planner keeps it
 with the followed ones."""
@@ -252,21 +252,26 @@ class SessionService:
         if snapshot is None:
             return (await self._fetch(_Unit((module,)), need))[module.key]
         if need.urgency is Urgency.PERSON_WAITING and self._age(snapshot) >= WAIT_AGE:
-            return await self._fresh_or(snapshot, module, need)
+            waited = await self._waited(snapshot, module, need)
+            if waited is not None:
+                return waited
         if self._age(snapshot) >= max(self._ttl, behind_after):
             self._refresh_behind(module)
         return snapshot
 
-    async def _fresh_or(self, snapshot: Snapshot, module: ModuleRef, need: Need) -> Snapshot:
-        """A read the person waits for, when the day's allowance can spare it beyond the sends'
-        reserve and Zoho is not locked; else, or when the read fails (its reason is kept for the
-        listing to say), the old data."""
+    async def _waited(self, snapshot: Snapshot, module: ModuleRef, need: Need) -> Snapshot | None:
+        """A read the person waits for, when the hour's share of the pace left to lookups has
+        room for it, the sends' reserve is kept and Zoho is not locked (so a day of many more
+        lookups answers at once from older data instead of starving followed reads and due
+        sends); None when it may not be made (the lookup then goes on as for any old data), the
+        old data when it failed (its reason is kept for the listing)."""
         if self._source.locked_until() > self._clock.time():
-            return snapshot
+            return None
         try:
             room = await self._source.background_room()
-            if not room.keeps_reserve(self.estimated_calls([module])):
-                return snapshot
+            calls = self.estimated_calls([module])
+            if not room.keeps_reserve(calls) or not room.fits(calls, Want.LOOKUPS):
+                return None
             return (await self._fetch(_Unit((module,)), need))[module.key]
         except SessionsError as exc:
             log.info("lookup of %s answered from old data: %s", module.key, exc)
