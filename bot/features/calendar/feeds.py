@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.features.calendar.ics import CalendarEvent, calendar_text, session_uid
@@ -51,12 +52,18 @@ def feed_token(name: str) -> str | None:
 
 @dataclass(frozen=True)
 class Listed:
-    """A feed's text, with what conditional requests compare."""
+    """A feed's events, with what conditional requests compare; its text is rendered only when
+    asked for (a calendar app asking again for an unchanged feed gets a 304, no text)."""
 
     owner: str
-    body: bytes
     etag: str
     modified: datetime
+    events: list[CalendarEvent]
+    zone: ZoneInfo
+    name: str
+
+    def body(self) -> bytes:
+        return calendar_text(self.events, self.zone, self.modified, self.name, feed=True)
 
 
 @dataclass(frozen=True)
@@ -125,9 +132,8 @@ class CalendarFeeds:
         if feed.content_digest != digest or changed is None:
             changed = now.replace(microsecond=0)
             await self._store.feed_changed(feed.token_hash, digest, changed)
-        body = calendar_text(events, self._orgtime.zone, changed, name, feed=True)
         etag = f'"{digest[:32]}-{int(changed.timestamp())}"'
-        return Listed(f"{feed.kind.value}:{feed.owner_id}", body, etag, changed)
+        return Listed(f"{feed.kind.value}:{feed.owner_id}", etag, changed, events, self._orgtime.zone, name)
 
     async def session_file(self, name: str) -> bytes | None:
         """The calendar file a signed session link names, from the data held; None when the link

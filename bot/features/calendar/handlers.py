@@ -113,15 +113,7 @@ class CalendarListeners:
         if _not_modified(request, listed):
             response = web.Response(status=304, headers=_validators(listed))
             return _logged("feed", "not-modified", started, response, listed.owner)
-        response = web.Response(
-            body=listed.body,
-            content_type=ICS,
-            charset="utf-8",
-            headers={
-                **_validators(listed),
-                "Content-Disposition": 'inline; filename="training-sessions.ics"',
-            },
-        )
+        response = _calendar(listed.body(), 'inline; filename="training-sessions.ics"', _validators(listed))
         return _logged("feed", "ok", started, response, listed.owner)
 
     async def session_file(self, request: web.Request) -> web.Response:
@@ -136,17 +128,18 @@ class CalendarListeners:
             return _failed("session file", started)
         if body is None:
             return _logged("session file", "unknown", started, _sentence(404, SESSION_NOT_FOUND))
-        response = web.Response(
-            body=body,
-            content_type=ICS,
-            charset="utf-8",
-            headers={
-                **HEADERS,
-                "Cache-Control": "no-store",
-                "Content-Disposition": 'attachment; filename="session.ics"',
-            },
-        )
+        no_store = {**HEADERS, "Cache-Control": "no-store"}
+        response = _calendar(body, 'attachment; filename="session.ics"', no_store)
         return _logged("session file", "ok", started, response)
+
+
+def _calendar(body: bytes, disposition: str, headers: dict[str, str]) -> web.Response:
+    return web.Response(
+        body=body,
+        content_type=ICS,
+        charset="utf-8",
+        headers={**headers, "Content-Disposition": disposition},
+    )
 
 
 def _validators(listed: Listed) -> dict[str, str]:
