@@ -17,6 +17,11 @@ Usage::
 
 Modals: hand the bot a trigger from `issue_trigger()` (inside a payload built by
 tests/fakes/signing.py), then read what it opened with `modals` / `modal(view_id)`.
+
+Workspaces: `xoxb-test` is the default team's (TEAM_ID) token. `add_team` adds
+another, `issue_token(team_id)` or an install through `authorize_url` (after
+`approve_next(team_id)`) gives it a token, and that token reaches only its own
+team's channels and people (tests/fakes/slack_teams.py, slack_oauth.py).
 """
 
 # The *_async waiters take `timeout` on purpose, mirroring their blocking twins.
