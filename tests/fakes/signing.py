@@ -20,9 +20,11 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
+
+from tests.fakes.slack_teams import default_enterprise_name
 
 JSON = dict[str, Any]
 
@@ -79,12 +81,18 @@ def slash_command_payload(
     *,
     user_name: str | None = None,
     channel_name: str = "general",
+    team_domain: str = TEAM_DOMAIN,
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> dict[str, str]:
-    """A slash command's fields, in Slack's order (also the Socket Mode payload)."""
+    """A slash command's fields, in Slack's order (also the Socket Mode payload); on Enterprise
+    Grid Slack adds `enterprise_id` and `enterprise_name`."""
+    grid = {"enterprise_id": enterprise_id, "enterprise_name": default_enterprise_name(enterprise_id)}
     return {
         "token": VERIFICATION_TOKEN,
         "team_id": team_id,
-        "team_domain": TEAM_DOMAIN,
+        "team_domain": team_domain,
+        **(grid if enterprise_id else {}),
         "channel_id": channel_id,
         "channel_name": channel_name,
         "user_id": user_id,
@@ -92,7 +100,7 @@ def slash_command_payload(
         "command": command,
         "text": text,
         "api_app_id": APP_ID,
-        "is_enterprise_install": "false",
+        "is_enterprise_install": "true" if is_enterprise_install else "false",
         "response_url": response_url,
         "trigger_id": trigger_id or _trigger_id(),
     }
@@ -130,6 +138,8 @@ def block_actions_payload(
     team_id: str = TEAM_ID,
     view: JSON | None = None,
     trigger_id: str | None = None,
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> JSON:
     """A `block_actions` payload for a button click.
 
@@ -144,9 +154,7 @@ def block_actions_payload(
         "token": VERIFICATION_TOKEN,
         "container": _container(channel_id, message, view),
         "trigger_id": trigger_id or _trigger_id(),
-        "team": _team(team_id),
-        "enterprise": None,
-        "is_enterprise_install": False,
+        **_tenancy(team_id, enterprise_id, is_enterprise_install),
         "state": {"values": {}},
         "actions": [_button_action(action_id, value, block_id, action_ts)],
     }
@@ -186,11 +194,13 @@ def view_block_actions_payload(
     trigger_id: str | None = None,
     *,
     team_id: str = TEAM_ID,
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> JSON:
     """A `block_actions` from inside a modal: `action` as given (e.g. an external_select's
     `{"type", "action_id", "block_id", "selected_option", "action_ts"}`), the view with its
     current state, container type "view"; no channel, message or response_url, as Slack sends."""
-    as_slack_has_it = _slack_view(view)
+    as_slack_has_it = _slack_view(view, team_id)
     return {
         "type": "block_actions",
         "user": _user(user_id, team_id),
@@ -198,9 +208,7 @@ def view_block_actions_payload(
         "token": VERIFICATION_TOKEN,
         "container": {"type": "view", "view_id": as_slack_has_it["id"]},
         "trigger_id": trigger_id or _trigger_id(),
-        "team": _team(team_id),
-        "enterprise": None,
-        "is_enterprise_install": False,
+        **_tenancy(team_id, enterprise_id, is_enterprise_install),
         "view": as_slack_has_it,
         "actions": [action],
     }
@@ -218,20 +226,20 @@ def view_submission_payload(
     team_id: str = TEAM_ID,
     *,
     trigger_id: str | None = None,
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> JSON:
     """A `view_submission`: `view` as Slack has it (pass `FakeSlack.modal(view_id)`, or any view:
     missing id, hash… are filled in) with `state.values` = `values` (see `filled_state`)."""
     return {
         "type": "view_submission",
-        "team": _team(team_id),
+        **_tenancy(team_id, enterprise_id, is_enterprise_install),
         "user": _user(user_id, team_id),
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
         "trigger_id": trigger_id or _trigger_id(),
-        "view": {**_slack_view(view), "state": {"values": copy.deepcopy(values)}},
+        "view": {**_slack_view(view, team_id), "state": {"values": copy.deepcopy(values)}},
         "response_urls": [],
-        "enterprise": None,
-        "is_enterprise_install": False,
     }
 
 
@@ -249,6 +257,8 @@ def block_suggestion_payload(
     team_id: str = TEAM_ID,
     *,
     channel_id: str = "C1",
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> JSON:
     """What Slack sends an external select's options URL as the person types `value`: from a modal
     when `view` is given, else from a message in `channel_id`. Check the bot's answer with
@@ -262,12 +272,10 @@ def block_suggestion_payload(
         "action_id": action_id,
         "block_id": block_id,
         "value": value,
-        "team": _team(team_id),
-        "enterprise": None,
-        "is_enterprise_install": False,
+        **_tenancy(team_id, enterprise_id, is_enterprise_install),
     }
     if view is not None:
-        payload["view"] = _slack_view(view)
+        payload["view"] = _slack_view(view, team_id)
         payload["container"] = {"type": "view", "view_id": payload["view"]["id"]}
     else:
         payload["channel"] = {"id": channel_id, "name": "general"}
@@ -285,6 +293,9 @@ def shortcut_payload(
     trigger_id: str,
     user_id: str = "U1",
     team_id: str = TEAM_ID,
+    *,
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> JSON:
     """A global shortcut: no channel, no response_url, only a trigger to open a modal with (so it
     is required: pass `FakeSlack.issue_trigger()`)."""
@@ -292,19 +303,17 @@ def shortcut_payload(
         "type": "shortcut",
         "token": VERIFICATION_TOKEN,
         "action_ts": f"{time.time():.6f}",
-        "team": _team(team_id),
+        **_tenancy(team_id, enterprise_id, is_enterprise_install),
         "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
         "api_app_id": APP_ID,
-        "is_enterprise_install": False,
-        "enterprise": None,
         "callback_id": callback_id,
         "trigger_id": trigger_id,
     }
 
 
-def shortcut_body(callback_id: str, trigger_id: str, user_id: str = "U1", team_id: str = TEAM_ID) -> str:
+def shortcut_body(callback_id: str, trigger_id: str, user_id: str = "U1", **extra: Any) -> str:
     """The form-encoded body of `shortcut_payload`."""
-    return interactivity_body(shortcut_payload(callback_id, trigger_id, user_id, team_id))
+    return interactivity_body(shortcut_payload(callback_id, trigger_id, user_id, **extra))
 
 
 # --------------------------------------------------------------------------- view state
@@ -453,15 +462,21 @@ def _user(user_id: str, team_id: str) -> JSON:
     return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id}
 
 
-def _team(team_id: str) -> JSON:
-    return {"id": team_id, "domain": TEAM_DOMAIN}
+def _tenancy(team_id: str, enterprise_id: str | None, is_enterprise_install: bool) -> JSON:
+    """Whose an interactive payload is: the team, and on Enterprise Grid its enterprise."""
+    team: JSON = {"id": team_id, "domain": TEAM_DOMAIN}
+    enterprise = None
+    if enterprise_id:
+        team |= {"enterprise_id": enterprise_id, "enterprise_name": default_enterprise_name(enterprise_id)}
+        enterprise = {"id": enterprise_id, "name": default_enterprise_name(enterprise_id)}
+    return {"team": team, "enterprise": enterprise, "is_enterprise_install": is_enterprise_install}
 
 
-def _slack_view(view: JSON) -> JSON:
+def _slack_view(view: JSON, team_id: str = TEAM_ID) -> JSON:
     """A view as Slack has it: what it was given plus the fields Slack adds (a copy)."""
     defaults: JSON = {
         "id": "V00000001",
-        "team_id": TEAM_ID,
+        "team_id": team_id,
         "type": "modal",
         "blocks": [],
         "private_metadata": "",
@@ -506,9 +521,19 @@ def _bot_message(channel_id: str) -> JSON:
 # --------------------------------------------------------------------------- events
 
 
-def event_payload(event: JSON, *, team_id: str = TEAM_ID, event_id: str | None = None) -> JSON:
-    """The `event_callback` envelope of the Events API (also the Socket Mode payload)."""
-    return {
+def event_payload(
+    event: JSON,
+    *,
+    team_id: str = TEAM_ID,
+    event_id: str | None = None,
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
+    bot_user_id: str = BOT_USER_ID,
+) -> JSON:
+    """The `event_callback` envelope of the Events API (also the Socket Mode payload), for the
+    app's install in `team_id` (org-wide for `enterprise_id` with `is_enterprise_install`: the
+    authorization then names no team), whose bot user is `bot_user_id` (`FakeSlack.team(...)`)."""
+    payload: JSON = {
         "token": VERIFICATION_TOKEN,
         "team_id": team_id,
         "api_app_id": APP_ID,
@@ -518,20 +543,42 @@ def event_payload(event: JSON, *, team_id: str = TEAM_ID, event_id: str | None =
         "event_time": int(time.time()),
         "authorizations": [
             {
-                "enterprise_id": None,
-                "team_id": team_id,
-                "user_id": BOT_USER_ID,
+                "enterprise_id": enterprise_id,
+                "team_id": None if is_enterprise_install else team_id,
+                "user_id": bot_user_id,
                 "is_bot": True,
-                "is_enterprise_install": False,
+                "is_enterprise_install": is_enterprise_install,
             }
         ],
         "is_ext_shared_channel": False,
     }
+    if enterprise_id:
+        payload["enterprise_id"] = enterprise_id
+    return payload
 
 
 def event_body(event: JSON, **extra: Any) -> str:
     """The JSON body Slack POSTs for an event."""
     return json.dumps(event_payload(event, **extra))
+
+
+def app_uninstalled_payload(team_id: str = TEAM_ID, **install: Any) -> JSON:
+    """The `app_uninstalled` event Slack sends when a workspace removes the app (pair it with
+    `FakeSlack.uninstall`, which kills the install's tokens). `install`: event_payload's keywords."""
+    return event_payload({"type": "app_uninstalled"}, team_id=team_id, **install)
+
+
+def tokens_revoked_payload(
+    team_id: str = TEAM_ID,
+    *,
+    bot: Sequence[str] = (),
+    oauth: Sequence[str] = (),
+    **install: Any,
+) -> JSON:
+    """The `tokens_revoked` event: `bot` lists the bot user ids whose tokens died, `oauth` the
+    users whose user tokens did (Slack names people, not tokens)."""
+    event = {"type": "tokens_revoked", "tokens": {"oauth": list(oauth), "bot": list(bot)}}
+    return event_payload(event, team_id=team_id, **install)
 
 
 def _trigger_id() -> str:
@@ -542,6 +589,7 @@ __all__ = [
     "FORM_CONTENT_TYPE",
     "JSON_CONTENT_TYPE",
     "RESPONSE_URL_UNSET",
+    "app_uninstalled_payload",
     "block_actions_body",
     "block_actions_payload",
     "block_suggestion_body",
@@ -557,6 +605,7 @@ __all__ = [
     "signed_headers",
     "slash_command_body",
     "slash_command_payload",
+    "tokens_revoked_payload",
     "view_block_actions_body",
     "view_block_actions_payload",
     "view_submission_body",

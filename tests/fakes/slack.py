@@ -17,6 +17,11 @@ Usage::
 
 Modals: hand the bot a trigger from `issue_trigger()` (inside a payload built by
 tests/fakes/signing.py), then read what it opened with `modals` / `modal(view_id)`.
+
+Workspaces: `xoxb-test` is the default team's (TEAM_ID) token. `add_team` adds
+another, `issue_token(team_id)` or an install through `authorize_url` (after
+`approve_next(team_id)`) gives it a token, and that token reaches only its own
+team's channels and people (tests/fakes/slack_teams.py, slack_oauth.py).
 """
 
 # The *_async waiters take `timeout` on purpose, mirroring their blocking twins.
@@ -29,6 +34,7 @@ import base64
 import binascii
 import contextlib
 import copy
+import html
 import json
 import socket
 import threading
@@ -46,16 +52,21 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from tests.fakes.blockkit import MESSAGE_MAX_BLOCKS, block_errors, view_errors
 from tests.fakes.slack_functions import FunctionRun, FunctionRuns
+from tests.fakes.slack_oauth import (
+    AUTHORIZE_PATH,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ConsentVisit,
+    Install,
+    InstallPlan,
+    OAuth,
+)
+from tests.fakes.slack_teams import BOT_ID, BOT_USER_ID, TEAM_ID, Grant, Team, Teams
 
 T = TypeVar("T")
 JSON = dict[str, Any]
 
-TEAM_ID = "T0001"
-TEAM_NAME = "Test Team"
-TEAM_DOMAIN = "testteam"
-BOT_USER_ID = "UBOT"
 BOT_USER_NAME = "sessions-bot"
-BOT_ID = "BBOT"
 APP_ID = "A0001"
 
 RESPONSE_URL_MAX_POSTS = 5
@@ -69,6 +80,8 @@ SERVER_VIEW_FIELDS = frozenset(
     {"id", "team_id", "hash", "state", "app_id", "bot_id", "root_view_id", "previous_view_id"}
 )
 
+#: Methods the app calls with its client id and secret (HTTP Basic) instead of a token.
+CLIENT_METHODS = frozenset({"oauth.v2.access"})
 #: Methods that take the app-level (xapp-) token instead of the bot token.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 #: Fields that form-encoded callers send as JSON strings.
@@ -154,6 +167,7 @@ class _User:
     messages_tab: bool = True
     is_admin: bool = False
     is_owner: bool = False
+    team_id: str = TEAM_ID
 
 
 @dataclass
@@ -164,6 +178,7 @@ class _Channel:
     is_member: bool
     is_archived: bool
     members: list[str] = field(default_factory=list)
+    team_id: str = TEAM_ID
 
 
 @dataclass
@@ -209,10 +224,18 @@ class FakeSlack:
         clock: Callable[[], float] | None = None,
         trigger_seconds: float = TRIGGER_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        client_id: str = CLIENT_ID,
+        client_secret: str = CLIENT_SECRET,
     ) -> None:
-        """`clock` stamps message ts; trigger expiry runs on `monotonic` (real time, as Slack's does,
-        not the bot's clock), after `trigger_seconds`, both replaceable so tests need not sleep 3 s."""
+        """`clock` stamps message ts and runs token expiry (`token_clock`, real time without it);
+        trigger expiry runs on `monotonic` (real time, as Slack's does, not the bot's clock), after
+        `trigger_seconds`, both replaceable so tests need not sleep 3 s.
+
+        `valid_tokens` are the default team's (TEAM_ID) bot tokens; other teams' come from
+        `issue_token` or an OAuth install (`approve_next`) of the app `client_id`/`client_secret`."""
         self._clock = clock
+        self.token_clock: Callable[[], float] = clock or time.time
+        """When rotating tokens and OAuth codes expire; replace it to move past 12 hours at once."""
         self.trigger_seconds = trigger_seconds
         self._monotonic = monotonic
         self.valid_tokens: set[str] = set(valid_tokens)
@@ -231,7 +254,9 @@ class FakeSlack:
         self._messages: dict[tuple[str, str], JSON] = {}
         self._home_views: dict[str, JSON] = {}
         self._modals: dict[str, JSON] = {}
-        self._triggers: dict[str, float] = {}
+        self._triggers: dict[str, tuple[float, str]] = {}
+        self._teams = Teams()
+        self._oauth = OAuth(self._teams, APP_ID, client_id, client_secret)
         self._used_triggers: set[str] = set()
         self._ts_counter = 0
         self._view_counter = 0
@@ -240,7 +265,8 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
-        self._handlers: dict[str, Callable[[JSON], JSON]] = {
+        functions = self._functions
+        self._handlers: dict[str, Callable[[JSON, Grant], JSON]] = {
             "auth.test": self._api_auth_test,
             "chat.postMessage": self._api_chat_post_message,
             "chat.postEphemeral": self._api_chat_post_ephemeral,
@@ -255,8 +281,8 @@ class FakeSlack:
             "conversations.history": self._api_conversations_history,
             "conversations.members": self._api_conversations_members,
             "apps.connections.open": self._api_apps_connections_open,
-            "functions.completeSuccess": self._functions.complete_success,
-            "functions.completeError": self._functions.complete_error,
+            "functions.completeSuccess": lambda args, _: functions.complete_success(args),
+            "functions.completeError": lambda args, _: functions.complete_error(args),
         }
 
     # ----------------------------------------------------------------- lifecycle
@@ -315,6 +341,19 @@ class FakeSlack:
         """The websocket URL apps.connections.open hands out."""
         return self.url.replace("http://", "ws://", 1) + "/socket"
 
+    @property
+    def authorize_url(self) -> str:
+        """Slack's consent page ("Add to Slack" sends the browser there): Bolt's `authorization_url`."""
+        return self.url + AUTHORIZE_PATH
+
+    @property
+    def client_id(self) -> str:
+        return self._oauth.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self._oauth.client_secret
+
     def response_url(self, name: str = "r1") -> str:
         """A response_url to put in command/action payloads; posts land in `responses`."""
         return f"{self.url}/response/{name}"
@@ -334,9 +373,10 @@ class FakeSlack:
         is_bot: bool = False,
         is_admin: bool = False,
         is_owner: bool = False,
+        team_id: str = TEAM_ID,
     ) -> None:
-        """Register a workspace member (replaces any earlier one with that ID); `is_admin` and
-        `is_owner` are the workspace roles users.info reports."""
+        """Register a member of team `team_id` (replaces any earlier one with that ID); `is_admin`
+        and `is_owner` are the workspace roles users.info reports. Only that team's tokens see them."""
         ZoneInfo(tz)  # fail here, not in the middle of a bot request
         handle = name or user_id.lower()
         user = _User(
@@ -350,8 +390,10 @@ class FakeSlack:
             is_bot=is_bot,
             is_admin=is_admin,
             is_owner=is_owner,
+            team_id=team_id,
         )
         with self._lock:
+            self._teams.known(team_id)
             self._users[user_id] = user
 
     def add_channel(
@@ -363,37 +405,117 @@ class FakeSlack:
         is_member: bool = True,
         is_archived: bool = False,
         members: Iterable[str] = (),
+        team_id: str = TEAM_ID,
     ) -> None:
-        """Register a channel (replaces any earlier one with that ID); `members` are the user IDs
-        conversations.members lists, in that order (the bot's membership is `is_member`)."""
-        channel = _Channel(channel_id, name, is_private, is_member, is_archived, list(dict.fromkeys(members)))
+        """Register a channel of team `team_id` (replaces any earlier one with that ID); `members`
+        are the user IDs conversations.members lists, in that order (the bot's membership is
+        `is_member`). Another team's token gets channel_not_found for it, as at Slack."""
+        members = list(dict.fromkeys(members))
+        channel = _Channel(channel_id, name, is_private, is_member, is_archived, members, team_id)
         with self._lock:
+            self._teams.known(team_id)
             self._channels[channel_id] = channel
 
+    def add_team(self, team_id: str, name: str | None = None, **details: str | None) -> Team:
+        """Register a workspace; `details` are `domain`, and `enterprise_id` / `enterprise_name`
+        for a workspace of an Enterprise Grid org. The app's bot user there is
+        `team(team_id).bot_user_id`. The default team TEAM_ID always exists."""
+        with self._lock:
+            return self._teams.add(team_id, name, **details)
+
+    def team(self, team_id: str = TEAM_ID) -> Team:
+        """A registered team: its names, enterprise and bot user/bot ids."""
+        with self._lock:
+            return self._teams.known(team_id)
+
+    def issue_token(self, team_id: str = TEAM_ID, *, is_enterprise_install: bool = False) -> str:
+        """A new bot token for a registered team (org-wide for its enterprise), as an install
+        without the browser would give; it never expires."""
+        with self._lock:
+            return self._teams.issue(team_id, is_enterprise_install=is_enterprise_install).token
+
+    def approve_next(
+        self,
+        team_id: str,
+        team_name: str | None = None,
+        *,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        is_enterprise_install: bool = False,
+        rotation: bool = False,
+        user_id: str = "UINSTALLER",
+    ) -> None:
+        """At the next visit to the consent page, `user_id` installs the app into `team_id`
+        (registered if new; org-wide for `enterprise_id` with `is_enterprise_install`); with
+        `rotation` the token lasts 12 hours and comes with a refresh token. Plans queue up."""
+        plan = InstallPlan(
+            team_id, team_name, enterprise_id, enterprise_name, is_enterprise_install, rotation, user_id
+        )
+        with self._lock:
+            self._oauth.plans.append(plan)
+
+    def deny_next(self) -> None:
+        """At the next visit to the consent page the person cancels: error=access_denied."""
+        with self._lock:
+            self._oauth.plans.append(InstallPlan("", approve=False))
+
+    @property
+    def redirect_urls(self) -> set[str] | None:
+        """The app's registered redirect URLs (None: any redirect_uri is accepted)."""
+        with self._lock:
+            return None if self._oauth.redirect_urls is None else set(self._oauth.redirect_urls)
+
+    @redirect_urls.setter
+    def redirect_urls(self, urls: Iterable[str] | None) -> None:
+        with self._lock:
+            self._oauth.redirect_urls = None if urls is None else set(urls)
+
+    @property
+    def installs(self) -> list[Install]:
+        """Every install oauth.v2.access completed with a code, oldest first."""
+        with self._lock:
+            return list(self._oauth.installs)
+
+    @property
+    def consent_visits(self) -> list[ConsentVisit]:
+        """Every visit to the consent page, oldest first."""
+        with self._lock:
+            return list(self._oauth.visits)
+
+    def uninstall(self, team_id: str | None = None, *, enterprise_id: str | None = None) -> list[str]:
+        """The app is removed from a team (or, with `enterprise_id` alone, an org-wide install):
+        every token of that install, access and refresh, now answers token_revoked. Returns the
+        access tokens killed. Send the bot the event with `signing.app_uninstalled_payload`."""
+        with self._lock:
+            return self._teams.revoke(team_id, enterprise_id)
+
     def join(self, channel_id: str, user_id: str) -> None:
-        """`user_id` joins the channel (last in conversations.members); BOT_USER_ID sets is_member."""
+        """`user_id` joins the channel (last in conversations.members); the team's bot user
+        (BOT_USER_ID in the default team) sets is_member."""
         with self._lock:
             channel = self._known_channel_locked(channel_id)
             if user_id not in channel.members:
                 channel.members.append(user_id)
-            if user_id == BOT_USER_ID:
+            if user_id == self._teams.known(channel.team_id).bot_user_id:
                 channel.is_member = True
 
     def leave(self, channel_id: str, user_id: str) -> None:
-        """`user_id` leaves the channel; BOT_USER_ID clears is_member (a private one then vanishes)."""
+        """`user_id` leaves the channel; the team's bot user clears is_member (a private one then
+        vanishes)."""
         with self._lock:
             channel = self._known_channel_locked(channel_id)
             if user_id in channel.members:
                 channel.members.remove(user_id)
-            if user_id == BOT_USER_ID:
+            if user_id == self._teams.known(channel.team_id).bot_user_id:
                 channel.is_member = False
 
-    def issue_trigger(self) -> str:
-        """A new trigger_id, as Slack puts in a command, click or shortcut payload: views.open
-        takes it once, within `trigger_seconds` of now."""
+    def issue_trigger(self, team_id: str = TEAM_ID) -> str:
+        """A new trigger_id, as Slack puts in a command, click or shortcut payload from team
+        `team_id`: views.open takes it once, within `trigger_seconds` of now, with a token of
+        that team (another team's is invalid_trigger_id)."""
         trigger_id = f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}"
         with self._lock:
-            self._triggers[trigger_id] = self._monotonic()
+            self._triggers[trigger_id] = (self._monotonic(), team_id)
         return trigger_id
 
     def run_step(self, callback_id: str, definition: JSON, inputs: JSON) -> JSON:
@@ -640,6 +762,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{name:.+}", self._handle_response_url)
         app.router.add_get("/socket", self._handle_socket)
+        app.router.add_get(AUTHORIZE_PATH, self._handle_authorize)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -667,31 +790,59 @@ class FakeSlack:
         with self._lock:
             if bad_json:
                 answer = _Answer(200, _err("invalid_json"))
+            elif method in CLIENT_METHODS:
+                answer = self._answer_client_locked(method, args, _basic_credentials(request))
             else:
                 answer = self._answer_locked(method, args, token)
             self._calls.append(Call(method, args, token, time.time(), answer.status, answer.body))
         return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
     def _answer_locked(self, method: str, args: JSON, token: str | None) -> _Answer:
-        """Authenticate, apply injected faults, then run the method's handler."""
-        auth_error = self._auth_error(method, token)
-        if auth_error:
+        """Authenticate, apply injected faults, then run the method's handler as the token's team."""
+        caller, auth_error = self._authorize_locked(method, token)
+        if caller is None:
             return _Answer(200, _err(auth_error))
         fault = self._pop_fault_locked(method)
         if fault is not None:
             return _Answer(fault.status, dict(fault.body), fault.headers)
         handler = self._handlers.get(method)
-        return _Answer(200, handler(args) if handler else _ok())
+        return _Answer(200, handler(args, caller) if handler else _ok())
 
-    def _auth_error(self, method: str, token: str | None) -> str | None:
+    def _answer_client_locked(self, method: str, args: JSON, credentials: tuple[str, str] | None) -> _Answer:
+        """oauth.v2.access: the app's client id and secret stand for it, not a token."""
+        fault = self._pop_fault_locked(method)
+        if fault is not None:
+            return _Answer(fault.status, dict(fault.body), fault.headers)
+        return _Answer(200, self._oauth.access(args, credentials, self.token_clock()))
+
+    async def _handle_authorize(self, request: web.Request) -> web.Response:
+        """The consent page: a 302 back to the app, or Slack's error page (no redirect)."""
+        with self._lock:
+            status, answer = self._oauth.authorize(dict(request.query), self.token_clock())
+        if status == 302:
+            return web.Response(status=302, headers={"Location": answer})
+        page = f"<html><body><h1>Slack</h1><p>{html.escape(answer)}</p></body></html>"
+        return web.Response(status=status, text=page, content_type="text/html")
+
+    def _authorize_locked(self, method: str, token: str | None) -> tuple[Grant | None, str]:
+        """The install a token stands for, or Slack's error: not_authed, invalid_auth,
+        not_allowed_token_type, token_expired (a rotating token past its 12 hours), token_revoked."""
         if not token:
-            return "not_authed"
+            return None, "not_authed"
+        app_method = method in APP_TOKEN_METHODS
         wanted, other = self.valid_tokens, self.valid_app_tokens
-        if method in APP_TOKEN_METHODS:
+        if app_method:
             wanted, other = other, wanted
-        if token in wanted or (method not in APP_TOKEN_METHODS and self._functions.accepts(token)):
-            return None
-        return "not_allowed_token_type" if token in other else "invalid_auth"
+        if token in wanted or (not app_method and self._functions.accepts(token)):
+            return Grant(token, TEAM_ID), ""
+        grant = self._teams.grants.get(token)
+        if grant is None or app_method:
+            return None, "not_allowed_token_type" if token in other or grant else "invalid_auth"
+        if grant.revoked:
+            return None, "token_revoked"
+        if grant.expires_at is not None and self.token_clock() >= grant.expires_at:
+            return None, "token_expired"
+        return grant, ""
 
     def _add_fault(self, method: str, fault: _Fault) -> None:
         if fault.remaining < 1:
@@ -768,40 +919,49 @@ class FakeSlack:
         await live[-1].send_json(message)
 
     # ------------------------------------------------------------ Web API methods
-    # Handlers run with the lock held; they must not take it again.
+    # Handlers run with the lock held; they must not take it again. `caller` is the install the
+    # token stands for: a handler shows it only what belongs to a team it sees.
 
-    def _api_auth_test(self, args: JSON) -> JSON:
-        return _ok(
-            url=f"https://{TEAM_DOMAIN}.slack.com/",
-            team=TEAM_NAME,
+    def _api_auth_test(self, args: JSON, caller: Grant) -> JSON:
+        """Who the token is. An org-wide install answers for its enterprise (team and team_id are
+        the enterprise's), with `is_enterprise_install` true."""
+        team = self._teams.known(caller.team_id)
+        answer = _ok(
+            url=team.url,
+            team=team.name,
             user=BOT_USER_NAME,
-            team_id=TEAM_ID,
-            user_id=BOT_USER_ID,
-            bot_id=BOT_ID,
-            is_enterprise_install=False,
+            team_id=team.id,
+            user_id=team.bot_user_id,
+            bot_id=team.bot_id,
+            is_enterprise_install=caller.is_enterprise_install,
         )
+        if team.enterprise_id is not None:
+            answer["enterprise_id"] = team.enterprise_id
+        if caller.is_enterprise_install:
+            answer |= {"team": team.enterprise_name, "team_id": team.enterprise_id}
+        return answer
 
-    def _api_chat_post_message(self, args: JSON) -> JSON:
-        channel_id, error = self._resolve_target_locked(str(args.get("channel") or ""))
+    def _api_chat_post_message(self, args: JSON, caller: Grant) -> JSON:
+        channel_id, error = self._resolve_target_locked(str(args.get("channel") or ""), caller)
         if error:
             return _err(error)
         content_error = _content_error(args)
         if content_error:
             return content_error
         ts = self._next_ts_locked()
-        message = _message_json(args, ts)
+        message = _message_json(args, ts, self._team_of_locked(caller))
         self._messages[(channel_id, ts)] = message
         return _ok(channel=channel_id, ts=ts, message=dict(message))
 
-    def _api_chat_post_ephemeral(self, args: JSON) -> JSON:
-        _, error = self._resolve_target_locked(str(args.get("channel") or ""))
+    def _api_chat_post_ephemeral(self, args: JSON, caller: Grant) -> JSON:
+        _, error = self._resolve_target_locked(str(args.get("channel") or ""), caller)
         if error:
             return _err(error)
         if not args.get("user"):
             return _err("invalid_arguments")
         return _content_error(args) or _ok(message_ts=self._next_ts_locked())
 
-    def _api_chat_update(self, args: JSON) -> JSON:
+    def _api_chat_update(self, args: JSON, caller: Grant) -> JSON:
         ts = str(args.get("ts") or "")
         if not ts:
             return _err("message_not_found")
@@ -809,13 +969,16 @@ class FakeSlack:
         if content_error:
             return content_error
         channel_id = _dm_channel_id(str(args.get("channel") or ""))
+        if not self._conversation_visible_locked(channel_id, caller):
+            return _err("channel_not_found")
+        team = self._team_of_locked(caller)
         old = self._messages.get((channel_id, ts), {})
         changes = {k: args[k] for k in ("text", "blocks", "attachments") if k in args}
-        message = {**_message_json(args, ts), **old, **changes, "edited": {"user": BOT_USER_ID}}
+        message = {**_message_json(args, ts, team), **old, **changes, "edited": {"user": team.bot_user_id}}
         self._messages[(channel_id, ts)] = message
         return _ok(channel=channel_id, ts=ts, text=message.get("text", ""), message=dict(message))
 
-    def _api_views_open(self, args: JSON) -> JSON:
+    def _api_views_open(self, args: JSON, caller: Grant) -> JSON:
         """Check the view, then take the trigger: a refused view leaves the trigger unused, so a
         test can tell a bad view from a bad trigger (Slack does not document its order)."""
         view = args.get("view")
@@ -825,19 +988,20 @@ class FakeSlack:
         refused = _view_refusal(view, ("modal",))
         if refused:
             return refused
-        trigger_error = self._take_trigger_locked(trigger_id)
+        trigger_error = self._take_trigger_locked(trigger_id, caller)
         if trigger_error:
             return _err(trigger_error)
         external_id = view.get("external_id")
         if external_id and self._view_by_external_id_locked(str(external_id)) is not None:
             return _err("duplicate_external_id")
         self._view_counter += 1
-        opened = _stored_view(_view_defaults(self._view_counter), view)
+        opened = _stored_view(_view_defaults(self._view_counter, self._team_of_locked(caller)), view)
         self._modals[opened["id"]] = opened
         return _ok(view=copy.deepcopy(opened))
 
-    def _api_views_update(self, args: JSON) -> JSON:
-        """Replace a modal or Home tab by view_id or external_id; a `hash` must be the current one."""
+    def _api_views_update(self, args: JSON, caller: Grant) -> JSON:
+        """Replace a modal or Home tab by view_id or external_id; a `hash` must be the current one.
+        Another team's view is as unknown as a missing one."""
         view = args.get("view")
         view_id, external_id = str(args.get("view_id") or ""), str(args.get("external_id") or "")
         if not isinstance(view, dict) or not (view_id or external_id):
@@ -845,7 +1009,7 @@ class FakeSlack:
         current = self._views_by_id_locked().get(view_id) if view_id else None
         if not view_id:
             current = self._view_by_external_id_locked(external_id)
-        if current is None:
+        if current is None or not self._teams.visible(caller, current["team_id"]):
             return _err("not_found")
         if args.get("hash") and args["hash"] != current["hash"]:
             return _err("hash_conflict")
@@ -853,14 +1017,20 @@ class FakeSlack:
         if refused:
             return refused
         kept = {k: current[k] for k in ("id", "root_view_id", "previous_view_id", "state", "external_id")}
-        updated = _stored_view({**_view_defaults(0), **kept, "hash": _view_hash()}, view)
+        defaults = _view_defaults(0, self._teams.known(current["team_id"]))
+        updated = _stored_view({**defaults, **kept, "hash": _view_hash()}, view)
         self._replace_view_locked(current, updated)
         return _ok(view=copy.deepcopy(updated))
 
-    def _api_views_publish(self, args: JSON) -> JSON:
+    def _api_views_publish(self, args: JSON, caller: Grant) -> JSON:
+        """Publish a Home tab; a person the fake knows in a team the token does not reach is
+        user_not_found (one the fake does not know is accepted, as before teams existed)."""
         view, user_id = args.get("view"), str(args.get("user_id") or "")
         if not isinstance(view, dict) or not user_id:
             return _err("invalid_arguments")
+        user = self._users.get(user_id)
+        if user is not None and not self._teams.visible(caller, user.team_id):
+            return _err("user_not_found")
         refused = _view_refusal(view, ("home",))
         if refused:
             return refused
@@ -868,43 +1038,46 @@ class FakeSlack:
         if args.get("hash") and current is not None and args["hash"] != current["hash"]:
             return _err("hash_conflict")
         self._view_counter += 1
-        published = _stored_view(_view_defaults(self._view_counter), view)
+        published = _stored_view(_view_defaults(self._view_counter, self._team_of_locked(caller)), view)
         self._home_views[user_id] = published
         return _ok(view=copy.deepcopy(published))
 
-    def _api_users_info(self, args: JSON) -> JSON:
-        user = self._users.get(str(args.get("user") or ""))
+    def _api_users_info(self, args: JSON, caller: Grant) -> JSON:
+        user = self._visible_user_locked(str(args.get("user") or ""), caller)
         return _ok(user=_user_json(user)) if user else _err("user_not_found")
 
-    def _api_users_lookup_by_email(self, args: JSON) -> JSON:
+    def _api_users_lookup_by_email(self, args: JSON, caller: Grant) -> JSON:
         email = str(args.get("email") or "").lower()
-        user = next((u for u in self._users.values() if u.email.lower() == email), None)
+        found = (u for u in self._users.values() if u.email.lower() == email)
+        user = next((u for u in found if self._teams.visible(caller, u.team_id)), None)
         return _ok(user=_user_json(user)) if user else _err("users_not_found")
 
-    def _api_conversations_open(self, args: JSON) -> JSON:
+    def _api_conversations_open(self, args: JSON, caller: Grant) -> JSON:
         users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
         if not users and args.get("channel"):
             return _ok(no_op=True, already_open=True, channel={"id": str(args["channel"])})
-        if not users or any(u not in self._users for u in users):
+        if not users or any(self._visible_user_locked(u, caller) is None for u in users):
             return _err("user_not_found")
         channel_id = f"D{users[0]}" if len(users) == 1 else "G" + "".join(sorted(users))
         return _ok(no_op=True, already_open=True, channel={"id": channel_id})
 
-    def _api_conversations_info(self, args: JSON) -> JSON:
+    def _api_conversations_info(self, args: JSON, caller: Grant) -> JSON:
         channel_id = str(args.get("channel") or "")
-        channel = self._channels.get(channel_id)
+        channel = self._visible_channel_locked(channel_id, caller)
         if channel is not None:
             return _ok(channel=_channel_json(channel))
-        user = self._dm_user_locked(channel_id)
+        user = self._dm_user_locked(channel_id, caller)
         if user is not None:
-            return _ok(channel=_im_json(f"D{user.id}", user.id))
+            return _ok(channel=_im_json(f"D{user.id}", user))
         return _err("channel_not_found")
 
-    def _api_conversations_history(self, args: JSON) -> JSON:
+    def _api_conversations_history(self, args: JSON, caller: Grant) -> JSON:
         """Newest first, from `oldest`, `limit` a page with a cursor; `metadata` only when
         `include_all_metadata` is true, as Slack does."""
         channel_id = _dm_channel_id(str(args.get("channel") or ""))
-        if channel_id not in self._channels and self._dm_user_locked(channel_id) is None:
+        if self._visible_channel_locked(channel_id, caller) is None and (
+            self._dm_user_locked(channel_id, caller) is None
+        ):
             return _err("channel_not_found")
         oldest = float(args.get("oldest") or 0)
         limit = min(int(args.get("limit") or 100), 999)
@@ -923,10 +1096,10 @@ class FakeSlack:
         cursor = {"next_cursor": str(start + limit) if more else ""}
         return _ok(messages=page, has_more=more, response_metadata=cursor)
 
-    def _api_conversations_members(self, args: JSON) -> JSON:
+    def _api_conversations_members(self, args: JSON, caller: Grant) -> JSON:
         """Member IDs a page at a time (`limit` default 100, at most 1000), with an opaque cursor;
         a private channel the bot is not in is as unknown as a missing one, as Slack answers."""
-        members = self._members_locked(str(args.get("channel") or ""))
+        members = self._members_locked(str(args.get("channel") or ""), caller)
         if members is None:
             return _err("channel_not_found")
         try:
@@ -943,27 +1116,53 @@ class FakeSlack:
         cursor = _cursor(end) if end < len(members) else ""
         return _ok(members=members[start:end], response_metadata={"next_cursor": cursor})
 
-    def _api_apps_connections_open(self, args: JSON) -> JSON:
+    def _api_apps_connections_open(self, args: JSON, caller: Grant) -> JSON:
         return _ok(url=self.socket_url)
 
-    def _members_locked(self, channel_id: str) -> list[str] | None:
+    def _members_locked(self, channel_id: str, caller: Grant) -> list[str] | None:
         """Who conversations.members lists, None where Slack says channel_not_found."""
-        channel = self._channels.get(channel_id)
+        channel = self._visible_channel_locked(channel_id, caller)
         if channel is not None:
             return None if channel.is_private and not channel.is_member else list(channel.members)
-        user = self._dm_user_locked(channel_id) if channel_id[:1] == "D" else None
-        return [user.id, BOT_USER_ID] if user is not None else None
+        user = self._dm_user_locked(channel_id, caller) if channel_id[:1] == "D" else None
+        if user is None:
+            return None
+        return [user.id, self._teams.known(user.team_id).bot_user_id]
+
+    # ------------------------------------------------------------ teams
+
+    def _team_of_locked(self, caller: Grant) -> Team:
+        return self._teams.known(caller.team_id)
+
+    def _visible_channel_locked(self, channel_id: str, caller: Grant) -> _Channel | None:
+        """The channel, if it exists in a team the token reaches (else Slack's channel_not_found)."""
+        channel = self._channels.get(channel_id)
+        return channel if channel is not None and self._teams.visible(caller, channel.team_id) else None
+
+    def _visible_user_locked(self, user_id: str, caller: Grant) -> _User | None:
+        """The person, if they belong to a team the token reaches (else Slack's user_not_found)."""
+        user = self._users.get(user_id)
+        return user if user is not None and self._teams.visible(caller, user.team_id) else None
+
+    def _conversation_visible_locked(self, channel_id: str, caller: Grant) -> bool:
+        """False only for a channel or DM the fake knows in a team the token does not reach."""
+        channel = self._channels.get(channel_id)
+        if channel is not None:
+            return self._teams.visible(caller, channel.team_id)
+        user = self._dm_user_locked(channel_id, None)
+        return user is None or self._teams.visible(caller, user.team_id)
 
     # ------------------------------------------------------------ views and triggers
 
-    def _take_trigger_locked(self, trigger_id: str) -> str | None:
-        """Slack's trigger rules: issued by this fake, not used yet, at most `trigger_seconds` old."""
+    def _take_trigger_locked(self, trigger_id: str, caller: Grant) -> str | None:
+        """Slack's trigger rules: issued by this fake for a team the token reaches, not used yet,
+        at most `trigger_seconds` old."""
         issued = self._triggers.get(trigger_id)
-        if issued is None:
+        if issued is None or not self._teams.visible(caller, issued[1]):
             return "invalid_trigger_id"
         if trigger_id in self._used_triggers:
             return "exchanged_trigger_id"
-        if self._monotonic() - issued > self.trigger_seconds:
+        if self._monotonic() - issued[0] > self.trigger_seconds:
             return "expired_trigger_id"
         self._used_triggers.add(trigger_id)
         return None
@@ -985,26 +1184,33 @@ class FakeSlack:
 
     # ------------------------------------------------------------ posting rules
 
-    def _resolve_target_locked(self, target: str) -> tuple[str, str | None]:
-        """Map a `channel` argument to (conversation id, Slack error or None)."""
+    def _resolve_target_locked(self, target: str, caller: Grant) -> tuple[str, str | None]:
+        """Map a `channel` argument to (conversation id, Slack error or None); a channel or person
+        of a team the token does not reach is channel_not_found."""
         if target.startswith("#"):
             by_name = (c.id for c in self._channels.values() if c.name == target[1:])
+            by_name = (i for i in by_name if self._visible_channel_locked(i, caller))
             target = next(by_name, target)
-        channel = self._channels.get(target)
+        channel = self._visible_channel_locked(target, caller)
         if channel is not None:
             return target, _channel_post_error(channel)
-        user = self._dm_user_locked(target)
+        user = self._dm_user_locked(target, caller)
         if user is not None:
             return f"D{user.id}", _dm_post_error(user)
         return target, "channel_not_found"
 
-    def _dm_user_locked(self, target: str) -> _User | None:
-        """The user behind a user ID ("U…"/"W…") or a DM ID ("D" + user ID)."""
+    def _dm_user_locked(self, target: str, caller: Grant | None) -> _User | None:
+        """The user behind a user ID ("U…"/"W…") or a DM ID ("D" + user ID), if the token (when
+        given) reaches their team."""
         if target[:1] in ("U", "W"):
-            return self._users.get(target)
-        if target[:1] == "D":
-            return self._users.get(target[1:])
-        return None
+            user = self._users.get(target)
+        elif target[:1] == "D":
+            user = self._users.get(target[1:])
+        else:
+            return None
+        if user is None or (caller is not None and not self._teams.visible(caller, user.team_id)):
+            return None
+        return user
 
     def _known_user_locked(self, user_id: str) -> _User:
         try:
@@ -1090,6 +1296,18 @@ def _decode_json_fields(args: JSON) -> JSON:
     return args
 
 
+def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
+    """(client_id, client_secret) from `Authorization: Basic`, as slack_sdk sends them."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return client_id, secret
+
+
 def _take_token(request: web.Request, args: JSON) -> str | None:
     """Token from `Authorization: Bearer`, else from a `token` argument (removed from args)."""
     param = args.pop("token", None)
@@ -1132,13 +1350,13 @@ def _content_error(args: JSON) -> JSON | None:
     return _err("invalid_blocks", errors=errors) if errors else None
 
 
-def _message_json(args: JSON, ts: str) -> JSON:
+def _message_json(args: JSON, ts: str, team: Team) -> JSON:
     message: JSON = {
         "type": "message",
-        "user": BOT_USER_ID,
-        "bot_id": BOT_ID,
+        "user": team.bot_user_id,
+        "bot_id": team.bot_id,
         "app_id": APP_ID,
-        "team": TEAM_ID,
+        "team": team.id,
         "ts": ts,
         "text": args.get("text", ""),
         "blocks": args.get("blocks") or [],
@@ -1184,11 +1402,11 @@ def _cursor_offset(cursor: str) -> int | None:
         return None
 
 
-def _view_defaults(counter: int) -> JSON:
+def _view_defaults(counter: int, team: Team) -> JSON:
     view_id = f"V{counter:08d}"
     return {
         "id": view_id,
-        "team_id": TEAM_ID,
+        "team_id": team.id,
         "type": "home",
         "blocks": [],
         "private_metadata": "",
@@ -1199,7 +1417,7 @@ def _view_defaults(counter: int) -> JSON:
         "notify_on_close": False,
         "external_id": "",
         "app_id": APP_ID,
-        "bot_id": BOT_ID,
+        "bot_id": team.bot_id,
         "root_view_id": view_id,
         "previous_view_id": None,
     }
@@ -1216,7 +1434,7 @@ def _user_json(user: _User) -> JSON:
     abbreviation = now.tzname() or user.tz
     return {
         "id": user.id,
-        "team_id": TEAM_ID,
+        "team_id": user.team_id,
         "name": user.name,
         "deleted": user.deleted,
         "real_name": user.real_name,
@@ -1236,7 +1454,7 @@ def _user_json(user: _User) -> JSON:
             "display_name": user.name,
             "display_name_normalized": user.name,
             "email": user.email,
-            "team": TEAM_ID,
+            "team": user.team_id,
         },
     }
 
@@ -1255,11 +1473,11 @@ def _channel_json(channel: _Channel) -> JSON:
         "is_member": channel.is_member,
         "is_general": False,
         "created": 1_700_000_000,
-        "context_team_id": TEAM_ID,
+        "context_team_id": channel.team_id,
     }
 
 
-def _im_json(channel_id: str, user_id: str) -> JSON:
+def _im_json(channel_id: str, user: _User) -> JSON:
     return {
         "id": channel_id,
         "is_im": True,
@@ -1267,9 +1485,9 @@ def _im_json(channel_id: str, user_id: str) -> JSON:
         "is_group": False,
         "is_private": True,
         "is_archived": False,
-        "user": user_id,
+        "user": user.id,
         "created": 1_700_000_000,
-        "context_team_id": TEAM_ID,
+        "context_team_id": user.team_id,
     }
 
 
@@ -1307,7 +1525,9 @@ __all__ = [
     "BOT_USER_ID",
     "TEAM_ID",
     "Call",
+    "ConsentVisit",
     "FakeSlack",
+    "Install",
     "Response",
     "SocketAck",
 ]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.fakes.zoho import FakeZoho, consent_return_url, follow_consent
+from tests.fakes.zoho import THRESHOLD_MESSAGE, FakeZoho, consent_return_url, follow_consent
 from tests.fakes.zoho_data import (
     DATE_FORMATS,
     Batch,
@@ -722,3 +722,149 @@ async def test_follow_consent_walks_the_browser_from_the_bots_link_and_back(cloc
     assert fake.consent_url_params()["redirect_uri"] == f"{bot_url}/zoho/oauth_redirect"
     assert httpx.URL(back).params["code"] not in (None, "")
     assert len(fake.consents) == 2
+
+
+# --- several organisations ---------------------------------------------------------
+# One fake serving several organisations: each has its own data, settings, Company, tokens,
+# threshold and lock, and a token sees only the organisation that issued it.
+
+ORG_REDIRECT = "https://bot.example.com/zoho/callback"
+KOLKATA = OrgSettings(time_zone="Asia/Kolkata", date_format="MM/dd/yyyy", company="40001")
+
+
+def second_org() -> Org:
+    """An organisation in Kolkata whose one session names itself."""
+    org = Org(settings=KOLKATA)
+    module = Module(zoho_id(390777), "Second's module")
+    start = datetime(2025, 3, 10, 3, 30, tzinfo=UTC)
+    module.sessions.append(org.make_session(zoho_id(900777), module.module_id, "Second only", start))
+    org.courses.append(Course(zoho_id(190777), "Second's course", batches=[Batch(zoho_id(290777), "B")]))
+    org.courses[0].batches[0].modules.append(module)
+    return org
+
+
+@pytest.fixture
+def second(fz: FakeZoho) -> FakeZoho:
+    return fz.add_organisation(second_org())
+
+
+def operator_token(http: httpx.Client, org: FakeZoho) -> str:
+    """An access token from the organisation's operator refresh token, over HTTP."""
+    grant = {
+        "grant_type": "refresh_token",
+        "client_id": org.client_id,
+        "client_secret": org.client_secret,
+        "refresh_token": org.refresh_token,
+    }
+    token: str = http.post("/oauth/v2/token", data=grant).json()["access_token"]
+    return token
+
+
+def connect(http: httpx.Client, org: FakeZoho, user: str) -> dict[str, str]:
+    """A person of `org` approves the consent page; the code is traded for tokens."""
+    org.approve_as(user)
+    consent = {
+        "client_id": org.client_id,
+        "response_type": "code",
+        "scope": "ZOHOPEOPLE.training.READ,ZOHOPEOPLE.organization.READ",
+        "redirect_uri": ORG_REDIRECT,
+        "access_type": "offline",
+        "prompt": "consent",
+    }
+    back = http.get("/oauth/v2/auth", params=consent)
+    code = dict(httpx.URL(back.headers["location"]).params)["code"]
+    exchange = {
+        "grant_type": "authorization_code",
+        "client_id": org.client_id,
+        "client_secret": org.client_secret,
+        "redirect_uri": ORG_REDIRECT,
+        "code": code,
+    }
+    body: dict[str, str] = http.post("/oauth/v2/token", data=exchange).json()
+    return body
+
+
+def course_names(http: httpx.Client, token: str) -> list[str]:
+    answer = http.get("/api/v1/courses", headers=auth(token))
+    assert answer.status_code == 200, answer.text
+    return [c["courseName"] for c in answer.json()["courses"]]
+
+
+def test_a_token_sees_only_the_organisation_that_issued_it(
+    fz: FakeZoho, second: FakeZoho, http: httpx.Client
+) -> None:
+    first_token, second_token = operator_token(http, fz), operator_token(http, second)
+
+    assert course_names(http, second_token) == ["Second's course"]
+    assert "Second's course" not in course_names(http, first_token)
+    path = second_org().module_sessions_path(zoho_id(390777))
+    (session,) = http.get(path, headers=auth(second_token)).json()["sessions"]
+    assert (session["sessionStartDate"], session["sessionStartTime"]) == ("03/10/2025", "9:00 AM")
+    assert http.get(path, headers=auth(first_token)).status_code == 404
+    assert [r.path for r in second.calls()] == ["/api/v1/courses", path]
+    assert [r.path for r in fz.calls()] == ["/api/v1/courses", path]
+    assert [r.form["refresh_token"] for r in second.token_requests()] == [second.refresh_token]
+    assert second.refresh_token != fz.refresh_token
+    assert (second.url, second.organisations) == (fz.url, [fz, second])
+
+
+def test_each_organisation_has_its_own_threshold_lock_and_faults(
+    fz: FakeZoho, second: FakeZoho, http: httpx.Client, clock: Clock
+) -> None:
+    first_token, second_token = operator_token(http, fz), operator_token(http, second)
+
+    for _ in range(30):
+        assert http.get("/api/v1/trainers", headers=auth(second_token)).status_code == 200
+    locked = http.get("/api/v1/trainers", headers=auth(second_token))
+    fz.answer_429_next(1)
+    refused_first = http.get("/api/v1/trainers", headers=auth(first_token))
+
+    assert (locked.status_code, locked.json()["message"]) == (400, THRESHOLD_MESSAGE)
+    assert second.is_locked()
+    assert not fz.is_locked()
+    assert refused_first.status_code == 429
+    assert http.get("/api/v1/trainers", headers=auth(first_token)).status_code == 200
+    assert http.get("/api/v1/trainers", headers=auth(second_token)).status_code == 400
+    assert (second.calls_today(), fz.calls_today()) == (32, 2)
+    clock.now += 301
+    assert http.get("/api/v1/trainers", headers=auth(second_token)).status_code == 200
+    clock.now += 14 * 3600
+    assert second.calls_today() == 0
+
+
+def test_a_consent_as_a_person_of_an_organisation_connects_to_that_one(
+    fz: FakeZoho, second: FakeZoho, http: httpx.Client
+) -> None:
+    workspace_a = connect(http, second, "hr@second.example")
+    workspace_b = connect(http, second, "lead@second.example")
+
+    for body in (workspace_a, workspace_b):
+        settings = http.get("/api/v3/organization", headers=auth(body["access_token"])).json()
+        assert (settings["Company"], settings["TimeZone"], settings["DateFormat"]) == (
+            "40001",
+            "Asia/Kolkata",
+            "MM/dd/yyyy",
+        )
+    assert second.live_refresh_tokens("hr@second.example") == [workspace_a["refresh_token"]]
+    assert fz.live_refresh_tokens("hr@second.example") == []
+    assert [c.user for c in fz.consents] == ["hr@second.example", "lead@second.example"]
+    for _ in range(15):
+        http.get("/api/v1/trainers", headers=auth(workspace_a["access_token"]))
+        http.get("/api/v1/trainers", headers=auth(workspace_b["access_token"]))
+    assert http.get("/api/v1/trainers", headers=auth(workspace_b["access_token"])).status_code == 400
+    assert second.is_locked()
+    assert not fz.is_locked()
+    revoke = http.post("/oauth/v2/token/revoke", params={"token": workspace_a["refresh_token"]})
+    assert revoke.json() == {"status": "success"}
+    assert second.live_refresh_tokens("hr@second.example") == []
+
+
+def test_company_ids_are_one_per_organisation(fz: FakeZoho, second: FakeZoho) -> None:
+    with pytest.raises(ValueError, match="approve twice"):
+        fz.add_organisation(second_org(), company=second.company)
+    same_as_default = fz.add_organisation(sample_org(TODAY))
+
+    assert same_as_default.company not in {fz.company, second.company}
+    assert second.company == "40001"
+    with pytest.raises(RuntimeError, match="served by its FakeZoho"):
+        second.start()

@@ -11,6 +11,10 @@ codes that die after 2 minutes, 20 refresh tokens per user, revocation, and
 `/api/v3/organization` (admins only, 20 calls a minute). `follow_consent`
 walks a browser through the bot's connect link and back.
 
+One server can play several Zoho organisations (`add_organisation`), each
+with its own data, settings, `Company`, tokens, threshold and lock: a request
+is served by the organisation that issued its token or code.
+
 Run it by hand with `python -m tests.fakes.zoho --port 9000 [--today YYYY-MM-DD]`.
 """
 
@@ -64,6 +68,8 @@ SCOPE_ORG = "ZOHOPEOPLE.organization.READ"
 READ_SCOPES = (SCOPE_LMS, SCOPE_FORMS, SCOPE_ORG)
 """Every scope the bot's endpoints need; `issue_code` grants these unless told otherwise."""
 REDIRECTS = (301, 302, 303, 307, 308)
+ORGANISATION_KEY: web.RequestKey[FakeZoho] = web.RequestKey("fake_zoho_organisation")
+"""Where the record middleware leaves the organisation a request was routed to."""
 
 JSON = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -124,6 +130,8 @@ class ConsentPlan:
     string is named as is (the code still lives here, e.g. to test that the
     bot refuses a host that is not Zoho's); another FakeZoho is a second data
     centre: the code is issued there and must be exchanged there.
+    `organisation` is whose user approves: None is this fake's own (default)
+    organisation, else one from `add_organisation`; the code is issued in it.
     """
 
     approve: bool = True
@@ -131,6 +139,7 @@ class ConsentPlan:
     admin: bool = True
     location: str = "us"
     accounts_server: str | FakeZoho | None = None
+    organisation: FakeZoho | None = None
 
 
 @dataclass
@@ -317,6 +326,8 @@ class FakeZoho:
         self._user_admin: dict[str, bool] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._parent: FakeZoho | None = None
+        self._organisations: list[FakeZoho] = [self]
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -328,6 +339,8 @@ class FakeZoho:
         """
         if self._thread is not None:
             raise RuntimeError("FakeZoho already started")
+        if self._parent is not None:
+            raise RuntimeError("an organisation from add_organisation is served by its FakeZoho")
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(
@@ -359,7 +372,9 @@ class FakeZoho:
 
     @property
     def url(self) -> str:
-        """Base URL for both ZOHO_ACCOUNTS_URL and ZOHO_PEOPLE_URL."""
+        """Base URL for both ZOHO_ACCOUNTS_URL and ZOHO_PEOPLE_URL (an added organisation's: its server's)."""
+        if self._parent is not None:
+            return self._parent.url
         return f"http://{self._host}:{self._port}"
 
     def bot_environment(self) -> dict[str, str]:
@@ -407,18 +422,18 @@ class FakeZoho:
         app = web.Application(middlewares=[self._record_mw, self._api_gate_mw])
         courses = "/api/v1/courses/{course_id}"
         batch = courses + "/batches/{batch_id}"
-        app.router.add_post(TOKEN_PATH, self._token)
+        app.router.add_post(TOKEN_PATH, _routed(FakeZoho._token))
         app.router.add_get(AUTH_PATH, self._consent)
-        app.router.add_post(REVOKE_PATH, self._revoke_endpoint)
-        app.router.add_get(ORG_PATH, self._organization)
-        app.router.add_get("/api/v1/courses", self._courses)
-        app.router.add_get(courses, self._course)
-        app.router.add_get(courses + "/batches", self._batches)
-        app.router.add_get(batch + "/modules", self._modules)
-        app.router.add_get(batch + "/modules/{module_id}/sessions", self._module_sessions)
-        app.router.add_get(batch + "/sessions", self._batch_sessions)
-        app.router.add_get("/api/v1/trainers", self._trainers)
-        app.router.add_get("/api/forms/employee/getDataByID", self._employee)
+        app.router.add_post(REVOKE_PATH, _routed(FakeZoho._revoke_endpoint))
+        app.router.add_get(ORG_PATH, _routed(FakeZoho._organization))
+        app.router.add_get("/api/v1/courses", _routed(FakeZoho._courses))
+        app.router.add_get(courses, _routed(FakeZoho._course))
+        app.router.add_get(courses + "/batches", _routed(FakeZoho._batches))
+        app.router.add_get(batch + "/modules", _routed(FakeZoho._modules))
+        app.router.add_get(batch + "/modules/{module_id}/sessions", _routed(FakeZoho._module_sessions))
+        app.router.add_get(batch + "/sessions", _routed(FakeZoho._batch_sessions))
+        app.router.add_get("/api/v1/trainers", _routed(FakeZoho._trainers))
+        app.router.add_get("/api/forms/employee/getDataByID", _routed(FakeZoho._employee))
         return app
 
     # --- recording -----------------------------------------------------------
@@ -453,6 +468,8 @@ class FakeZoho:
             body = await request.post()
             form = {**request.query, **{k: str(v) for k, v in body.items()}}
         with self.lock:
+            org = self._route(request, form)
+            request[ORGANISATION_KEY] = org
             entry = Recorded(
                 method=request.method,
                 path=request.path,
@@ -461,7 +478,7 @@ class FakeZoho:
                 form=form,
                 at=self.clock(),
             )
-            self._requests.append(entry)
+            org._requests.append(entry)
         try:
             response = await handler(request)
         except _Reply as reply:
@@ -689,12 +706,13 @@ class FakeZoho:
         """Delay, auth, threshold lock and injected faults for every /api/ request."""
         if not request.path.startswith("/api/"):
             return await handler(request)
+        org: FakeZoho = request[ORGANISATION_KEY]
         with self.lock:
-            delay = self.delay
+            delay = org.delay
         if delay > 0:
             await asyncio.sleep(delay)
         with self.lock:
-            self._admit(request)
+            org._admit(request)
         try:
             return await handler(request)
         except web.HTTPNotFound as exc:
@@ -933,7 +951,9 @@ class FakeZoho:
                 entry.outcome = "access_denied"
                 entry.redirect = _with_query(params["redirect_uri"], [("error", "access_denied"), *state])
                 return web.Response(status=302, headers={"Location": entry.redirect})
-        issuer = plan.accounts_server if isinstance(plan.accounts_server, FakeZoho) else self
+        issuer = (
+            plan.accounts_server if isinstance(plan.accounts_server, FakeZoho) else plan.organisation or self
+        )
         code = issuer.issue_code(
             params["redirect_uri"],
             scopes,
@@ -1003,22 +1023,33 @@ class FakeZoho:
         admin: bool = True,
         location: str = "us",
         accounts_server: str | FakeZoho | None = None,
+        organisation: FakeZoho | None = None,
     ) -> None:
-        """From now on the person at the consent page approves, as `user` (People admin or not).
+        """From now on the person at the consent page approves, as `user` (People admin or not)
+        of `organisation` (this fake's own by default; an added one's `approve_as` names itself).
 
         `location` / `accounts_server` are what Zoho's redirect names (see
         `ConsentPlan`). Calling it again for a connected user changes their
         admin status at once, as demoting them in People would.
         """
+        if self._parent is not None:
+            self._parent.approve_as(
+                user, admin=admin, location=location, accounts_server=accounts_server, organisation=self
+            )
+            return
+        member = organisation or self
         with self.lock:
-            self.consent_plan = ConsentPlan(True, user, admin, location, accounts_server)
-            self._user_admin[user] = admin
+            self.consent_plan = ConsentPlan(True, user, admin, location, accounts_server, organisation)
+            member._user_admin[user] = admin
         if isinstance(accounts_server, FakeZoho) and accounts_server is not self:
             with accounts_server.lock:
                 accounts_server._user_admin[user] = admin
 
     def refuse(self) -> None:
         """From now on the person at the consent page refuses: Zoho redirects with error=access_denied."""
+        if self._parent is not None:
+            self._parent.refuse()
+            return
         with self.lock:
             self.consent_plan = replace(self.consent_plan, approve=False)
 
@@ -1034,6 +1065,87 @@ class FakeZoho:
             if not self._consents:
                 raise LookupError("no browser has visited /oauth/v2/auth")
             return dict(self._consents[index].params)
+
+    # --- organisations -----------------------------------------------------------
+
+    def add_organisation(
+        self,
+        org: Org | None = None,
+        *,
+        company: str | None = None,
+        refresh_token: str | None = None,
+    ) -> FakeZoho:
+        """Another Zoho organisation served by this fake, with its own data and settings (`org`:
+        time zone, DateFormat), `Company`, operator refresh token, tokens, consents, threshold,
+        lock and faults; returns its handle, which has this fake's API (`calls()`,
+        `answer_429_next`, `is_locked()`, `update_session`, `approve_as`…). It shares the
+        server, client id and secret, clock and lock. A token belongs to one organisation: LMS
+        calls with it see only that one's data and count against only its limits.
+
+        `company` defaults to the org's own, or a new one if that is taken; naming one that is
+        taken is a ValueError: two workspaces reaching the same Zoho organisation are two
+        consents to one organisation, not two organisations.
+        """
+        if self._parent is not None:
+            return self._parent.add_organisation(org, company=company, refresh_token=refresh_token)
+        with self.lock:
+            taken = {o.settings.company for o in self._organisations}
+            child = FakeZoho(
+                org,
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                refresh_token=refresh_token or f"{self.refresh_token}.org{len(self._organisations) + 1}",
+                grant_code=f"{self.grant_code}.org{len(self._organisations) + 1}",
+                token_ttl=self.token_ttl,
+            )
+            if company is not None and company in taken:
+                raise ValueError(f"Company {company} is already served: approve twice against that one")
+            chosen = company or child.settings.company
+            while chosen in taken:
+                chosen = str(int(chosen) + 1)
+            child.settings = replace(child.settings, company=chosen)
+            child._parent, child.lock, child.clock = self, self.lock, lambda: self.clock()
+            child._token_numbers, child._code_numbers = self._token_numbers, self._code_numbers
+            self._organisations.append(child)
+            return child
+
+    @property
+    def organisations(self) -> list[FakeZoho]:
+        """Every organisation served, this fake's own first."""
+        root = self._parent or self
+        with self.lock:
+            return list(root._organisations)
+
+    @property
+    def company(self) -> str:
+        """This organisation's `Company` id (what /api/v3/organization reports)."""
+        with self.lock:
+            return self.settings.company
+
+    def calls_today(self) -> int:
+        """LMS calls this organisation answered or refused since midnight UTC (fake clock)."""
+        with self.lock:
+            midnight = self.clock() // 86_400 * 86_400
+            return sum(1 for r in self._requests if r.path.startswith(LMS_PREFIX) and r.at >= midnight)
+
+    def _route(self, request: web.Request, form: dict[str, str]) -> FakeZoho:
+        """The organisation a request is for: the one that issued its access token, refresh
+        token or code; this fake's own when none did (it then answers as Zoho would)."""
+        if request.path == TOKEN_PATH:
+            refreshing = form.get("grant_type") == "refresh_token"
+            key = form.get("refresh_token" if refreshing else "code", "")
+        elif request.path == REVOKE_PATH:
+            key = form.get("token", "")
+        else:
+            key = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        return next((o for o in self._organisations if o._issued(key)), self)
+
+    def _issued(self, key: str) -> bool:
+        """Whether this organisation issued `key` (an access token, refresh token or code)."""
+        grants = (self.refresh_token, self.grant_code)
+        return bool(key) and (
+            key in grants or key in self._grants or key in self._codes or key in self._tokens
+        )
 
     # --- mutation helpers for tests ---------------------------------------------
 
@@ -1074,6 +1186,15 @@ class FakeZoho:
                     for index, session in enumerate(module.sessions):
                         if session.get("sessionId") == session_id:
                             yield module, index
+
+
+def _routed(handler: Callable[[FakeZoho, web.Request], Awaitable[web.Response]]) -> Handler:
+    """A route handler that runs `handler` as the organisation the request was routed to."""
+
+    async def serve(request: web.Request) -> web.Response:
+        return await handler(request[ORGANISATION_KEY], request)
+
+    return serve
 
 
 async def consent_return_url(http: httpx.AsyncClient, connect_url: str, *, max_hops: int = 10) -> str:
