@@ -5,10 +5,16 @@ the scheduler are built on top of it in `app.py`. Where several instances may
 run (a PostgreSQL `DATABASE_URL`), what must be one per organisation (Zoho's
 token, lock and call counts, and the session data fetched) is coordinated
 through that database; otherwise through `BOT_DATA_DIR`.
+
+`Shared` is what a process opens once (the HTTP client, the coordination backend, the
+caches); a `Core` is one tenant's Zoho parts on top of it. The single-workspace mode has one
+`Core`; the distribution mode one per tenant, each seeing the shared state through keys
+that carry the tenant (and its organisation's budget through its `Company`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import diskcache
@@ -19,13 +25,18 @@ from bot.config import Settings
 from bot.coordination import Coordination
 from bot.coordination.disk import DiskCoordination
 from bot.coordination.postgres import PostgresCoordination
+from bot.coordination.prefixed import PrefixedCoordination
 from bot.secrets import Secrets
 from bot.sessions.catalog import Catalog, load_aliases
 from bot.sessions.link import REDIRECT_PATH, ZohoLink
+from bot.sessions.modules import ModuleRef
 from bot.sessions.orgtime import OrgTime
 from bot.sessions.planner import RefreshPlanner
 from bot.sessions.service import SessionService
 from bot.sessions.source import ZohoSource
+from bot.tenants.cache import TenantCache
+from bot.tenants.organisation import OrganisationScope
+from bot.tenants.tenant import Tenant
 from bot.zoho.auth import TokenSource
 from bot.zoho.budget import CallBudget
 from bot.zoho.client import RetryPolicy, ZohoClient
@@ -35,13 +46,34 @@ from bot.zoho.state import ZohoState
 
 
 @dataclass
-class Core:
-    """Long-lived parts, created once at start-up and closed at shutdown."""
+class Shared:
+    """What one process opens once and every tenant's parts use."""
 
     settings: Settings
     clock: Clock
     http: httpx.AsyncClient
     coordination: Coordination
+    secrets: Secrets | None
+    """Seal what is kept of tokens (BOT_SECRET_KEY); None without a key."""
+    catalogs: diskcache.Cache
+    sessions: diskcache.Cache
+    people: diskcache.Cache
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.coordination.close()
+        for cache in (self.catalogs, self.sessions, self.people):
+            cache.close()
+
+
+@dataclass
+class Core:
+    """One tenant's long-lived Zoho parts, created once and closed at shutdown."""
+
+    shared: Shared
+    tenant: Tenant
+    organisation: OrganisationScope
+    """Whose call budget and lock this tenant's calls count against."""
     state: ZohoState
     connection: ZohoConnection
     """Which organisation Zoho is read as, and where: the operator's token, or made from Slack."""
@@ -52,14 +84,33 @@ class Core:
     sessions: SessionService
     planner: RefreshPlanner
     budget: CallBudget
-    people_cache: diskcache.Cache
+    people_cache: TenantCache
     orgtime: OrgTime
     """The zone and date format Zoho's times and dates are read in."""
     link: ZohoLink
     """Connecting an organisation from a browser (when BOT_PUBLIC_URL is set)."""
-    secrets: Secrets | None
-    """Seal what is kept of tokens (BOT_SECRET_KEY); None without a key."""
-    _caches: tuple[diskcache.Cache, ...]
+    owns_shared: bool = False
+    """The single-workspace core closes what it opened; a tenant's core leaves it to the fleet."""
+
+    @property
+    def settings(self) -> Settings:
+        return self.shared.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self.shared.clock
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.shared.http
+
+    @property
+    def coordination(self) -> Coordination:
+        return self.shared.coordination
+
+    @property
+    def secrets(self) -> Secrets | None:
+        return self.shared.secrets
 
     def forget_zoho_data(self) -> None:
         """What this instance holds of an organisation that was disconnected: its catalog and sessions."""
@@ -68,10 +119,8 @@ class Core:
 
     async def aclose(self) -> None:
         await self.sessions.drain()
-        await self.http.aclose()
-        await self.coordination.close()
-        for cache in self._caches:
-            cache.close()
+        if self.owns_shared:
+            await self.shared.aclose()
 
 
 def coordination_for(settings: Settings) -> Coordination:
@@ -80,56 +129,89 @@ def coordination_for(settings: Settings) -> Coordination:
     return DiskCoordination(settings.data_dir / "zoho-state")
 
 
+def build_shared(
+    settings: Settings, clock: Clock | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> Shared:
+    """Open what every tenant's parts share; nothing here talks to the network yet."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Shared(
+        settings,
+        clock or SystemClock(),
+        httpx.AsyncClient(transport=transport, headers={"User-Agent": "sessions-bot"}),
+        coordination_for(settings),
+        Secrets.from_setting(settings.secret_key) if settings.secret_key else None,
+        diskcache.Cache(str(settings.data_dir / "catalog"), tag_index=True),
+        diskcache.Cache(str(settings.data_dir / "sessions"), tag_index=True),
+        diskcache.Cache(str(settings.data_dir / "people"), tag_index=True),
+    )
+
+
 def build_core(
     settings: Settings,
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     retry: RetryPolicy | None = None,
 ) -> Core:
-    """Create every Zoho-facing part; nothing here talks to the network yet."""
-    clock = clock or SystemClock()
+    """The single workspace's Zoho parts, on shared parts of their own; nothing talks to the network yet."""
     # Settings errors first, before anything is opened that would then be left open.
     credentials = settings.zoho_credentials()
-    home = DataCentre(settings.zoho_dc, settings.zoho_accounts_url, settings.zoho_people_url)
-    grant = Grant(credentials.refresh_token, home) if credentials.refresh_token else None
-    connection = ZohoConnection(credentials.client_id, credentials.client_secret, home, grant)
     aliases = load_aliases(settings.modules_file)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    http = httpx.AsyncClient(transport=transport, headers={"User-Agent": "sessions-bot"})
-    coordination = coordination_for(settings)
-    secrets = Secrets.from_setting(settings.secret_key) if settings.secret_key else None
-    state = ZohoState(coordination, secrets)
+    shared = build_shared(settings, clock, transport)
+    core = core_for(shared, Tenant.unnamed(), retry, many=False, aliases=aliases)
+    core.owns_shared = True
+    home = core.connection.home
+    if credentials.refresh_token:
+        core.connection.use(Grant(credentials.refresh_token, home))
+    return core
+
+
+def core_for(
+    shared: Shared,
+    tenant: Tenant,
+    retry: RetryPolicy | None = None,
+    *,
+    many: bool = True,
+    aliases: Iterable[ModuleRef] = (),
+) -> Core:
+    """One tenant's Zoho parts on `shared`. `many`: one of many tenants (distribution mode), whose
+    keys and cache entries carry its id; the single workspace's keep their names."""
+    settings, clock = shared.settings, shared.clock
+    credentials = settings.zoho_credentials()
+    home = DataCentre(settings.zoho_dc, settings.zoho_accounts_url, settings.zoho_people_url)
+    connection = ZohoConnection(credentials.client_id, credentials.client_secret, home, None)
+    organisation = OrganisationScope(tenant.id, many)
+    own = PrefixedCoordination(shared.coordination, organisation.tenant_prefix())
+    state = ZohoState(own, shared.secrets, PrefixedCoordination(shared.coordination, organisation.prefix))
     budget = CallBudget(state, clock, settings.zoho_calls_per_minute, settings.zoho_calls_per_day)
-    tokens = TokenSource(http, connection, state, clock)
-    zoho = ZohoClient(http, connection, tokens, budget, state, clock, retry)
+    tokens = TokenSource(shared.http, connection, state, clock)
+    zoho = ZohoClient(shared.http, connection, tokens, budget, state, clock, retry)
     redirect = f"{settings.public_url}{REDIRECT_PATH}" if settings.public_url else ""
-    link = ZohoLink(http, connection, tokens, zoho, clock, redirect)
-    orgtime = OrgTime(
-        settings.zoho_timezone,
-        settings.zoho_date_format,
-        settings.zoho_timezone_set,
-        settings.zoho_date_format_set,
-    )
+    link = ZohoLink(shared.http, connection, tokens, zoho, clock, redirect)
+    if many:
+        orgtime = OrgTime(settings.zoho_timezone, settings.zoho_date_format, False, False)
+    else:
+        orgtime = OrgTime(
+            settings.zoho_timezone,
+            settings.zoho_date_format,
+            settings.zoho_timezone_set,
+            settings.zoho_date_format_set,
+        )
     source = ZohoSource(zoho, state, budget, clock, orgtime)
-    catalog_cache = diskcache.Cache(str(settings.data_dir / "catalog"))
-    session_cache = diskcache.Cache(str(settings.data_dir / "sessions"))
-    people_cache = diskcache.Cache(str(settings.data_dir / "people"))
-    catalog = Catalog(source, catalog_cache, clock, aliases)
+    scope = tenant.id if many else ""
+    catalog = Catalog(source, TenantCache(shared.catalogs, scope), clock, aliases)
     sessions = SessionService(
         source,
-        session_cache,
+        TenantCache(shared.sessions, scope),
         clock,
         orgtime,
         ttl=settings.freshness_minutes * 60.0,
-        shared=coordination if settings.shared_database else None,
+        shared=own if settings.shared_database else None,
     )
     planner = RefreshPlanner(sessions, source, clock)
-    caches = (catalog_cache, session_cache, people_cache)
     return Core(
-        settings,
-        clock,
-        http,
-        coordination,
+        shared,
+        tenant,
+        organisation,
         state,
         connection,
         tokens,
@@ -139,9 +221,7 @@ def build_core(
         sessions,
         planner,
         budget,
-        people_cache,
+        TenantCache(shared.people, scope),
         orgtime,
         link,
-        secrets,
-        caches,
     )

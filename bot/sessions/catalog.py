@@ -25,8 +25,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import diskcache
-
 from bot.clock import Clock
 from bot.config import ConfigError
 from bot.sessions.errors import NeedsAdmin, SessionsError, SignInsPaused
@@ -34,6 +32,7 @@ from bot.sessions.matching import MAX_QUERY_CHARS, MatchIndex, NotFound, Resolut
 from bot.sessions.modules import ModuleId, ModuleRef
 from bot.sessions.source import ZohoSource
 from bot.sessions.urgency import Need, Urgency
+from bot.tenants.cache import TenantCache
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ class Catalog:
     def __init__(
         self,
         source: ZohoSource,
-        cache: diskcache.Cache,
+        cache: TenantCache,
         clock: Clock,
         aliases: Iterable[ModuleRef] = (),
         refresh_seconds: float = 6 * 3600,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import diskcache
-
 from bot.clock import Clock
 from bot.sessions.errors import RequestRefused
 from bot.sessions.source import ZohoSource
 from bot.sessions.urgency import Need, Urgency
+from bot.tenants.cache import TenantCache
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +19,7 @@ LOOKUP_SECONDS = 20.0
 
 
 class TrainerEmails:
-    def __init__(self, source: ZohoSource, cache: diskcache.Cache, clock: Clock) -> None:
+    def __init__(self, source: ZohoSource, cache: TenantCache, clock: Clock) -> None:
         self._source = source
         self._cache = cache
         self._clock = clock

@@ -29,8 +29,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import diskcache
-
 from bot.clock import Clock
 from bot.coordination import Coordination
 from bot.sessions.errors import ApiPaused, ModuleGone, SessionsError, SettingsUnknown
@@ -42,6 +40,7 @@ from bot.sessions.shared import SharedSnapshots, Snapshot
 from bot.sessions.source import Read, Want, ZohoSource
 from bot.sessions.urgency import Need, Urgency
 from bot.sessions.windows import Window
+from bot.tenants.cache import TenantCache
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ class SessionService:
     def __init__(
         self,
         source: ZohoSource,
-        cache: diskcache.Cache,
+        cache: TenantCache,
         clock: Clock,
         orgtime: OrgTime,
         ttl: float = DEFAULT_TTL,

@@ -32,10 +32,19 @@ class CachedToken:
 class ZohoState:
     """Every method is one short exchange with the backend and never calls Zoho."""
 
-    def __init__(self, coordination: Coordination, secrets: Secrets | None = None) -> None:
-        """With `secrets` (BOT_SECRET_KEY) the cached access token is sealed before it is shared,
-        so neither the data folder nor the database holds it in clear."""
+    def __init__(
+        self,
+        coordination: Coordination,
+        secrets: Secrets | None = None,
+        organisation: Coordination | None = None,
+    ) -> None:
+        """`coordination` keeps what is the connection's own (its access token, the right to renew
+        it, its token requests); `organisation` what Zoho counts per organisation (the LMS calls
+        and the lock), which two connections to one organisation share (`coordination` when not
+        given). With `secrets` (BOT_SECRET_KEY) the cached access token is sealed before it is
+        shared, so neither the data folder nor the database holds it in clear."""
         self._coordination = coordination
+        self._organisation = organisation or coordination
         self._secrets = secrets
 
     async def token(self, now: float) -> CachedToken | None:
@@ -79,30 +88,31 @@ class ZohoState:
 
     async def locked_until(self, now: float) -> float:
         with _reachable():
-            raw = await self._coordination.get(_LOCKED_UNTIL, now)
+            raw = await self._organisation.get(_LOCKED_UNTIL, now)
         return float(raw) if raw else 0.0
 
     def known_lock(self, now: float) -> float:
         """The lock's end as last seen, without I/O: for answers that may not wait on the database."""
-        raw = self._coordination.peek(_LOCKED_UNTIL, now)
+        raw = self._organisation.peek(_LOCKED_UNTIL, now)
         return float(raw) if raw else 0.0
 
     async def lock(self, until: float, now: float) -> None:
         """Zoho locked the API: every instance holds its calls until `until` (a later lock extends it)."""
         if until > await self.locked_until(now):
             with _reachable():
-                await self._coordination.put(_LOCKED_UNTIL, repr(until), expires_at=until)
+                await self._organisation.put(_LOCKED_UNTIL, repr(until), expires_at=until)
 
     async def take_slot(self, name: str, now: float, limits: Limits) -> tuple[float, float]:
         with _reachable():
-            return await self._coordination.take_slot(name, now, limits)
+            backend = self._organisation if name == LMS_CALLS else self._coordination
+            return await backend.take_slot(name, now, limits)
 
     async def usage(self, now: float, windows: Sequence[float]) -> tuple[list[int], float]:
         """The calls every instance made in each of the last `windows` seconds, and until when
         Zoho's lock lasts (0.0: none), in one exchange with the backend."""
         since = [now - window for window in windows]
         with _reachable():
-            counts, raw = await self._coordination.tally(LMS_CALLS, since, _LOCKED_UNTIL, now)
+            counts, raw = await self._organisation.tally(LMS_CALLS, since, _LOCKED_UNTIL, now)
         return counts, float(raw) if raw else 0.0
 
     async def try_refresh_mutex(self, owner: str, now: float, hold_seconds: float) -> bool:
