@@ -8,13 +8,14 @@ import logging
 import signal
 import sys
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -43,7 +44,7 @@ from bot.features.reminders.trainers import TrainerDirectory
 from bot.features.subscriptions.service import Subscriptions
 from bot.features.workflow.handlers import WorkflowStep
 from bot.loop_lag import LoopLag
-from bot.scheduler import Scheduler
+from bot.scheduler import Scheduler, TenantRound
 from bot.secrets import WrongSecretKey
 from bot.sessions.people import TrainerEmails
 from bot.slack import server
@@ -193,19 +194,72 @@ def build_bot(
     core = core or build_core(settings, clock)
     slack = slack_client(settings)
     quiet_known_noise()
-    workspace = SingleWorkspace(slack, identity)
+    single = SingleWorkspace(slack, identity)
+    root = Store(settings.database, core.secrets)
+    holder = f"scheduler-{uuid.uuid4().hex[:12]}"
+    workspace = wire_workspace(
+        settings, core, tenant or Tenant.unnamed(), slack, single.for_bolt(), root, single.team_id, holder
+    )
+    workspace.bolt.middleware(events_once(core.coordination, core.clock))
+
+    async def rounds() -> list[TenantRound]:
+        return [workspace.round]
+
+    scheduler = Scheduler(root, rounds, core.clock, holder)
+    return Bot(
+        core,
+        workspace.bolt,
+        slack,
+        root,
+        workspace.store,
+        workspace.digests,
+        workspace.notices,
+        scheduler,
+        workspace.connect,
+        workspace.pages,
+    )
+
+
+@dataclass
+class Workspace:
+    """One tenant's bot: its Zoho parts, its rows, its Slack client and listeners, its senders."""
+
+    core: Core
+    bolt: AsyncApp
+    slack: AsyncWebClient
+    store: TenantStore
+    connect: ConnectService | None
+    pages: list[web.RouteDef]
+    digests: DigestSender
+    notices: NoticeSender
+    round: TenantRound
+
+
+def wire_workspace(
+    settings: Settings,
+    core: Core,
+    tenant: Tenant,
+    slack: AsyncWebClient,
+    authorize: Callable[..., Awaitable[AuthorizeResult]],
+    root: Store,
+    team_id: Callable[[], Awaitable[str]],
+    holder: str,
+    *,
+    verify_requests: bool = True,
+) -> Workspace:
+    """Every part of one tenant's bot on its Zoho `core`: its Bolt app (Bolt `authorize`s each of
+    its requests), its listeners, its senders; `team_id` names the workspace a Zoho connection
+    made from Slack belongs to. `verify_requests`: False when a front app verified them already."""
     bolt = ObservedApp(
         client=slack,
-        authorize=workspace.for_bolt(),
+        authorize=authorize,
         signing_secret=settings.slack_signing_secret,
-        request_verification_enabled=not settings.slack_app_token,
+        request_verification_enabled=verify_requests and not settings.slack_app_token,
         process_before_response=False,
     )
     bolt.error(handle_unexpected)
-    bolt.middleware(only_tenant(tenant or Tenant.unnamed()))
-    bolt.middleware(events_once(core.coordination, core.clock))
-    root = Store(settings.database, core.secrets)
-    store = root.tenant(tenant or Tenant.unnamed())
+    bolt.middleware(only_tenant(tenant))
+    store = root.tenant(tenant)
     connect = None
     if connects_from_slack(settings):
         connect = ConnectService(
@@ -214,12 +268,13 @@ def build_bot(
             core.orgtime,
             core.forget_zoho_data,
             core.catalog.wake,
-            workspace.team_id,
+            team_id,
             core.coordination,
             core.clock,
             settings.public_url,
             settings.secret_key,
             settings.admins,
+            core.organisation,
         )
     calendar = None
     if settings.public_url:
@@ -236,7 +291,6 @@ def build_bot(
         core.clock, core.catalog, core.sessions, core.orgtime, store, calendar.links if calendar else None
     )
     pages = register_features(bolt, deps, slack, connect, calendar)
-    holder = f"scheduler-{uuid.uuid4().hex[:12]}"
     outbox = Outbox(store, slack, holder)
     catch_up = timedelta(hours=settings.digest_catch_up_hours)
     digests = DigestSender(store, core.sessions, outbox, core.clock, catch_up)
@@ -246,10 +300,8 @@ def build_bot(
     reminders = ReminderSender(store, core.sessions, outbox, core.orgtime, trainers)
     detector = ChangeDetector(store.watches, core.sessions)
     notices = NoticeSender(store, detector, outbox, core.orgtime, trainers)
-    scheduler = Scheduler(
-        root, store, core.planner, core.clock, digests, reminders, notices, holder, core.sessions.age
-    )
-    return Bot(core, bolt, slack, root, store, digests, notices, scheduler, connect, pages)
+    tenant_round = TenantRound(store, core.planner, digests, reminders, notices, core.sessions.age)
+    return Workspace(core, bolt, slack, store, connect, pages, digests, notices, tenant_round)
 
 
 def connects_from_slack(settings: Settings) -> bool:

@@ -1,4 +1,5 @@
-"""The tick loop: exactly one leader at a time asks each feature what to send, and it sends.
+"""The tick loop: exactly one leader at a time asks each feature what to send, and it sends,
+for every tenant.
 
 Every tick (30 s) the instance that holds the lease in the store gathers the
 subscriptions, has the refresh planner fetch what the features say their sends
@@ -8,6 +9,10 @@ first, so nothing goes out twice). Once a day it forgets sends too old to matter
 The lease's renewal also says whether the subscriptions or the changes found
 moved since the last tick (`store.lease.Marks`), so a quiet tick is one
 statement: nothing due, nothing stale, nothing read again.
+
+Each tenant's part of a tick is its `TenantRound`. The rounds of a tick run side by side,
+a few at a time, so one tenant's 500 due sends (or its slow Zoho) holds back no other
+tenant's reminders; each round plans within its own organisation's budgets.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,38 +48,102 @@ KEEP_SENDS = timedelta(days=14)
 """Send records (and changes found) older than this are deleted by the daily housekeeping."""
 
 
+ROUNDS_AT_ONCE = 16
+"""Tenants whose rounds run side by side in one tick: each sends with its own token to its own
+workspace, so they do not compete for Slack's limits; bounded so a thousand tenants do not open
+a thousand database connections at once."""
+
+
 @dataclass
 class TickReport(SendReport):
     leader: bool = False
 
 
-class Scheduler:
+@dataclass(frozen=True)
+class Observed:
+    """What a round saw, for the leader's gauges (summed over tenants, never labelled by one)."""
+
+    paused_digests: int
+    paused_reminders: int
+    ages: list[float | None]
+
+
+class TenantRound:
+    """One tenant's part of a tick: plan its reads, detect its changes, send what is due."""
+
     def __init__(
         self,
-        root: Store,
         store: TenantStore,
         planner: RefreshPlanner,
-        clock: Clock,
         digests: DigestSender,
         reminders: ReminderSender,
         notices: NoticeSender,
-        holder: str,
         data_age: Callable[[ModuleRef], float | None],
     ) -> None:
-        """`root` holds the lease and forgets old rows; `store` is the workspace's own.
-        `data_age`: seconds since a module's data was read (None: never), for the metrics."""
-        self._root = root
-        self._store = store
+        """`data_age`: seconds since a module's data was read (None: never), for the metrics."""
+        self.store = store
         self._planner = planner
-        self._clock = clock
         self._digests = digests
         self._reminders = reminders
         self._notices = notices
-        self.holder = holder
         self._data_age = data_age
-        self._swept_at: datetime | None = None
         self._subscriptions: tuple[str, list[Digest], list[Reminder]] | None = None
         """The subscriptions as last read, with the mark they were read under."""
+
+    def lost_lead(self) -> None:
+        """Another instance leads: read the subscriptions afresh when this one does."""
+        self._subscriptions = None
+
+    async def run(self, now: datetime, marks: Marks, report: SendReport) -> Observed:
+        self.store.watches.expect(marks.changes)
+        try:
+            digests, reminders = await self._subscriptions_as_of(marks)
+            due = await self._digests.due(digests, now, report)
+            followed = self._digests.followed(digests) + self._reminders.followed(digests, reminders)
+            await self._planner.run(
+                needed=self._digests.needed(due) + self._reminders.needed(digests, reminders, now),
+                followed=followed,
+            )
+            await self._notices.send(digests, reminders, now, report)
+            for entry in due:
+                await self._digests.send(entry, now, report)
+            await self._reminders.send_due(digests, reminders, now, report)
+            return self._observe(digests, reminders, followed)
+        finally:
+            self.store.watches.expect(None)
+
+    async def _subscriptions_as_of(self, marks: Marks) -> tuple[list[Digest], list[Reminder]]:
+        """The digests and reminders, read again only when their mark moved (any instance's
+        change, or a pause a sender made last tick, moves it)."""
+        if self._subscriptions is None or self._subscriptions[0] != marks.subscriptions:
+            digests, reminders = await self.store.digests(), await self.store.reminders()
+            self._subscriptions = (marks.subscriptions, digests, reminders)
+        _, digests, reminders = self._subscriptions
+        return list(digests), list(reminders)
+
+    def _observe(
+        self, digests: list[Digest], reminders: list[Reminder], followed: list[ModuleRef]
+    ) -> Observed:
+        unique = {module.key: module for module in followed}
+        return Observed(
+            sum(1 for d in digests if d.paused_reason),
+            sum(1 for r in reminders if r.paused_reason),
+            [self._data_age(module) for module in unique.values()],
+        )
+
+
+Rounds = Callable[[], Awaitable[Sequence[TenantRound]]]
+"""The rounds of the tenants the bot serves now (one in the single-workspace mode)."""
+
+
+class Scheduler:
+    def __init__(self, root: Store, rounds: Rounds, clock: Clock, holder: str) -> None:
+        """`root` holds the lease and forgets old rows."""
+        self._root = root
+        self._rounds = rounds
+        self._clock = clock
+        self.holder = holder
+        self._swept_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until `stop` is set; one failed tick never stops the loop."""
@@ -96,7 +165,7 @@ class Scheduler:
                 await self._root.release_lease(LEASE_NAME, self.holder)
 
     async def tick(self) -> TickReport:
-        """Renew the lease and, leading, plan, detect and send. The renewal's marks say whether
+        """Renew the lease and, leading, run every tenant's round. The renewal's marks say whether
         the subscriptions or the changes found moved since the last tick: a tick in which nothing
         is due and nothing is stale asks the store nothing more."""
         now = self._clock.now()
@@ -105,52 +174,25 @@ class Scheduler:
         marks = await self._root.lead(LEASE_NAME, self.holder, now, LEASE_TTL)
         report.leader = marks is not None
         metrics.SCHEDULER_LEADER.set(int(report.leader))
+        rounds = await self._rounds()
         if marks is None:
-            self._subscriptions = None  # another instance leads: read them afresh when this one does
+            for tenant_round in rounds:
+                tenant_round.lost_lead()
             return report
-        self._store.watches.expect(marks.changes)
-        try:
-            await self._lead(now, marks, report)
-        finally:
-            self._store.watches.expect(None)
-        return report
-
-    async def _lead(self, now: datetime, marks: Marks, report: TickReport) -> None:
         await self._housekeeping(now)
-        digests, reminders = await self._subscriptions_as_of(marks)
-        due = await self._digests.due(digests, now, report)
-        followed = self._digests.followed(digests) + self._reminders.followed(digests, reminders)
-        await self._planner.run(
-            needed=self._digests.needed(due) + self._reminders.needed(digests, reminders, now),
-            followed=followed,
-        )
-        self._observe(digests, reminders, followed)
-        await self._notices.send(digests, reminders, now, report)
-        for entry in due:
-            await self._digests.send(entry, now, report)
-        await self._reminders.send_due(digests, reminders, now, report)
+        gate = asyncio.Semaphore(ROUNDS_AT_ONCE)
 
-    async def _subscriptions_as_of(self, marks: Marks) -> tuple[list[Digest], list[Reminder]]:
-        """The digests and reminders, read again only when their mark moved (any instance's
-        change, or a pause a sender made last tick, moves it)."""
-        if self._subscriptions is None or self._subscriptions[0] != marks.subscriptions:
-            digests, reminders = await self._store.digests(), await self._store.reminders()
-            self._subscriptions = (marks.subscriptions, digests, reminders)
-        _, digests, reminders = self._subscriptions
-        return list(digests), list(reminders)
+        async def one(tenant_round: TenantRound) -> Observed | None:
+            async with gate:
+                try:
+                    return await tenant_round.run(now, marks, report)
+                except Exception:
+                    log.exception("scheduler round of tenant %s failed", tenant_round.store.tenant)
+                    return None
 
-    def _observe(self, digests: list[Digest], reminders: list[Reminder], followed: list[ModuleRef]) -> None:
-        """The leader's gauges: paused subscriptions, and how old the followed modules' data is."""
-        metrics.PAUSED_SUBSCRIPTIONS.labels("digest").set(sum(1 for d in digests if d.paused_reason))
-        metrics.PAUSED_SUBSCRIPTIONS.labels("reminder").set(sum(1 for r in reminders if r.paused_reason))
-        followed = {
-            m.key: m for m in self._digests.followed(digests) + self._reminders.followed(digests, reminders)
-        }
-        ages = [self._data_age(module) for module in followed.values()]
-        held = sorted(age for age in ages if age is not None)
-        metrics.FOLLOWED_WITHOUT_DATA.set(len(ages) - len(held))
-        metrics.FOLLOWED_DATA_AGE.labels("oldest").set(held[-1] if held else 0)
-        metrics.FOLLOWED_DATA_AGE.labels("median").set(statistics.median(held) if held else 0)
+        seen = await asyncio.gather(*(one(tenant_round) for tenant_round in rounds))
+        _observe([observed for observed in seen if observed is not None])
+        return report
 
     async def _housekeeping(self, now: datetime) -> None:
         """Once a day, forget sends too old to matter, so the table does not grow forever."""
@@ -160,3 +202,14 @@ class Scheduler:
         self._swept_at = now
         if removed:
             log.info("forgot %d sends and session changes older than %s", removed, KEEP_SENDS)
+
+
+def _observe(seen: list[Observed]) -> None:
+    """The leader's gauges: paused subscriptions, and how old the followed modules' data is."""
+    metrics.PAUSED_SUBSCRIPTIONS.labels("digest").set(sum(o.paused_digests for o in seen))
+    metrics.PAUSED_SUBSCRIPTIONS.labels("reminder").set(sum(o.paused_reminders for o in seen))
+    ages = [age for o in seen for age in o.ages]
+    held = sorted(age for age in ages if age is not None)
+    metrics.FOLLOWED_WITHOUT_DATA.set(len(ages) - len(held))
+    metrics.FOLLOWED_DATA_AGE.labels("oldest").set(held[-1] if held else 0)
+    metrics.FOLLOWED_DATA_AGE.labels("median").set(statistics.median(held) if held else 0)

@@ -27,6 +27,7 @@ from bot.slack.errors import NOT_CONNECTED_PAUSE, SETTINGS_PAUSE
 from bot.slack.users import Person
 from bot.store.connections import OrgSettingsRecord, StoredConnection
 from bot.store.scoped import TenantStore
+from bot.tenants.organisation import OrganisationScope
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ class ConnectService:
         public_url: str,
         secret_key: str,
         admins: frozenset[str],
+        organisation: OrganisationScope,
     ) -> None:
+        """`organisation` learns the connected organisation's `Company`, which names its budget."""
         self._store = store
         self._link = link
         self._orgtime = orgtime
@@ -88,6 +91,7 @@ class ConnectService:
         self._public_url = public_url
         self._secret_key = secret_key
         self._admins = admins
+        self._organisation = organisation
         self._stored: StoredConnection | None = None
         self._settings_problem = ""
         self._settings_retry_at = 0.0
@@ -221,6 +225,7 @@ class ConnectService:
             return await self._without_settings(pages.NOT_ANSWERED)
         record = OrgSettingsRecord(found.zone, found.date_format, found.company, FROM_ZOHO, self._clock.now())
         await self._store.save_org_settings(CONNECTION, record)
+        self._organisation.learn(found.company)
         await self._learn(found.zone, found.date_format, "Zoho")
         return SettingsOutcome(zone=found.zone)
 
@@ -292,7 +297,7 @@ class ConnectService:
         stored = await self._store.connection(CONNECTION)
         if stored != self._stored:
             self._stored = stored
-            await take_up(stored, self._link, self._orgtime)
+            await take_up(stored, self._link, self._orgtime, self._organisation)
 
     async def keep_fresh(self) -> None:
         """Forever: follow the store's connection, and read Zoho's settings again when due."""
@@ -320,14 +325,21 @@ class ConnectService:
             self._stored = await self._store.connection(CONNECTION)
 
 
-async def take_up(stored: StoredConnection | None, link: ZohoLink, orgtime: OrgTime) -> None:
+async def take_up(
+    stored: StoredConnection | None,
+    link: ZohoLink,
+    orgtime: OrgTime,
+    organisation: OrganisationScope | None = None,
+) -> None:
     """Read Zoho as the stored connection, in its organisation's settings (for the bot, and for the
-    operator's commands on a bot connected from Slack)."""
+    operator's commands on a bot connected from Slack), counting its calls against its `Company`."""
     if stored is None:
         await link.use(None)
         orgtime.forget()
         return
     await link.use(Linked(stored.refresh_token, stored.data_centre, stored.accounts_url, stored.people_url))
+    if stored.settings is not None and organisation is not None:
+        organisation.learn(stored.settings.company)
     if stored.settings is not None:
         orgtime.learn(stored.settings.zone, stored.settings.date_format, _source(stored.settings.source))
     else:
