@@ -28,18 +28,21 @@ The tables sit beside the store's, named `slack_installations`, `slack_bots` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import Column, Table, text
+from sqlalchemy import Column, Table, and_, case, delete, func, select, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Text, TypeDecorator
 
 from bot.engines import open_database
 from bot.secrets import Secrets
 from bot.store.schema import ADVISORY_LOCK_ID
+from bot.tenants.tenant import Tenant
 
 __all__ = [
     "BOTS_TABLE",
@@ -48,6 +51,7 @@ __all__ = [
     "INSTALLATION_SECRETS",
     "STATES_TABLE",
     "STATE_SECONDS",
+    "InstalledTenant",
     "SealedInstallationStore",
     "SlackStores",
     "open_slack_stores",
@@ -84,6 +88,22 @@ class SealedText(TypeDecorator[str]):
         return None if value is None else self.secrets.open(value)
 
 
+@dataclass(frozen=True)
+class InstalledTenant:
+    """A tenant with a bot installed, as of its newest installation."""
+
+    tenant_id: str
+    """The enterprise for an org-wide install, else the team (`Tenant.id`)."""
+    team_id: str | None
+    enterprise_id: str | None
+    org_wide: bool
+    installed_at: datetime
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(self.team_id or "", self.enterprise_id or "", self.org_wide)
+
+
 class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
     """slack_sdk's SQLAlchemy installation store with every credential sealed at rest."""
 
@@ -94,6 +114,58 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
         for table, names in ((self.installations, INSTALLATION_SECRETS), (self.bots, BOT_SECRETS)):
             for name in names:  # in place: same name, same position, now sealed TEXT
                 table.append_column(Column(name, SealedText(secrets)), replace_existing=True)
+
+    async def forget_installations(self, tenant: Tenant) -> int:
+        """Delete every installation and bot row of `tenant` (a workspace, or an enterprise
+        installed org-wide, not its workspaces installed one by one); returns how many went."""
+        async with self.engine.begin() as connection:
+            deleted = 0
+            for table in (self.installations, self.bots):
+                result = await connection.execute(delete(table).where(self._of(table, tenant)))
+                deleted += result.rowcount
+        return deleted
+
+    async def installed_tenants(self) -> list[InstalledTenant]:
+        """Every tenant with a bot token, as its newest bot row says, by tenant id. Reads no
+        token, so it needs no key."""
+        c = self.bots.c
+        tenant_id = case((c.is_enterprise_install, c.enterprise_id), else_=c.team_id)
+        newest_first = func.row_number().over(
+            partition_by=tenant_id, order_by=(c.installed_at.desc(), c.id.desc())
+        )
+        ranked = (
+            select(
+                tenant_id.label("tenant_id"),
+                c.team_id,
+                c.enterprise_id,
+                c.is_enterprise_install,
+                c.installed_at,
+                newest_first.label("rank"),
+            )
+            .where(c.client_id == self.client_id, c.bot_token.is_not(None))
+            .subquery()
+        )
+        query = select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.tenant_id)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            InstalledTenant(
+                row.tenant_id,
+                row.team_id,
+                row.enterprise_id,
+                bool(row.is_enterprise_install),
+                row.installed_at.replace(tzinfo=UTC),  # slack_sdk writes naive UTC
+            )
+            for row in rows
+        ]
+
+    def _of(self, table: Table, tenant: Tenant) -> ColumnElement[bool]:
+        c = table.c
+        if tenant.org_wide:
+            owner = and_(c.is_enterprise_install.is_(True), c.enterprise_id == tenant.id)
+        else:
+            owner = and_(c.is_enterprise_install.is_(False), c.team_id == tenant.id)
+        return and_(c.client_id == self.client_id, owner)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Slack's installations in the bot's database, on SQLite and PostgreSQL: slack_sdk's own
 behaviours through the sealed store (its test cases for the SQLAlchemy store, mirrored), no
-token in clear in the tables, a row sealed with another key refused, and the OAuth flow's
-states."""
+token in clear in the tables, a row sealed with another key refused, a tenant forgotten, the
+installed tenants listed, and the OAuth flow's states."""
 
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ from bot.slack.installations import (
     INSTALLATIONS_TABLE,
     STATE_SECONDS,
     STATES_TABLE,
+    InstalledTenant,
     SealedInstallationStore,
     SlackStores,
     open_slack_stores,
 )
 from bot.store.store import Store
+from bot.tenants import Tenant
 
 CLIENT_ID = "111.222"
 KEY = "a-secret-key-of-more-than-thirty-two-characters"
@@ -74,6 +76,17 @@ async def rows(stores: SlackStores, table: str) -> list[dict[str, Any]]:
     async with stores.engine.connect() as connection:
         result = await connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))
         return [dict(row) for row in result.mappings()]
+
+
+async def owners(stores: SlackStores) -> dict[str, set[tuple[Any, ...]]]:
+    """(enterprise, team, org-wide) of every row, table by table."""
+    return {
+        table: {
+            (r["enterprise_id"], r["team_id"], bool(r["is_enterprise_install"]))
+            for r in await rows(stores, table)
+        }
+        for table in (INSTALLATIONS_TABLE, BOTS_TABLE)
+    }
 
 
 # --------------------------------------------------------------------------- slack_sdk's own cases
@@ -336,11 +349,86 @@ async def test_a_row_sealed_with_another_key_is_refused_with_the_typed_error(
         await other.async_find_bot(enterprise_id="E111", team_id="T111")
     with pytest.raises(WrongSecretKey, match="BOT_SECRET_KEY"):
         await other.async_find_installation(enterprise_id="E111", team_id="T111")
+    assert [t.tenant_id for t in await other.installed_tenants()] == ["T111"], "listing reads no token"
 
     rotating = SealedInstallationStore(CLIENT_ID, stores.engine, Secrets.from_setting(f"{OTHER_KEY},{KEY}"))
     bot = await rotating.async_find_bot(enterprise_id="E111", team_id="T111")
     assert bot is not None
     assert bot.bot_token == "xoxb-111", "the old key, kept second while rotating, still opens it"
+
+
+# --------------------------------------------------------------------------- tenants
+
+
+async def _four_tenants(store: SealedInstallationStore) -> None:
+    """T1 (installed twice, and by a user alone), T2, T3 (a workspace of enterprise E1) and E1
+    (installed org-wide)."""
+    await store.async_save(install("T1", None, bot_token="xoxb-t1-old"))
+    await store.async_save(install("T1", None, installed_at=LATER, bot_token="xoxb-t1"))
+    by_a_user = install("T1", None, installed_at=LATER + timedelta(hours=1), bot_token=None, user_id="U9")
+    await store.async_save(by_a_user)
+    await store.async_save(install("T2", None, bot_token="xoxb-t2"))
+    await store.async_save(install("T3", "E1", bot_token="xoxb-t3"))
+    await store.async_save(install(None, "E1", bot_token="xoxb-e1", is_enterprise_install=True))
+
+
+async def test_forgetting_a_workspace_leaves_every_other_tenants_rows(
+    stores: SlackStores, store: SealedInstallationStore
+) -> None:
+    await _four_tenants(store)
+    others = {(None, "T2", False), ("E1", "T3", False), ("E1", None, True)}
+
+    assert await store.forget_installations(Tenant.workspace("T1")) == 6
+
+    assert await owners(stores) == {INSTALLATIONS_TABLE: others, BOTS_TABLE: others}
+    assert await store.async_find_installation(enterprise_id=None, team_id="T1") is None
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T2")
+    assert bot is not None
+    assert bot.bot_token == "xoxb-t2"
+
+
+async def test_forgetting_an_org_wide_install_deletes_the_enterprises_rows_not_its_workspaces(
+    stores: SlackStores, store: SealedInstallationStore
+) -> None:
+    await _four_tenants(store)
+
+    assert await store.forget_installations(Tenant("", "E1", org_wide=True)) == 2
+
+    left = await owners(stores)
+    assert ("E1", None, True) not in left[INSTALLATIONS_TABLE] | left[BOTS_TABLE]
+    assert left[BOTS_TABLE] == {(None, "T1", False), (None, "T2", False), ("E1", "T3", False)}
+    assert await store.async_find_bot(enterprise_id="E1", team_id="T3", is_enterprise_install=True) is None
+    bot = await store.async_find_bot(enterprise_id="E1", team_id="T3")
+    assert bot is not None
+    assert bot.bot_token == "xoxb-t3", "a workspace of the enterprise installed on its own is its own tenant"
+    assert await store.forget_installations(Tenant("", "E1", org_wide=True)) == 0
+
+
+async def test_installed_tenants_lists_each_tenant_once_as_its_newest_bot(
+    store: SealedInstallationStore,
+) -> None:
+    await _four_tenants(store)
+    await store.async_save(install("T4", None, bot_token=None, user_token="xoxp-only-a-user"))
+
+    listed = await store.installed_tenants()
+
+    assert listed == [
+        InstalledTenant("E1", None, "E1", True, INSTALLED),
+        InstalledTenant("T1", "T1", None, False, LATER),
+        InstalledTenant("T2", "T2", None, False, INSTALLED),
+        InstalledTenant("T3", "T3", "E1", False, INSTALLED),
+    ], "T4 has no bot token: nothing to serve it with"
+    assert [t.tenant for t in listed] == [
+        Tenant("", "E1", org_wide=True),
+        Tenant("T1"),
+        Tenant("T2"),
+        Tenant("T3", "E1"),
+    ]
+    assert [t.tenant.id for t in listed] == ["E1", "T1", "T2", "T3"]
+
+    await store.async_delete_bot(enterprise_id="E1", team_id=None)
+    await store.forget_installations(listed[1].tenant)
+    assert [t.tenant_id for t in await store.installed_tenants()] == ["T2", "T3"]
 
 
 # --------------------------------------------------------------------------- the OAuth flow's states
