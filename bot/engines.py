@@ -1,5 +1,5 @@
-"""The bot's SQLAlchemy engines (the store's, the shared coordination's): when a pooled connection
-is worth a ping before use.
+"""The bot's SQLAlchemy engines (the store's, the Slack installations', the shared coordination's):
+how the bot's database is opened, and when a pooled connection is worth a ping before use.
 
 SQLAlchemy's `pool_pre_ping` checks every connection at every checkout; on asyncpg that check
 is a transaction of its own (BEGIN, `;`, ROLLBACK), three round trips before every query, most
@@ -53,3 +53,23 @@ def open_engine(url: str, connect_args: dict[str, Any], **options: Any) -> Async
     event.listen(sync, "checkin", used)
     event.listen(sync, "checkout", checkout)
     return engine
+
+
+def open_database(url: str) -> AsyncEngine:
+    """The engine of the bot's own database at `url` (the store's tables, Slack's installations), as
+    every part opening it must: each call bounded (SQLite waits at most 30 s for a writer's lock;
+    PostgreSQL gets 10 s to connect and 30 s per statement), and SQLite's connections in WAL mode."""
+    sqlite = url.startswith("sqlite")
+    connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {"timeout": 10, "command_timeout": 30}
+    engine = open_engine(url, connect_args)
+    if sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    """WAL lets a second process read while one writes; the busy timeout makes writers queue."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.engines import open_engine
+from bot.engines import open_database
 from bot.secrets import Secrets
 from bot.store import schema
 from bot.store.across import AcrossTenants
@@ -44,13 +43,7 @@ class Store(Leases, AcrossTenants):
         """Create the engine; nothing is connected until `upgrade` or the first query. `secrets`
         (from BOT_SECRET_KEY) seal the tokens the store keeps."""
         self._secrets = secrets
-        sqlite = url.startswith("sqlite")
-        # Every database call is bounded: SQLite waits at most 30 s for a writer's lock;
-        # PostgreSQL gets 10 s to connect and 30 s per statement.
-        connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {"timeout": 10, "command_timeout": 30}
-        self._engine: AsyncEngine = open_engine(url, connect_args)
-        if sqlite:
-            event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
+        self._engine: AsyncEngine = open_database(url)
         self.dialect = self._engine.dialect.name
 
     def tenant(self, tenant: Tenant) -> TenantStore:
@@ -92,11 +85,3 @@ class Store(Leases, AcrossTenants):
         except (DBAPIError, OSError):
             return False
         return True
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-    """WAL lets a second process read while one writes; the busy timeout makes writers queue."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
