@@ -130,9 +130,10 @@ class Bot:
         metrics.ZOHO_LOCKED.set(int(locked))
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
-    """One Web API client; 429s wait for Retry-After, at most twice."""
-    kwargs: dict[str, Any] = {"token": settings.slack_bot_token, "timeout": SLACK_TIMEOUT_SECONDS}
+def slack_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """One Web API client (the configured bot token's unless `token`); 429s wait for Retry-After,
+    at most twice."""
+    kwargs: dict[str, Any] = {"token": token or settings.slack_bot_token, "timeout": SLACK_TIMEOUT_SECONDS}
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url
     client = AsyncWebClient(**kwargs)
@@ -245,16 +246,18 @@ def wire_workspace(
     team_id: Callable[[], Awaitable[str]],
     holder: str,
     *,
-    verify_requests: bool = True,
+    behind_front: bool = False,
 ) -> Workspace:
     """Every part of one tenant's bot on its Zoho `core`: its Bolt app (Bolt `authorize`s each of
     its requests), its listeners, its senders; `team_id` names the workspace a Zoho connection
-    made from Slack belongs to. `verify_requests`: False when a front app verified them already."""
-    bolt = ObservedApp(
+    made from Slack belongs to. `behind_front`: one of many tenants, whose requests the front app
+    verified, logged and authorized already (distribution mode)."""
+    app_class = AsyncApp if behind_front else ObservedApp
+    bolt = app_class(
         client=slack,
         authorize=authorize,
         signing_secret=settings.slack_signing_secret,
-        request_verification_enabled=verify_requests and not settings.slack_app_token,
+        request_verification_enabled=not behind_front and not settings.slack_app_token,
         process_before_response=False,
     )
     bolt.error(handle_unexpected)
@@ -277,7 +280,7 @@ def wire_workspace(
             core.organisation,
         )
     calendar = None
-    if settings.public_url:
+    if settings.public_url and not behind_front:
         calendar = CalendarFeeds(
             store,
             core.catalog,
@@ -352,16 +355,21 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             "(or set SLACK_APP_TOKEN to use Socket Mode)."
         )
     stop = stop or _stop_on_signals()
+    if settings.distribution:
+        from bot.fleet import serve_fleet  # the fleet is built on this module's parts
+
+        await serve_fleet(settings, stop)
+        return
     bot = await open_bot(settings)
     background: list[asyncio.Task[None]] = []
     runner = None
     try:
         background += [
-            _forever(bot.core.catalog.keep_fresh(), "catalog discovery"),
-            _forever(bot.scheduler.run(stop), "scheduler"),
+            forever(bot.core.catalog.keep_fresh(), "catalog discovery"),
+            forever(bot.scheduler.run(stop), "scheduler"),
         ]
         if bot.connect is not None:
-            background.append(_forever(bot.connect.keep_fresh(), "zoho connection"))
+            background.append(forever(bot.connect.keep_fresh(), "zoho connection"))
         port = settings.port or (None if socket_mode and not bot.pages else DEFAULT_PORT)
         if port is not None:
             runner = await server.start_http(
@@ -393,7 +401,7 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event | None = None) -
         await bot.aclose()
 
 
-def _forever(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+def forever(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
     async def guarded() -> None:
         try:
             await work

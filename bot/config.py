@@ -56,6 +56,8 @@ VARIABLES = (
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
     "SLACK_API_URL",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
     "PORT",
     "DATABASE_URL",
     "DYNO",
@@ -125,6 +127,9 @@ class Settings:
     slack_signing_secret: str
     slack_app_token: str
     slack_api_url: str | None
+    slack_client_id: str
+    slack_client_secret: str
+    """With the client id: distribution mode, many workspaces installing the app from `/slack/install`."""
     port: int | None
     database_url: str | None
     remind_trainers: bool
@@ -154,6 +159,7 @@ class Settings:
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.slack_client_secret,
             *self.secret_key.split(","),
             password,
         )
@@ -178,7 +184,7 @@ class Settings:
             "ZOHO_CLIENT_ID": self.zoho_client_id,
             "ZOHO_CLIENT_SECRET": self.zoho_client_secret,
             "ZOHO_REFRESH_TOKEN": self.zoho_refresh_token or self.connect_from_slack,
-            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_BOT_TOKEN": self.slack_bot_token or self.distribution,  # tokens come from installs
             "SLACK_SIGNING_SECRET": self.slack_signing_secret
             or self.slack_app_token,  # Socket Mode needs none
         }
@@ -193,6 +199,19 @@ class Settings:
         """Zoho is connected from App Home (BOT_PUBLIC_URL set), so ZOHO_REFRESH_TOKEN is optional;
         when it is set as well, it is used and takes precedence."""
         return self.public_url is not None
+
+    @property
+    def distribution(self) -> bool:
+        """Many workspaces install the app ("Add to Slack") and each connects its own Zoho."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def slack_authorize_url(self) -> str:
+        """Slack's consent page, on the host the Web API is asked on (slack.com unless SLACK_API_URL)."""
+        if not self.slack_api_url:
+            return SLACK_AUTHORIZE_URL
+        parts = urlsplit(self.slack_api_url)
+        return f"{parts.scheme}://{parts.netloc}/oauth/v2/authorize"
 
     @property
     def shared_database(self) -> bool:
@@ -221,7 +240,8 @@ def load_settings(
     values.update(os.environ if environ is None else environ)
     env = _Reader(values)
     settings = _parse(env)
-    problems = [*env.problems, *(settings.missing_for(command) if command else [])]
+    required = settings.missing_for(command) if command else []
+    problems = [*env.problems, *_distribution_problems(settings), *required]
     if problems:
         raise ConfigError(*problems)
     return settings
@@ -326,6 +346,8 @@ def _parse(env: _Reader) -> Settings:
         slack_signing_secret=env.text("SLACK_SIGNING_SECRET"),
         slack_app_token=env.checked("SLACK_APP_TOKEN", _app_token, ""),
         slack_api_url=_slack_api_url(env.url("SLACK_API_URL")),
+        slack_client_id=env.text("SLACK_CLIENT_ID"),
+        slack_client_secret=env.text("SLACK_CLIENT_SECRET"),
         port=env.integer("PORT", 0, 1, 65535) or None,
         database_url=env.checked("DATABASE_URL", _database_url, None),
         remind_trainers=env.flag("BOT_REMIND_TRAINERS"),
@@ -338,6 +360,32 @@ def _parse(env: _Reader) -> Settings:
         secret_key=_secret_key(env),
         admins=frozenset(part.strip() for part in env.text("BOT_ADMINS").split(",") if part.strip()),
     )
+
+
+def _distribution_problems(settings: Settings) -> list[str]:
+    """What distribution mode (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) needs, or forbids."""
+    if not (settings.slack_client_id or settings.slack_client_secret):
+        return []
+    problems = []
+    if not (settings.slack_client_id and settings.slack_client_secret):
+        problems.append(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together: set both (from your Slack app's Basic "
+            "Information page) to let workspaces install the app, or neither."
+        )
+    if not settings.slack_signing_secret:
+        problems.append("SLACK_SIGNING_SECRET is not set: installing from /slack/install needs HTTP mode.")
+    if settings.slack_app_token:
+        problems.append("SLACK_APP_TOKEN is set: an app installed by many workspaces runs in HTTP mode only.")
+    if not settings.public_url:
+        problems.append(
+            "BOT_PUBLIC_URL is not set: Slack sends installers back to {BOT_PUBLIC_URL}/slack/oauth_redirect."
+        )
+    if settings.zoho_refresh_token:
+        problems.append(
+            "ZOHO_REFRESH_TOKEN is set: with many workspaces, each connects its own Zoho People "
+            "from App Home."
+        )
+    return problems
 
 
 def _hosts(env: _Reader, dc: str) -> tuple[str, str]:
@@ -417,6 +465,9 @@ def _app_token(token: str) -> str:
     if not token.startswith("xapp-"):
         raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-.")
     return token
+
+
+SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 
 
 def _slack_api_url(url: str | None) -> str | None:

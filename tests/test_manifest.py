@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.features.forms.ids import FormCallback
 from bot.features.router import COMMAND
 from bot.features.workflow.step import CALLBACK_ID
+from bot.slack.distribution import BOT_SCOPES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -174,3 +175,8 @@ def test_the_workflow_step_is_declared_as_the_code_answers_it(manifest: dict[str
     assert "function_executed" in settings["event_subscriptions"]["bot_events"]
     assert settings["org_deploy_enabled"] is True, "Slack requires it of apps with custom steps"
     assert settings["function_runtime"] == "remote", "the step runs in this bot, not on Slack's servers"
+
+
+def test_an_install_from_slack_install_asks_for_the_manifest_s_scopes(manifest: dict[str, Any]) -> None:
+    assert set(BOT_SCOPES) == _scopes(manifest)
+    assert len(BOT_SCOPES) == len(set(BOT_SCOPES))

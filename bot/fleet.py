@@ -1,0 +1,294 @@
+"""Distribution mode's composition: one deployment serving every workspace that installs the app.
+
+A `Workspace` (app.py's `wire_workspace`) is built for a tenant the first time a request or
+the scheduler needs it, on the process's shared parts (HTTP client, coordination, caches) and
+its own Zoho `Core`, and kept. The front app (`slack/distribution.py`) authorizes each request
+from the installation store and hands it to its tenant's workspace. One scheduler leads for
+every instance and runs a round for each installed tenant. A tenant that uninstalls the app
+(or whose bot token is revoked) is forgotten at once: its Zoho token is revoked at Zoho, its
+installation, rows, cached data and Zoho token deleted, and nothing more is sent to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+
+from bot import metrics
+from bot.app import DEFAULT_PORT, Workspace, forever, slack_client, wire_workspace
+from bot.clock import Clock
+from bot.config import ConfigError, Settings
+from bot.core import Shared, build_shared, core_for
+from bot.features.connect.pages import refused
+from bot.features.connect.service import CONNECT_PATH
+from bot.features.connect.state import BadState, read_state
+from bot.scheduler import Scheduler, TenantRound
+from bot.secrets import Secrets
+from bot.sessions.errors import SessionsError
+from bot.sessions.link import REDIRECT_PATH
+from bot.slack import distribution, server
+from bot.slack.installations import SlackStores, open_slack_stores
+from bot.slack.noise import quiet_known_noise
+from bot.slack.once import events_once
+from bot.store.store import Store
+from bot.tenants.tenant import Tenant
+from bot.zoho.client import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Fleet:
+    settings: Settings
+    shared: Shared
+    root: Store
+    slack_stores: SlackStores
+    holder: str
+    front: AsyncApp = field(init=False)
+    scheduler: Scheduler = field(init=False)
+    retry: RetryPolicy | None = None
+    """How each tenant's Zoho client retries (tests: without waiting)."""
+    background: bool = False
+    """Keep each workspace's catalog and Zoho connection fresh in tasks of its own (serving)."""
+    _workspaces: dict[str, Workspace] = field(default_factory=dict)
+    _building: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _tasks: dict[str, list[asyncio.Task[None]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        oauth = distribution.oauth_settings(
+            settings.slack_client_id,
+            settings.slack_client_secret,
+            settings.public_url or "",
+            settings.slack_authorize_url,
+            self.slack_stores.installations,
+            self.slack_stores.states,
+        )
+        self.front = distribution.front_app(
+            settings.slack_signing_secret, oauth, _client_options(settings), self._tenant_app, self.leave
+        )
+        self.front.middleware(events_once(self.shared.coordination, self.shared.clock))
+        self.scheduler = Scheduler(self.root, self.rounds, self.shared.clock, self.holder)
+
+    # ------------------------------------------------------------------ tenants
+
+    async def workspace(self, tenant: Tenant, token: str) -> Workspace:
+        """The tenant's workspace, built at its first need; `token`, its bot token now."""
+        workspace = self._workspaces.get(tenant.id)
+        if workspace is None:
+            async with self._building:
+                workspace = self._workspaces.get(tenant.id) or await self._build(tenant, token)
+                self._workspaces[tenant.id] = workspace
+        workspace.slack.token = token  # a rotated token replaces the one the workspace was built with
+        return workspace
+
+    async def _build(self, tenant: Tenant, token: str) -> Workspace:
+        core = core_for(self.shared, tenant, self.retry)
+        slack = slack_client(self.settings, token)
+
+        async def team_id() -> str:
+            return tenant.id
+
+        workspace = wire_workspace(
+            self.settings,
+            core,
+            tenant,
+            slack,
+            distribution.authorize_from_front(),
+            self.root,
+            team_id,
+            self.holder,
+            behind_front=True,
+        )
+        if workspace.connect is not None:
+            await workspace.connect.load()
+        if self.background:
+            work = [(core.catalog.keep_fresh(), "catalog discovery")]
+            if workspace.connect is not None:
+                work.append((workspace.connect.keep_fresh(), "zoho connection"))
+            self._tasks[tenant.id] = [forever(job, f"{name} of {tenant}") for job, name in work]
+        log.info("tenant %s: workspace ready", tenant)
+        return workspace
+
+    def running(self, tenant_id: str) -> Workspace | None:
+        """The tenant's workspace if this process has built it."""
+        return self._workspaces.get(tenant_id)
+
+    def _drop(self, tenant_id: str) -> Workspace | None:
+        for task in self._tasks.pop(tenant_id, []):
+            task.cancel()
+        return self._workspaces.pop(tenant_id, None)
+
+    async def _tenant_app(self, tenant: Tenant, authorization: AuthorizeResult) -> AsyncApp:
+        return (await self.workspace(tenant, authorization.bot_token or "")).bolt
+
+    async def _installed(self, tenant_id: str) -> Workspace | None:
+        """The workspace of an installed tenant named by its id (a browser page's state names it)."""
+        for installed in await self.slack_stores.installations.installed_tenants():
+            if installed.tenant_id == tenant_id:
+                return await self.workspace(installed.tenant, await self._token(installed.tenant))
+        return None
+
+    async def _token(self, tenant: Tenant) -> str:
+        bot = await self.slack_stores.installations.async_find_bot(
+            enterprise_id=tenant.enterprise_id or None,
+            team_id=None if tenant.org_wide else tenant.team_id,
+            is_enterprise_install=tenant.org_wide,
+        )
+        return bot.bot_token if bot is not None and bot.bot_token else ""
+
+    async def rounds(self) -> list[TenantRound]:
+        """A round for every installed tenant; a tenant that left has none."""
+        installed = await self.slack_stores.installations.installed_tenants()
+        rounds = []
+        for entry in installed:
+            workspace = self._workspaces.get(entry.tenant_id)
+            if workspace is None:
+                workspace = await self.workspace(entry.tenant, await self._token(entry.tenant))
+            rounds.append(workspace.round)
+        gone = self._workspaces.keys() - {entry.tenant_id for entry in installed}
+        for tenant_id in gone:
+            self._drop(tenant_id)
+        return rounds
+
+    async def leave(self, tenant: Tenant, why: str) -> None:
+        """The tenant uninstalled the app (or its bot token was revoked): forget it everywhere."""
+        workspace = self._drop(tenant.id) or await self._build(tenant, "")
+        self._drop(tenant.id)
+        core = workspace.core
+        try:
+            await _revoke_zoho(workspace)
+        finally:
+            installations = await self.slack_stores.installations.forget_installations(tenant)
+            rows = await self.root.forget_tenant(tenant.id)
+            core.forget_zoho_data()
+            core.people_cache.clear()
+            await core.state.forget_tokens()
+            log.info(
+                "tenant %s left (%s): %d installation rows and %d rows deleted",
+                tenant,
+                why,
+                installations,
+                rows,
+            )
+
+    async def refresh_gauges(self) -> None:
+        """Counts only, never a label per tenant: installed, connected to Zoho, with paused subscriptions."""
+        installed = {entry.tenant_id for entry in await self.slack_stores.installations.installed_tenants()}
+        summaries = [s for s in await self.root.tenant_summaries() if s.tenant in installed]
+        metrics.TENANTS.labels("installed").set(len(installed))
+        metrics.TENANTS.labels("connected").set(sum(1 for summary in summaries if summary.data_centre))
+        metrics.TENANTS.labels("paused").set(sum(1 for summary in summaries if summary.paused))
+
+    # ------------------------------------------------------------------ browsers
+
+    def pages(self) -> list[web.RouteDef]:
+        return [
+            web.get(distribution.INSTALL_PATH, self._install),
+            web.get(distribution.OAUTH_REDIRECT_PATH, self._oauth_redirect),
+            web.get(CONNECT_PATH, self._zoho_page),
+            web.get(REDIRECT_PATH, self._zoho_page),
+        ]
+
+    async def _install(self, request: web.Request) -> web.StreamResponse:
+        flow = self.front.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+    async def _oauth_redirect(self, request: web.Request) -> web.StreamResponse:
+        flow = self.front.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+    async def _zoho_page(self, request: web.Request) -> web.StreamResponse:
+        """The Zoho connect flow's pages, handed to the workspace the signed state names."""
+        try:
+            now = self.shared.clock.time()
+            state = read_state(self.settings.secret_key, request.query.get("state", ""), now)
+        except BadState as exc:
+            return web.Response(status=400, text=refused(str(exc), ""), content_type="text/html")
+        workspace = await self._installed(state.workspace)
+        if workspace is None:
+            why = "The app is no longer installed in that workspace."
+            return web.Response(status=400, text=refused(why, ""), content_type="text/html")
+        for route in workspace.pages:
+            if isinstance(route, web.RouteDef) and route.path == request.path:
+                response: web.StreamResponse = await route.handler(request)
+                return response
+        raise web.HTTPNotFound
+
+    async def aclose(self) -> None:
+        for tasks in self._tasks.values():
+            for task in tasks:
+                task.cancel()
+        for workspace in self._workspaces.values():
+            await workspace.core.aclose()
+        await self.slack_stores.aclose()
+        await self.root.close()
+        await self.shared.aclose()
+
+
+async def _revoke_zoho(workspace: Workspace) -> None:
+    """Revoke the tenant's Zoho token at Zoho; out of reach, it is forgotten here all the same."""
+    if not workspace.core.connection.connected:
+        return
+    try:
+        await workspace.core.link.revoke()
+    except SessionsError as exc:
+        log.warning("tenant %s left: its Zoho token could not be revoked (%s)", workspace.store.tenant, exc)
+    await workspace.core.link.use(None)
+
+
+def _client_options(settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {"timeout": 10}
+    if settings.slack_api_url:
+        options["base_url"] = settings.slack_api_url
+    return options
+
+
+async def open_fleet(
+    settings: Settings, clock: Clock | None = None, retry: RetryPolicy | None = None
+) -> Fleet:
+    """The distribution mode's parts, its database prepared."""
+    if not settings.distribution:
+        raise ConfigError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are not set.")
+    quiet_known_noise()
+    shared = build_shared(settings, clock)
+    secrets = shared.secrets or Secrets.from_setting(settings.secret_key)
+    root = Store(settings.database, secrets)
+    try:
+        await root.upgrade()
+        stores = await open_slack_stores(settings.database, settings.slack_client_id, secrets)
+    except BaseException:
+        await root.close()
+        await shared.aclose()
+        raise
+    return Fleet(settings, shared, root, stores, f"scheduler-{uuid.uuid4().hex[:12]}", retry)
+
+
+async def serve_fleet(settings: Settings, stop: asyncio.Event) -> None:
+    """Serve every installed workspace over HTTP until `stop`: `/slack/events`, the install and
+    connect pages, the operator's endpoints; and the scheduler."""
+    fleet = await open_fleet(settings)
+    fleet.background = True
+    runner = None
+    scheduler = forever(fleet.scheduler.run(stop), "scheduler")
+    try:
+        probes = server.Probes(fleet.root.answers, fleet.refresh_gauges)
+        app = server.web_app(fleet.front, settings.slack_signing_secret, probes, fleet.pages())
+        runner = await server.start_http(app, settings.port or DEFAULT_PORT)
+        await stop.wait()
+    finally:
+        scheduler.cancel()
+        await asyncio.gather(scheduler, return_exceptions=True)
+        if runner is not None:
+            await runner.cleanup()
+        await fleet.aclose()

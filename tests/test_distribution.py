@@ -1,0 +1,288 @@
+"""Many workspaces, one deployment, over real HTTP against the fakes: two workspaces install the
+app from `/slack/install`, each connects its own Zoho People organisation (other zones, other
+date formats) from App Home, and each one's commands, App Home and digests use its own token
+and its own data; nothing of one reaches the other, and one leaving leaves the other untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bot.config import load_settings
+from bot.fleet import Fleet, open_fleet
+from bot.slack.server import start_http, web_app
+from bot.zoho.client import RetryPolicy
+from tests.clock import FakeClock
+from tests.conftest import TODAY
+from tests.fakes.signing import (
+    JSON_CONTENT_TYPE,
+    app_uninstalled_payload,
+    event_body,
+    signed_headers,
+    slash_command_body,
+)
+from tests.fakes.slack import FakeSlack
+from tests.fakes.zoho import FakeZoho, follow_consent
+from tests.fakes.zoho_data import Org, OrgSettings, sample_org
+from tests.slack.harness import SECRET, all_text
+
+JSON = dict[str, Any]
+KEY = "a-secret-key-of-more-than-thirty-two-characters"
+KOLKATA = OrgSettings(time_zone="Asia/Kolkata", date_format="MM-dd-yyyy", company="111")
+ST_JOHNS = OrgSettings(time_zone="America/St_Johns", date_format="yyyy/MM/dd", company="222")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    team: str
+    admin: str
+    channel: str
+
+
+ALPHA = Workspace("TALPHA", "UALPHA", "CALPHA")
+BETA = Workspace("TBETA", "UBETA", "CBETA")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def org() -> Org:
+    return sample_org(TODAY, settings=KOLKATA)
+
+
+@pytest.fixture
+def slack(slack: FakeSlack) -> FakeSlack:
+    for workspace in (ALPHA, BETA):
+        slack.add_team(workspace.team, f"Team {workspace.team}")
+        slack.add_user(
+            workspace.admin, workspace.admin.lower(), tz="UTC", is_admin=True, team_id=workspace.team
+        )
+        slack.add_channel(workspace.channel, "training", team_id=workspace.team)
+    return slack
+
+
+@dataclass
+class Deployment:
+    fleet: Fleet
+    url: str
+    http: httpx.AsyncClient
+    slack: FakeSlack
+
+    async def post(self, body: str, content_type: str) -> httpx.Response:
+        headers = signed_headers(body, SECRET, content_type=content_type)
+        return await self.http.post(f"{self.url}/slack/events", content=body.encode(), headers=headers)
+
+    async def command(self, workspace: Workspace, words: str, name: str, **swap: str) -> str:
+        """`/sessions words` in the workspace; the text of the answer sent to its response_url."""
+        fields = {
+            "team_id": workspace.team,
+            "user_id": workspace.admin,
+            "channel_id": workspace.channel,
+            **swap,
+        }
+        body = slash_command_body(text=words, response_url=self.slack.response_url(name), **fields)
+        answer = await self.post(body, "application/x-www-form-urlencoded")
+        assert answer.status_code == 200
+        if answer.text:
+            return answer.text
+        (response,) = await self.slack.wait_for_responses_async(name=name)
+        return all_text(response.body) or str(response.body.get("text", ""))
+
+    async def home(self, workspace: Workspace) -> JSON:
+        before = len(self.slack.calls_to("views.publish"))
+        event = {"type": "app_home_opened", "user": workspace.admin, "channel": "D1", "tab": "home"}
+        body = event_body(
+            event, team_id=workspace.team, bot_user_id=self.slack.team(workspace.team).bot_user_id
+        )
+        assert (await self.post(body, JSON_CONTENT_TYPE)).status_code == 200
+        call = (await self.slack.wait_for_calls_async("views.publish", before + 1))[-1]
+        return dict(call.args["view"])
+
+    async def install(self, workspace: Workspace) -> httpx.Response:
+        """An admin of the workspace clicks Add to Slack and approves, in one browser."""
+        self.slack.approve_next(workspace.team, user_id=workspace.admin)
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(f"{self.url}/slack/install")
+            assert page.status_code == 200, page.text
+            (link,) = re.findall(r'href="([^"]*/oauth/v2/authorize[^"]*)"', page.text)
+            consent = await browser.get(html.unescape(link))
+            assert consent.status_code == 302, consent.text
+            # Bolt's state cookie is `Secure`, as a browser on the bot's https address would keep it;
+            # httpx keeps no Secure cookie for a plain-http test address, so it is carried by hand.
+            cookie = page.headers["set-cookie"].split(";", 1)[0]
+            return await browser.get(consent.headers["location"], headers={"Cookie": cookie})
+
+    async def connect(self, workspace: Workspace) -> httpx.Response:
+        view = await self.home(workspace)
+        buttons = [
+            e for b in view["blocks"] if b.get("type") == "actions" for e in b["elements"] if e.get("url")
+        ]
+        url = next(str(b["url"]) for b in buttons if "/zoho/connect" in b["url"])
+        async with httpx.AsyncClient() as browser:
+            return await follow_consent(browser, url)
+
+
+@pytest.fixture
+async def deployment(
+    fz: FakeZoho, slack: FakeSlack, clock: FakeClock, retry: RetryPolicy, data_dir: Any
+) -> AsyncIterator[Deployment]:
+    port = _free_port()
+    environ = {
+        **fz.bot_environment(),
+        "ZOHO_REFRESH_TOKEN": "",
+        "BOT_DATA_DIR": str(data_dir),
+        "SLACK_CLIENT_ID": slack.client_id,
+        "SLACK_CLIENT_SECRET": slack.client_secret,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "BOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "BOT_SECRET_KEY": KEY,
+    }
+    settings = load_settings(environ=environ, env_file=None)
+    fleet = await open_fleet(settings, clock, retry)
+    probes_ok = web_app(fleet.front, SECRET, _no_probes(fleet), fleet.pages())
+    runner = await start_http(probes_ok, port=port, host="127.0.0.1")
+    async with httpx.AsyncClient(timeout=30) as http:
+        yield Deployment(fleet, f"http://127.0.0.1:{port}", http, slack)
+    await runner.cleanup()
+    await fleet.aclose()
+
+
+def _no_probes(fleet: Fleet) -> Any:
+    from bot.slack.server import Probes
+
+    return Probes(fleet.root.answers, fleet.refresh_gauges)
+
+
+def _instant(org: Org, day_offset: int, clock_time: str) -> int:
+    wall = datetime.combine(TODAY + timedelta(days=day_offset), datetime.strptime(clock_time, "%H:%M").time())
+    return int(wall.replace(tzinfo=ZoneInfo(org.settings.time_zone)).timestamp())
+
+
+async def test_two_workspaces_install_connect_their_own_zoho_and_see_only_their_own(
+    deployment: Deployment, fz: FakeZoho, org: Org, slack: FakeSlack
+) -> None:
+    beta_org = sample_org(TODAY, settings=ST_JOHNS)
+    beta_zoho = fz.add_organisation(beta_org)
+
+    for workspace in (ALPHA, BETA):
+        page = await deployment.install(workspace)
+        assert page.status_code == 200, page.text
+    installed = await deployment.fleet.slack_stores.installations.installed_tenants()
+    assert [entry.tenant_id for entry in installed] == [ALPHA.team, BETA.team]
+
+    command = await deployment.command(ALPHA, "tools & systems week", "before")
+    assert "isn't connected" in command, command
+
+    fz.approve_as("hr@alpha.example")
+    assert (await deployment.connect(ALPHA)).status_code == 200
+    beta_zoho.approve_as("hr@beta.example")
+    assert (await deployment.connect(BETA)).status_code == 200
+
+    for workspace in (ALPHA, BETA):
+        running = deployment.fleet.running(workspace.team)
+        assert running is not None
+        await running.core.catalog.walk()
+    alpha = await deployment.command(ALPHA, "tools & systems week", "alpha")
+    beta = await deployment.command(BETA, "tools & systems week", "beta")
+    # "Laptop & accounts setup" is tomorrow at 09:30 on each organisation's own wall clock.
+    assert f"<!date^{_instant(org, 1, '09:30')}^" in alpha, alpha[:600]
+    assert f"<!date^{_instant(beta_org, 1, '09:30')}^" in beta
+    assert f"<!date^{_instant(beta_org, 1, '09:30')}^" not in alpha
+
+    alpha_tokens = {c.args.get("token") for c in slack.calls if c.args.get("channel") == ALPHA.channel}
+    beta_tokens = {c.args.get("token") for c in slack.calls if c.args.get("channel") == BETA.channel}
+    assert alpha_tokens.isdisjoint(beta_tokens)
+    assert beta_zoho.calls("/api/v1/courses"), "Beta's data came from Beta's organisation"
+
+
+async def _installed_and_connected(deployment: Deployment, fz: FakeZoho) -> FakeZoho:
+    beta_zoho = fz.add_organisation(sample_org(TODAY, settings=ST_JOHNS))
+    for workspace in (ALPHA, BETA):
+        assert (await deployment.install(workspace)).status_code == 200
+    fz.approve_as("hr@alpha.example")
+    assert (await deployment.connect(ALPHA)).status_code == 200
+    beta_zoho.approve_as("hr@beta.example")
+    assert (await deployment.connect(BETA)).status_code == 200
+    for workspace in (ALPHA, BETA):
+        running = deployment.fleet.running(workspace.team)
+        assert running is not None
+        await running.core.catalog.walk()
+    return beta_zoho
+
+
+async def test_a_team_without_an_installation_is_asked_to_reinstall_and_nothing_runs(
+    deployment: Deployment, fz: FakeZoho, slack: FakeSlack
+) -> None:
+    await _installed_and_connected(deployment, fz)
+    slack.add_team("TNEW")
+    before = len(fz.requests)
+    answer = await deployment.command(ALPHA, "tools & systems week", "stranger", team_id="TNEW")
+    assert "reinstall" in answer
+    assert len(fz.requests) == before, "no Zoho call for a team that never installed"
+    assert deployment.fleet.running("TNEW") is None
+
+
+async def test_a_team_id_swapped_in_a_signed_payload_answers_as_that_team_with_nothing_of_the_other(
+    deployment: Deployment, fz: FakeZoho, org: Org
+) -> None:
+    """A payload signed with the app's secret but naming Beta's team while the person and the
+    channel are Alpha's runs as Beta: Beta's token, Beta's data; Alpha's data is not read."""
+    beta_zoho = await _installed_and_connected(deployment, fz)
+    fz.clear()
+    answer = await deployment.command(ALPHA, "tools & systems week", "swapped", team_id=BETA.team)
+    assert f"<!date^{_instant(org, 1, '09:30')}^" not in answer
+    assert fz.calls() == [], "Alpha's organisation was not asked"
+    assert beta_zoho.calls(), "the answer came from Beta's organisation"
+
+
+async def test_a_workspace_that_uninstalls_is_forgotten_and_the_other_goes_on(
+    deployment: Deployment, fz: FakeZoho, slack: FakeSlack, org: Org
+) -> None:
+    beta_zoho = await _installed_and_connected(deployment, fz)
+    await deployment.command(ALPHA, "digest tools & systems at 9am", "digest")
+    assert ALPHA.team in await deployment.fleet.root.tenant_ids(), "the digest is Alpha's row"
+
+    slack.uninstall(ALPHA.team)
+    body = json.dumps(app_uninstalled_payload(ALPHA.team, bot_user_id=slack.team(ALPHA.team).bot_user_id))
+    assert (await deployment.post(body, JSON_CONTENT_TYPE)).status_code == 200
+
+    async def gone() -> bool:
+        installed = await deployment.fleet.slack_stores.installations.installed_tenants()
+        tenants_with_rows = await deployment.fleet.root.tenant_ids()
+        return [entry.tenant_id for entry in installed] == [BETA.team] and ALPHA.team not in tenants_with_rows
+
+    await _until(gone)
+    assert fz.revoke_requests(), "Alpha's Zoho token was revoked at Zoho"
+    assert deployment.fleet.running(ALPHA.team) is None
+    answer = await deployment.command(ALPHA, "tools & systems week", "after")
+    assert "reinstall" in answer
+    beta = await deployment.command(BETA, "tools & systems week", "beta-after")
+    assert f"<!date^{_instant(org, 1, '09:30')}^" not in beta
+    assert "Laptop" in beta
+    assert beta_zoho.calls()
+    rounds = await deployment.fleet.rounds()
+    assert [r.store.tenant.id for r in rounds] == [BETA.team], "nothing more is sent to Alpha"
+
+
+async def _until(predicate: Any, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not await predicate():
+        assert time.monotonic() < deadline, "not within the deadline"
+        await asyncio.sleep(0.02)
