@@ -54,6 +54,7 @@ from bot.slack.noise import quiet_known_noise
 from bot.slack.observe import ObservedApp
 from bot.slack.once import events_once
 from bot.slack.tenancy import only_tenant
+from bot.store.lease import Marks
 from bot.store.scoped import TenantStore
 from bot.store.store import Store
 from bot.tenants.tenant import Tenant
@@ -203,7 +204,7 @@ def build_bot(
     )
     workspace.bolt.middleware(events_once(core.coordination, core.clock))
 
-    async def rounds() -> list[TenantRound]:
+    async def rounds(_: Marks | None) -> list[TenantRound]:
         return [workspace.round]
 
     scheduler = Scheduler(root, rounds, core.clock, holder)

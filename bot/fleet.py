@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,10 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.app import DEFAULT_PORT, Workspace, forever, slack_client, wire_workspace
@@ -38,11 +43,14 @@ from bot.slack import distribution, server
 from bot.slack.installations import SlackStores, open_slack_stores
 from bot.slack.noise import quiet_known_noise
 from bot.slack.once import events_once
+from bot.store.lease import Marks
 from bot.store.store import Store
 from bot.tenants.tenant import Tenant
 from bot.zoho.client import RetryPolicy
 
 log = logging.getLogger(__name__)
+
+ROTATE_SECONDS = distribution.ROTATE_MINUTES_BEFORE * 60
 
 
 @dataclass
@@ -61,6 +69,10 @@ class Fleet:
     _workspaces: dict[str, Workspace] = field(default_factory=dict)
     _building: asyncio.Lock = field(default_factory=asyncio.Lock)
     _tasks: dict[str, list[asyncio.Task[None]]] = field(default_factory=dict)
+    _subscribed: tuple[str, set[str]] | None = None
+    """The tenants with subscriptions, with the lease's mark they were read under."""
+    _expires_at: dict[str, float | None] = field(default_factory=dict)
+    """When each tenant's bot token expires (None: it does not rotate), as last read."""
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -123,6 +135,7 @@ class Fleet:
         return self._workspaces.get(tenant_id)
 
     def _drop(self, tenant_id: str) -> Workspace | None:
+        self._expires_at.pop(tenant_id, None)
         for task in self._tasks.pop(tenant_id, []):
             task.cancel()
         return self._workspaces.pop(tenant_id, None)
@@ -138,26 +151,75 @@ class Fleet:
         return None
 
     async def _token(self, tenant: Tenant) -> str:
-        bot = await self.slack_stores.installations.async_find_bot(
+        bot = await self._find_bot(tenant)
+        if bot is None or not bot.bot_token:
+            return ""
+        self._expires_at[tenant.id] = _expiry(bot)
+        return bot.bot_token
+
+    async def _find_bot(self, tenant: Tenant) -> Bot | None:
+        return await self.slack_stores.installations.async_find_bot(
             enterprise_id=tenant.enterprise_id or None,
             team_id=None if tenant.org_wide else tenant.team_id,
             is_enterprise_install=tenant.org_wide,
         )
-        return bot.bot_token if bot is not None and bot.bot_token else ""
 
-    async def rounds(self) -> list[TenantRound]:
-        """A round for every installed tenant; a tenant that left has none."""
+    async def rounds(self, marks: Marks | None) -> list[TenantRound]:
+        """A round for every installed tenant with a digest or a reminder (no other has anything
+        due or followed); a tenant that left has none. Which tenants have subscriptions is read
+        again only when the lease's marks say they moved: a quiet tick asks the store only which
+        tenants are installed."""
+        if marks is None:
+            return [workspace.round for workspace in self._workspaces.values()]
         installed = await self.slack_stores.installations.installed_tenants()
+        if self._subscribed is None or self._subscribed[0] != marks.subscriptions:
+            self._subscribed = (marks.subscriptions, await self.root.subscribed_tenants())
+        subscribed = self._subscribed[1]
         rounds = []
         for entry in installed:
+            if entry.tenant_id not in subscribed:
+                continue
             workspace = self._workspaces.get(entry.tenant_id)
             if workspace is None:
                 workspace = await self.workspace(entry.tenant, await self._token(entry.tenant))
+            await self._keep_token_fresh(workspace)
             rounds.append(workspace.round)
-        gone = self._workspaces.keys() - {entry.tenant_id for entry in installed}
-        for tenant_id in gone:
+        for tenant_id in self._workspaces.keys() - {entry.tenant_id for entry in installed}:
             self._drop(tenant_id)
         return rounds
+
+    async def _keep_token_fresh(self, workspace: Workspace) -> None:
+        """With token rotation on, renew a bot token about to expire before the round sends with it
+        (a request's authorization renews it too, through Bolt, and the store then has it)."""
+        tenant = workspace.store.tenant
+        if tenant.id not in self._expires_at:  # built for a request: its expiry not read yet
+            workspace.slack.token = await self._token(tenant) or workspace.slack.token
+        expires_at = self._expires_at.get(tenant.id)
+        # Slack's expiry is a moment on the real clock, the one slack_sdk's rotator reads too.
+        if expires_at is None or expires_at - time.time() > ROTATE_SECONDS:
+            return
+        bot = await self._find_bot(tenant)
+        if bot is None:
+            return
+        rotator = AsyncTokenRotator(
+            client_id=self.settings.slack_client_id,
+            client_secret=self.settings.slack_client_secret,
+            client=AsyncWebClient(**_client_options(self.settings)),
+        )
+        try:
+            renewed = await rotator.perform_bot_token_rotation(
+                bot=bot, minutes_before_expiration=distribution.ROTATE_MINUTES_BEFORE
+            )
+        except SlackApiError as exc:
+            why = exc.response.get("error")
+            log.warning("tenant %s: its bot token could not be renewed (%s)", tenant, why)
+            return
+        if renewed is not None:
+            await self.slack_stores.installations.async_save_bot(renewed)
+            bot = renewed
+            log.info("tenant %s: bot token renewed", tenant)
+        workspace.slack.token = bot.bot_token
+        self._expires_at[tenant.id] = _expiry(bot)
 
     async def leave(self, tenant: Tenant, why: str) -> None:
         """The tenant uninstalled the app (or its bot token was revoked): forget it everywhere."""
@@ -245,6 +307,10 @@ async def _revoke_zoho(workspace: Workspace) -> None:
     except SessionsError as exc:
         log.warning("tenant %s left: its Zoho token could not be revoked (%s)", workspace.store.tenant, exc)
     await workspace.core.link.use(None)
+
+
+def _expiry(bot: Bot) -> float | None:
+    return float(bot.bot_token_expires_at) if bot.bot_token_expires_at else None
 
 
 def _client_options(settings: Settings) -> dict[str, Any]:

@@ -132,8 +132,9 @@ class TenantRound:
         )
 
 
-Rounds = Callable[[], Awaitable[Sequence[TenantRound]]]
-"""The rounds of the tenants the bot serves now (one in the single-workspace mode)."""
+Rounds = Callable[[Marks | None], Awaitable[Sequence[TenantRound]]]
+"""The rounds of the tenants with work this tick, given the lease's marks (one in the
+single-workspace mode); with None (another instance leads) the rounds this process holds."""
 
 
 class Scheduler:
@@ -174,7 +175,7 @@ class Scheduler:
         marks = await self._root.lead(LEASE_NAME, self.holder, now, LEASE_TTL)
         report.leader = marks is not None
         metrics.SCHEDULER_LEADER.set(int(report.leader))
-        rounds = await self._rounds()
+        rounds = await self._rounds(marks)
         if marks is None:
             for tenant_round in rounds:
                 tenant_round.lost_lead()

@@ -21,17 +21,24 @@ import httpx
 import pytest
 
 from bot.config import load_settings
+from bot.features.forms.ids import FormAction
 from bot.fleet import Fleet, open_fleet
+from bot.scheduler import LEASE_NAME, LEASE_TTL
 from bot.slack.server import start_http, web_app
+from bot.tenants.tenant import Tenant
 from bot.zoho.client import RetryPolicy
 from tests.clock import FakeClock
 from tests.conftest import TODAY
 from tests.fakes.signing import (
     JSON_CONTENT_TYPE,
     app_uninstalled_payload,
+    block_actions_payload,
     event_body,
+    filled_state,
+    interactivity_body,
     signed_headers,
     slash_command_body,
+    view_submission_payload,
 )
 from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho, follow_consent
@@ -39,6 +46,7 @@ from tests.fakes.zoho_data import Org, OrgSettings, sample_org
 from tests.slack.harness import SECRET, all_text
 
 JSON = dict[str, Any]
+FORM = "application/x-www-form-urlencoded"
 KEY = "a-secret-key-of-more-than-thirty-two-characters"
 KOLKATA = OrgSettings(time_zone="Asia/Kolkata", date_format="MM-dd-yyyy", company="111")
 ST_JOHNS = OrgSettings(time_zone="America/St_Johns", date_format="yyyy/MM/dd", company="222")
@@ -97,10 +105,25 @@ class Deployment:
             **swap,
         }
         body = slash_command_body(text=words, response_url=self.slack.response_url(name), **fields)
-        answer = await self.post(body, "application/x-www-form-urlencoded")
+        answer = await self.post(body, FORM)
         assert answer.status_code == 200
         if answer.text:
             return answer.text
+        (response,) = await self.slack.wait_for_responses_async(name=name)
+        return all_text(response.body) or str(response.body.get("text", ""))
+
+    async def click(self, workspace: Workspace, button: JSON, name: str) -> str:
+        """The workspace's admin clicks `button` in its channel; what the bot said back."""
+        payload = block_actions_payload(
+            button["action_id"],
+            button.get("value"),
+            user_id=workspace.admin,
+            channel_id=workspace.channel,
+            response_url=self.slack.response_url(name),
+            team_id=workspace.team,
+            trigger_id=self.slack.issue_trigger(workspace.team),
+        )
+        assert (await self.post(interactivity_body(payload), FORM)).status_code == 200
         (response,) = await self.slack.wait_for_responses_async(name=name)
         return all_text(response.body) or str(response.body.get("text", ""))
 
@@ -114,9 +137,10 @@ class Deployment:
         call = (await self.slack.wait_for_calls_async("views.publish", before + 1))[-1]
         return dict(call.args["view"])
 
-    async def install(self, workspace: Workspace) -> httpx.Response:
+    async def install(self, workspace: Workspace, approve: bool = True) -> httpx.Response:
         """An admin of the workspace clicks Add to Slack and approves, in one browser."""
-        self.slack.approve_next(workspace.team, user_id=workspace.admin)
+        if approve:
+            self.slack.approve_next(workspace.team, user_id=workspace.admin)
         async with httpx.AsyncClient() as browser:
             page = await browser.get(f"{self.url}/slack/install")
             assert page.status_code == 200, page.text
@@ -212,10 +236,14 @@ async def test_two_workspaces_install_connect_their_own_zoho_and_see_only_their_
     assert beta_zoho.calls("/api/v1/courses"), "Beta's data came from Beta's organisation"
 
 
-async def _installed_and_connected(deployment: Deployment, fz: FakeZoho) -> FakeZoho:
+async def _installed_and_connected(
+    deployment: Deployment, fz: FakeZoho, *, approved: bool = False
+) -> FakeZoho:
+    """Both workspaces installed (each admin approving, unless the test `approved` already) and
+    connected to their own organisations; their catalogs walked."""
     beta_zoho = fz.add_organisation(sample_org(TODAY, settings=ST_JOHNS))
     for workspace in (ALPHA, BETA):
-        assert (await deployment.install(workspace)).status_code == 200
+        assert (await deployment.install(workspace, approve=not approved)).status_code == 200
     fz.approve_as("hr@alpha.example")
     assert (await deployment.connect(ALPHA)).status_code == 200
     beta_zoho.approve_as("hr@beta.example")
@@ -257,6 +285,7 @@ async def test_a_workspace_that_uninstalls_is_forgotten_and_the_other_goes_on(
 ) -> None:
     beta_zoho = await _installed_and_connected(deployment, fz)
     await deployment.command(ALPHA, "digest tools & systems at 9am", "digest")
+    await deployment.command(BETA, "digest tools & systems at 9am", "beta-digest")
     assert ALPHA.team in await deployment.fleet.root.tenant_ids(), "the digest is Alpha's row"
 
     slack.uninstall(ALPHA.team)
@@ -277,7 +306,9 @@ async def test_a_workspace_that_uninstalls_is_forgotten_and_the_other_goes_on(
     assert f"<!date^{_instant(org, 1, '09:30')}^" not in beta
     assert "Laptop" in beta
     assert beta_zoho.calls()
-    rounds = await deployment.fleet.rounds()
+    fleet = deployment.fleet
+    marks = await fleet.root.lead(LEASE_NAME, fleet.holder, fleet.shared.clock.now(), LEASE_TTL)
+    rounds = await fleet.rounds(marks)
     assert [r.store.tenant.id for r in rounds] == [BETA.team], "nothing more is sent to Alpha"
 
 
@@ -286,3 +317,111 @@ async def _until(predicate: Any, seconds: float = 10.0) -> None:
     while not await predicate():
         assert time.monotonic() < deadline, "not within the deadline"
         await asyncio.sleep(0.02)
+
+
+def _button(blocks: Any, action: str) -> JSON:
+    found = [
+        element
+        for block in blocks
+        if block.get("type") in ("actions", "section")
+        for element in (block.get("elements") or [block.get("accessory") or {}])
+        if str(element.get("action_id", "")).startswith(action)
+    ]
+    assert found, f"no {action} button"
+    return found[0]
+
+
+async def _alpha_digest(deployment: Deployment) -> tuple[Any, JSON]:
+    """Alpha's digest, and its `digest list` message (with its Edit and Stop buttons)."""
+    await deployment.command(ALPHA, "digest tools & systems at 9am", "made")
+    (digest,) = await deployment.fleet.root.tenant(Tenant(ALPHA.team)).digests()
+    payload = slash_command_body(
+        text="digest list",
+        response_url=deployment.slack.response_url("listed"),
+        team_id=ALPHA.team,
+        user_id=ALPHA.admin,
+        channel_id=ALPHA.channel,
+    )
+    answer = await deployment.post(payload, FORM)
+    if answer.text:
+        return digest, json.loads(answer.text)
+    (listed,) = await deployment.slack.wait_for_responses_async(name="listed")
+    return digest, dict(listed.body)
+
+
+async def test_a_button_copied_from_another_workspace_s_message_gets_a_sentence_and_changes_nothing(
+    deployment: Deployment, fz: FakeZoho
+) -> None:
+    await _installed_and_connected(deployment, fz)
+    digest, listed = await _alpha_digest(deployment)
+    stop = _button(listed["blocks"], FormAction.STOP_DIGEST)
+
+    said = await deployment.click(BETA, stop, "copied")
+
+    # The same sentence as for a digest stopped meanwhile: nothing says the id exists elsewhere.
+    assert said == ":warning: That digest was already stopped, so nothing changed."
+    assert await deployment.fleet.root.tenant(Tenant(ALPHA.team)).digests() == [digest]
+    assert await deployment.fleet.root.tenant(Tenant(BETA.team)).digests() == []
+
+
+async def test_a_form_for_another_workspace_s_digest_submitted_elsewhere_changes_nothing(
+    deployment: Deployment, fz: FakeZoho, slack: FakeSlack
+) -> None:
+    await _installed_and_connected(deployment, fz)
+    digest, listed = await _alpha_digest(deployment)
+    before = len(slack.calls_to("views.open"))
+    await deployment.click(
+        ALPHA, _button(listed["blocks"], FormAction.OPEN_DIGEST), "open"
+    ) if False else None
+    edit = _button(listed["blocks"], FormAction.OPEN_DIGEST)
+    payload = block_actions_payload(
+        edit["action_id"],
+        edit.get("value"),
+        user_id=ALPHA.admin,
+        channel_id=ALPHA.channel,
+        response_url=slack.response_url("open"),
+        team_id=ALPHA.team,
+        trigger_id=slack.issue_trigger(ALPHA.team),
+    )
+    await deployment.post(interactivity_body(payload), FORM)
+    call = (await slack.wait_for_calls_async("views.open", before + 1))[-1]
+    modal = slack.modal(call.response["view"]["id"])
+    assert modal is not None
+
+    values = filled_state(modal, {FormAction.TIME: "18:00"})
+    forged = view_submission_payload(modal, values, BETA.admin, BETA.team)
+    answer = await deployment.post(interactivity_body(forged), FORM)
+
+    assert answer.status_code == 200
+    assert await deployment.fleet.root.tenant(Tenant(ALPHA.team)).digests() == [digest]
+    assert await deployment.fleet.root.tenant(Tenant(BETA.team)).digests() == []
+    shown = json.loads(answer.text)
+    assert shown["response_action"] == "update"
+    assert "That digest was already stopped, so nothing changed." in all_text(shown["view"])
+
+
+async def test_with_token_rotation_a_bot_token_about_to_expire_is_renewed_before_the_round_sends(
+    deployment: Deployment, fz: FakeZoho, slack: FakeSlack
+) -> None:
+    slack.approve_next(ALPHA.team, user_id=ALPHA.admin, rotation=True, expires_in=600)  # 10 minutes left
+    slack.approve_next(BETA.team, user_id=BETA.admin)
+    await _installed_and_connected(deployment, fz, approved=True)
+    await deployment.command(ALPHA, "digest tools & systems at 9am", "digest")
+    installations = deployment.fleet.slack_stores.installations
+    bot = await installations.async_find_bot(enterprise_id=None, team_id=ALPHA.team)
+    assert bot is not None
+    assert bot.bot_refresh_token
+    old = bot.bot_token
+
+    await deployment.fleet.scheduler.tick()
+
+    renewed = await installations.async_find_bot(enterprise_id=None, team_id=ALPHA.team)
+    assert renewed is not None
+    assert renewed.bot_token != old
+    (refresh,) = [c for c in slack.calls_to("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"]
+    assert refresh.ok
+    running = deployment.fleet.running(ALPHA.team)
+    assert running is not None
+    assert running.slack.token == renewed.bot_token
+    await deployment.command(ALPHA, "tools & systems week", "after-rotation")
+    assert slack.calls[-1].token != old

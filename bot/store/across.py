@@ -78,6 +78,12 @@ class AcrossTenants:
         async with self._engine.connect() as connection:
             return {row[0] for row in await connection.execute(query)}
 
+    async def subscribed_tenants(self) -> set[str]:
+        """Every tenant with a digest or a reminder: the ones a scheduler tick has work for."""
+        query = union(*(select(table.c.tenant).distinct() for table in (digests, reminder_subscriptions)))
+        async with self._engine.connect() as connection:
+            return {row[0] for row in await connection.execute(query)}
+
     async def tenant_summaries(self) -> list[TenantSummary]:
         """Every tenant with a row, with its connection and subscriptions counted: four queries,
         however many tenants there are."""

@@ -61,7 +61,7 @@ from tests.fakes.slack_oauth import (
     InstallPlan,
     OAuth,
 )
-from tests.fakes.slack_teams import BOT_ID, BOT_USER_ID, TEAM_ID, Grant, Team, Teams
+from tests.fakes.slack_teams import BOT_ID, BOT_USER_ID, ROTATION_SECONDS, TEAM_ID, Grant, Team, Teams
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -444,12 +444,21 @@ class FakeSlack:
         is_enterprise_install: bool = False,
         rotation: bool = False,
         user_id: str = "UINSTALLER",
+        expires_in: int = ROTATION_SECONDS,
     ) -> None:
         """At the next visit to the consent page, `user_id` installs the app into `team_id`
         (registered if new; org-wide for `enterprise_id` with `is_enterprise_install`); with
-        `rotation` the token lasts 12 hours and comes with a refresh token. Plans queue up."""
+        `rotation` the token lasts 12 hours (or `expires_in` seconds) and comes with a refresh
+        token. Plans queue up."""
         plan = InstallPlan(
-            team_id, team_name, enterprise_id, enterprise_name, is_enterprise_install, rotation, user_id
+            team_id,
+            team_name,
+            enterprise_id,
+            enterprise_name,
+            is_enterprise_install,
+            rotation,
+            expires_in,
+            user_id,
         )
         with self._lock:
             self._oauth.plans.append(plan)

@@ -46,6 +46,8 @@ class InstallPlan:
     enterprise_name: str | None = None
     is_enterprise_install: bool = False
     rotation: bool = False
+    expires_in: int = ROTATION_SECONDS
+    """With `rotation`, how long the first token lasts (a test may make it nearly over)."""
     user_id: str = "UINSTALLER"
     approve: bool = True
 
@@ -168,7 +170,7 @@ class OAuth:
         grant = self.teams.issue(
             plan.team_id,
             is_enterprise_install=plan.is_enterprise_install,
-            expires_at=now + ROTATION_SECONDS if plan.rotation else None,
+            expires_at=now + plan.expires_in if plan.rotation else None,
             with_refresh=plan.rotation,
         )
         self.installs.append(
@@ -183,16 +185,17 @@ class OAuth:
                 now,
             )
         )
-        return {**self._token_body(grant, code.scope), "authed_user": {"id": plan.user_id}}
+        body = self._token_body(grant, code.scope, plan.expires_in)
+        return {**body, "authed_user": {"id": plan.user_id}}
 
     def _refresh(self, refresh_token: str, now: float) -> JSON:
         grant = self.teams.renew(refresh_token, now + ROTATION_SECONDS)
         if grant is None:
             return _err("invalid_refresh_token")
         scope = next((i.scope for i in self.installs if i.refresh_token == refresh_token), "")
-        return self._token_body(grant, scope)
+        return self._token_body(grant, scope, ROTATION_SECONDS)
 
-    def _token_body(self, grant: Grant, scope: str) -> JSON:
+    def _token_body(self, grant: Grant, scope: str, expires_in: int) -> JSON:
         """Slack's answer for a bot token: the team (null for an org-wide install), the
         enterprise (null outside Grid), and with rotation the refresh token and expires_in."""
         team = self.teams.known(grant.team_id)
@@ -209,7 +212,7 @@ class OAuth:
             "is_enterprise_install": grant.is_enterprise_install,
         }
         if grant.refresh_token is not None:
-            body |= {"refresh_token": grant.refresh_token, "expires_in": ROTATION_SECONDS}
+            body |= {"refresh_token": grant.refresh_token, "expires_in": expires_in}
         return body
 
 
