@@ -35,6 +35,7 @@ from bot.core import Shared, build_shared, core_for
 from bot.features.connect.pages import refused
 from bot.features.connect.service import CONNECT_PATH
 from bot.features.connect.state import BadState, read_state
+from bot.logs import tenant_context
 from bot.scheduler import Scheduler, TenantRound
 from bot.secrets import Secrets
 from bot.sessions.errors import SessionsError
@@ -126,8 +127,9 @@ class Fleet:
             work = [(core.catalog.keep_fresh(), "catalog discovery")]
             if workspace.connect is not None:
                 work.append((workspace.connect.keep_fresh(), "zoho connection"))
-            self._tasks[tenant.id] = [forever(job, f"{name} of {tenant}") for job, name in work]
-        log.info("tenant %s: workspace ready", tenant)
+            with tenant_context(tenant.id):
+                self._tasks[tenant.id] = [forever(job, name) for job, name in work]
+        log.info("workspace ready")
         return workspace
 
     def running(self, tenant_id: str) -> Workspace | None:
@@ -223,6 +225,10 @@ class Fleet:
 
     async def leave(self, tenant: Tenant, why: str) -> None:
         """The tenant uninstalled the app (or its bot token was revoked): forget it everywhere."""
+        with tenant_context(tenant.id):
+            await self._forget(tenant, why)
+
+    async def _forget(self, tenant: Tenant, why: str) -> None:
         workspace = self._drop(tenant.id) or await self._build(tenant, "")
         self._drop(tenant.id)
         core = workspace.core
@@ -234,13 +240,7 @@ class Fleet:
             core.forget_zoho_data()
             core.people_cache.clear()
             await core.state.forget_tokens()
-            log.info(
-                "tenant %s left (%s): %d installation rows and %d rows deleted",
-                tenant,
-                why,
-                installations,
-                rows,
-            )
+            log.info("left (%s): %d installation rows and %d rows deleted", why, installations, rows)
 
     async def refresh_gauges(self) -> None:
         """Counts only, never a label per tenant: installed, connected to Zoho, with paused subscriptions."""
@@ -277,7 +277,11 @@ class Fleet:
             state = read_state(self.settings.secret_key, request.query.get("state", ""), now)
         except BadState as exc:
             return web.Response(status=400, text=refused(str(exc), ""), content_type="text/html")
-        workspace = await self._installed(state.workspace)
+        with tenant_context(state.workspace):
+            return await self._zoho_page_of(state.workspace, request)
+
+    async def _zoho_page_of(self, tenant_id: str, request: web.Request) -> web.StreamResponse:
+        workspace = await self._installed(tenant_id)
         if workspace is None:
             why = "The app is no longer installed in that workspace."
             return web.Response(status=400, text=refused(why, ""), content_type="text/html")

@@ -10,11 +10,13 @@ traceback to `MAX_TRACE_CHARS`: a hostile request can never flood the log.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +35,18 @@ a calendar feed's secret address (a request line aiohttp logs when it refuses it
 NOISY_LIBRARIES = ("httpx", "httpcore", "aiosqlite", "asyncio")
 """Below WARNING these log every request or statement (with URLs that may carry secrets)."""
 FIELDS = "fields"
+_TENANT: contextvars.ContextVar[str | None] = contextvars.ContextVar("log_tenant", default=None)
+
+
+@contextlib.contextmanager
+def tenant_context(tenant_id: str) -> Iterator[None]:
+    """Every line logged within (and in the tasks started within) names the tenant: a request's,
+    a scheduler round's, a tenant's background work."""
+    token = _TENANT.set(tenant_id or "-")
+    try:
+        yield
+    finally:
+        _TENANT.reset(token)
 
 
 def record(logger: logging.Logger, what: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -59,11 +73,13 @@ class Redacting(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         message = self.clean(record.getMessage())[:MAX_MESSAGE_CHARS]
+        tenant = _TENANT.get()
         trace = ""
         if record.exc_info:
             trace = self.clean(self.formatException(record.exc_info))[-MAX_TRACE_CHARS:]
         if not self._json:
-            line = f"{self.formatTime(record)} {record.levelname} {record.name}: {message}"
+            named = f" tenant={tenant}" if tenant else ""
+            line = f"{self.formatTime(record)} {record.levelname} {record.name}: {message}{named}"
             return f"{line}\n{trace}" if trace else line
         body: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -71,6 +87,8 @@ class Redacting(logging.Formatter):
             "logger": record.name,
             "message": message,
         }
+        if tenant:
+            body["tenant"] = tenant
         fields = getattr(record, FIELDS, None)
         if isinstance(fields, dict):
             body.update({k: self._clean_value(v) for k, v in fields.items() if k not in body})

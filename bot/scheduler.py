@@ -31,6 +31,7 @@ from bot.features.digests.send import DigestSender
 from bot.features.notices.send import NoticeSender
 from bot.features.outbox import SendReport
 from bot.features.reminders.send import ReminderSender
+from bot.logs import tenant_context
 from bot.sessions.modules import ModuleRef
 from bot.sessions.planner import RefreshPlanner
 from bot.store.lease import Marks
@@ -95,6 +96,10 @@ class TenantRound:
         self._subscriptions = None
 
     async def run(self, now: datetime, marks: Marks, report: SendReport) -> Observed:
+        with tenant_context(self.store.tenant.id):
+            return await self._run(now, marks, report)
+
+    async def _run(self, now: datetime, marks: Marks, report: SendReport) -> Observed:
         self.store.watches.expect(marks.changes)
         try:
             digests, reminders = await self._subscriptions_as_of(marks)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import json
+import logging
 import re
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +25,7 @@ import pytest
 from bot.config import load_settings
 from bot.features.forms.ids import FormAction
 from bot.fleet import Fleet, open_fleet
+from bot.logs import Redacting, tenant_context
 from bot.scheduler import LEASE_NAME, LEASE_TTL
 from bot.slack.server import start_http, web_app
 from bot.tenants.tenant import Tenant
@@ -199,8 +202,19 @@ def _instant(org: Org, day_offset: int, clock_time: str) -> int:
     return int(wall.replace(tzinfo=ZoneInfo(org.settings.time_zone)).timestamp())
 
 
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """What an operator reads: the bot's JSON log lines."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(Redacting(json_lines=True))
+    logging.getLogger().addHandler(handler)
+    yield stream
+    logging.getLogger().removeHandler(handler)
+
+
 async def test_two_workspaces_install_connect_their_own_zoho_and_see_only_their_own(
-    deployment: Deployment, fz: FakeZoho, org: Org, slack: FakeSlack
+    deployment: Deployment, fz: FakeZoho, org: Org, slack: FakeSlack, log_lines: io.StringIO
 ) -> None:
     beta_org = sample_org(TODAY, settings=ST_JOHNS)
     beta_zoho = fz.add_organisation(beta_org)
@@ -222,7 +236,8 @@ async def test_two_workspaces_install_connect_their_own_zoho_and_see_only_their_
     for workspace in (ALPHA, BETA):
         running = deployment.fleet.running(workspace.team)
         assert running is not None
-        await running.core.catalog.walk()
+        with tenant_context(workspace.team):  # as the tenant's discovery task runs it
+            await running.core.catalog.walk()
     alpha = await deployment.command(ALPHA, "tools & systems week", "alpha")
     beta = await deployment.command(BETA, "tools & systems week", "beta")
     # "Laptop & accounts setup" is tomorrow at 09:30 on each organisation's own wall clock.
@@ -234,6 +249,16 @@ async def test_two_workspaces_install_connect_their_own_zoho_and_see_only_their_
     beta_tokens = {c.args.get("token") for c in slack.calls if c.args.get("channel") == BETA.channel}
     assert alpha_tokens.isdisjoint(beta_tokens)
     assert beta_zoho.calls("/api/v1/courses"), "Beta's data came from Beta's organisation"
+
+    lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    commands = [line for line in lines if line.get("event") == "slack command"]
+    assert {(line["user"], line["tenant"]) for line in commands} == {
+        (ALPHA.admin, ALPHA.team),
+        (BETA.admin, BETA.team),
+    }
+    reads = [line for line in lines if line.get("event") == "zoho read"]
+    assert reads
+    assert {line.get("tenant") for line in reads} == {ALPHA.team, BETA.team}
 
 
 async def _installed_and_connected(
@@ -251,7 +276,8 @@ async def _installed_and_connected(
     for workspace in (ALPHA, BETA):
         running = deployment.fleet.running(workspace.team)
         assert running is not None
-        await running.core.catalog.walk()
+        with tenant_context(workspace.team):  # as the tenant's discovery task runs it
+            await running.core.catalog.walk()
     return beta_zoho
 
 

@@ -25,6 +25,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logs import tenant_context
 from bot.slack.errors import handle_unexpected
 from bot.slack.observe import ObservedApp
 from bot.tenants.tenant import Tenant
@@ -116,14 +117,16 @@ def front_app(
         authorization = context.authorize_result
         if authorization is None:
             return await next()
-        app = await tenant_app(tenant_of(context), authorization)
-        inner = AsyncBoltRequest(
-            body=req.raw_body,
-            query=req.query,
-            headers=req.headers,
-            context={FRONT_AUTHORIZATION: authorization},
-        )
-        return await app.async_dispatch(inner)
+        tenant = tenant_of(context)
+        with tenant_context(tenant.id):
+            app = await tenant_app(tenant, authorization)
+            inner = AsyncBoltRequest(
+                body=req.raw_body,
+                query=req.query,
+                headers=req.headers,
+                context={FRONT_AUTHORIZATION: authorization},
+            )
+            return await app.async_dispatch(inner)
 
     front.middleware(hand_over)
 
@@ -132,7 +135,9 @@ def front_app(
         event = body.get("event") or {}
         if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
             return  # only people's tokens: the bot has none of them
-        await leaving(tenant_of(context), str(event.get("type")))
+        tenant = tenant_of(context)
+        with tenant_context(tenant.id):
+            await leaving(tenant, str(event.get("type")))
 
     for name in LEAVING_EVENTS:
         front.event(name)(on_leaving)

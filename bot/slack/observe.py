@@ -27,7 +27,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot import metrics
-from bot.logs import record
+from bot.logs import record, tenant_context
 from bot.slack.payloads import shape_problem
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ class Handling:
     name: str
     user: str
     channel: str
+    tenant: str = ""
+    """The workspace (or the enterprise, installed org-wide) the payload names."""
     started: float = field(default_factory=time.perf_counter)
     outcome: str = "ok"
     detail: str = ""
@@ -69,7 +71,8 @@ class Handling:
         fields["ms"] = seconds * 1000
         if self.why:
             fields["why"] = self.why
-        record(log, f"slack {self.kind}", level, **fields)
+        with tenant_context(self.tenant):
+            record(log, f"slack {self.kind}", level, **fields)
 
 
 def current() -> Handling | None:
@@ -159,7 +162,14 @@ def describe(body: Any) -> Handling:
         kind, name = "options", str(body.get("action_id") or "")
     user = body.get("user_id") or _dict(body.get("user")).get("id") or _dict(body.get("event")).get("user")
     channel = body.get("channel_id") or _dict(body.get("channel")).get("id") or ""
-    return Handling(kind[:MAX_NAME_CHARS], name[:MAX_NAME_CHARS], _id(user), _id(channel))
+    return Handling(kind[:MAX_NAME_CHARS], name[:MAX_NAME_CHARS], _id(user), _id(channel), _tenant(body))
+
+
+def _tenant(body: dict[str, Any]) -> str:
+    team = body.get("team_id") or _dict(body.get("team")).get("id") or _dict(body.get("user")).get("team_id")
+    enterprise = body.get("enterprise_id") or _dict(body.get("enterprise")).get("id")
+    org_wide = body.get("is_enterprise_install") in (True, "true")
+    return _id(enterprise if org_wide and enterprise else team)
 
 
 def _dict(value: Any) -> dict[str, Any]:

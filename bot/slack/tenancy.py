@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
+from bot.logs import tenant_context
 from bot.slack import observe
 from bot.tenants.tenant import UNNAMED, Tenant
 
@@ -44,7 +45,8 @@ def only_tenant(tenant: Tenant) -> Middleware:
     ) -> BoltResponse:
         came = request_tenant(context)
         if tenant.id == UNNAMED or body.get("type") == "event_callback" or came in ("", tenant.id):
-            return await next()
+            with tenant_context(tenant.id or came):
+                return await next()
         log.warning("request of tenant %s refused: this bot serves %s", came, tenant)
         observe.dropped("another_tenant")
         return BoltResponse(status=200, body=NOT_HERE if "command" in body else "")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.logs import MAX_MESSAGE_CHARS, REDACTED, Redacting, configure, record
+from bot.logs import MAX_MESSAGE_CHARS, REDACTED, Redacting, configure, record, tenant_context
 from bot.sessions.modules import ModuleRef
 from bot.slack.server import Probes, start_http, web_app
 from bot.store.store import Store
@@ -244,3 +244,13 @@ def test_a_calendar_feeds_address_is_redacted() -> None:
     text = formatter.format(line)
     assert token not in text
     assert f"/calendar/{REDACTED}.ics" in text
+
+
+def test_a_line_logged_for_a_tenant_names_it_in_text_and_json() -> None:
+    line = logging.LogRecord("bot.x", logging.INFO, __file__, 1, "zoho read path=/a", None, None)
+    with tenant_context("T123"):
+        text = Redacting(json_lines=False).format(line)
+        as_json = json.loads(Redacting(json_lines=True).format(line))
+    assert text.endswith("bot.x: zoho read path=/a tenant=T123")
+    assert as_json["tenant"] == "T123"
+    assert "tenant" not in Redacting(json_lines=False).format(line), "outside a tenant's work: no tenant"
