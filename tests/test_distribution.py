@@ -13,21 +13,23 @@ import logging
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from aiohttp import web
 
 from bot.config import load_settings
 from bot.features.forms.ids import FormAction
 from bot.fleet import Fleet, open_fleet
 from bot.logs import Redacting, tenant_context
 from bot.scheduler import LEASE_NAME, LEASE_TTL
-from bot.slack.server import start_http, web_app
+from bot.slack.server import Probes, start_http, web_app
 from bot.tenants.tenant import Tenant
 from bot.zoho.client import RetryPolicy
 from tests.clock import FakeClock
@@ -47,6 +49,7 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.zoho import FakeZoho, follow_consent
 from tests.fakes.zoho_data import Org, OrgSettings, sample_org
 from tests.slack.harness import SECRET, all_text
+from tests.store.postgres import PostgresServer
 
 JSON = dict[str, Any]
 FORM = "application/x-www-form-urlencoded"
@@ -130,12 +133,11 @@ class Deployment:
         (response,) = await self.slack.wait_for_responses_async(name=name)
         return all_text(response.body) or str(response.body.get("text", ""))
 
-    async def home(self, workspace: Workspace) -> JSON:
+    async def home(self, workspace: Workspace, **install: Any) -> JSON:
         before = len(self.slack.calls_to("views.publish"))
         event = {"type": "app_home_opened", "user": workspace.admin, "channel": "D1", "tab": "home"}
-        body = event_body(
-            event, team_id=workspace.team, bot_user_id=self.slack.team(workspace.team).bot_user_id
-        )
+        bot_user = self.slack.team(workspace.team).bot_user_id
+        body = event_body(event, team_id=workspace.team, bot_user_id=bot_user, **install)
         assert (await self.post(body, JSON_CONTENT_TYPE)).status_code == 200
         call = (await self.slack.wait_for_calls_async("views.publish", before + 1))[-1]
         return dict(call.args["view"])
@@ -165,36 +167,50 @@ class Deployment:
             return await follow_consent(browser, url)
 
 
+MakeDeployment = Callable[..., Awaitable[Deployment]]
+
+
 @pytest.fixture
-async def deployment(
-    fz: FakeZoho, slack: FakeSlack, clock: FakeClock, retry: RetryPolicy, data_dir: Any
-) -> AsyncIterator[Deployment]:
-    port = _free_port()
-    environ = {
-        **fz.bot_environment(),
-        "ZOHO_REFRESH_TOKEN": "",
-        "BOT_DATA_DIR": str(data_dir),
-        "SLACK_CLIENT_ID": slack.client_id,
-        "SLACK_CLIENT_SECRET": slack.client_secret,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "BOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "BOT_SECRET_KEY": KEY,
-    }
-    settings = load_settings(environ=environ, env_file=None)
-    fleet = await open_fleet(settings, clock, retry)
-    probes_ok = web_app(fleet.front, SECRET, _no_probes(fleet), fleet.pages())
-    runner = await start_http(probes_ok, port=port, host="127.0.0.1")
-    async with httpx.AsyncClient(timeout=30) as http:
-        yield Deployment(fleet, f"http://127.0.0.1:{port}", http, slack)
-    await runner.cleanup()
-    await fleet.aclose()
+async def make_deployment(
+    fz: FakeZoho, slack: FakeSlack, clock: FakeClock, retry: RetryPolicy, data_dir: Path
+) -> AsyncIterator[MakeDeployment]:
+    """Start instances of one deployment (the first one's address is its public one); all
+    stopped after the test."""
+    started: list[tuple[web.AppRunner, Fleet, httpx.AsyncClient]] = []
+    public = _free_port()
+
+    async def make(database_url: str = "", data: Path = data_dir) -> Deployment:
+        port = public if not started else _free_port()
+        environ = {
+            **fz.bot_environment(),
+            "ZOHO_REFRESH_TOKEN": "",
+            "BOT_DATA_DIR": str(data),
+            "SLACK_CLIENT_ID": slack.client_id,
+            "SLACK_CLIENT_SECRET": slack.client_secret,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "BOT_PUBLIC_URL": f"http://127.0.0.1:{public}",
+            "BOT_SECRET_KEY": KEY,
+            **({"DATABASE_URL": database_url} if database_url else {}),
+        }
+        settings = load_settings(environ=environ, env_file=None)
+        fleet = await open_fleet(settings, clock, retry)
+        app = web_app(fleet.front, SECRET, Probes(fleet.root.answers, fleet.refresh_gauges), fleet.pages())
+        runner = await start_http(app, port=port, host="127.0.0.1")
+        http = httpx.AsyncClient(timeout=30)
+        started.append((runner, fleet, http))
+        return Deployment(fleet, f"http://127.0.0.1:{port}", http, slack)
+
+    yield make
+    for runner, fleet, http in reversed(started):
+        await http.aclose()
+        await runner.cleanup()
+        await fleet.aclose()
 
 
-def _no_probes(fleet: Fleet) -> Any:
-    from bot.slack.server import Probes
-
-    return Probes(fleet.root.answers, fleet.refresh_gauges)
+@pytest.fixture
+async def deployment(make_deployment: MakeDeployment) -> Deployment:
+    return await make_deployment()
 
 
 def _instant(org: Org, day_offset: int, clock_time: str) -> int:
@@ -451,3 +467,130 @@ async def test_with_token_rotation_a_bot_token_about_to_expire_is_renewed_before
     assert running.slack.token == renewed.bot_token
     await deployment.command(ALPHA, "tools & systems week", "after-rotation")
     assert slack.calls[-1].token != old
+
+
+async def test_a_lock_in_one_organisation_leaves_the_other_s_answers_on_time(
+    deployment: Deployment, fz: FakeZoho
+) -> None:
+    beta_zoho = await _installed_and_connected(deployment, fz)
+    fz.answer_429_next(5)
+
+    alpha = await deployment.command(ALPHA, "tools & systems week", "alpha-locked")
+    beta = await deployment.command(BETA, "tools & systems week", "beta-free")
+
+    assert "paused" in alpha, alpha
+    assert "Laptop" in beta
+    assert beta_zoho.calls("/api/v1/courses")
+    alpha_state = deployment.fleet.running(ALPHA.team)
+    beta_state = deployment.fleet.running(BETA.team)
+    assert alpha_state is not None
+    assert beta_state is not None
+    now = deployment.fleet.shared.clock.time()
+    assert await alpha_state.core.state.locked_until(now) > now
+    assert await beta_state.core.state.locked_until(now) == 0.0
+
+
+async def test_two_workspaces_connected_to_one_organisation_share_its_lock(
+    deployment: Deployment, fz: FakeZoho
+) -> None:
+    for workspace in (ALPHA, BETA):
+        assert (await deployment.install(workspace)).status_code == 200
+        fz.approve_as(f"hr@{workspace.team.lower()}.example")
+        assert (await deployment.connect(workspace)).status_code == 200
+        running = deployment.fleet.running(workspace.team)
+        assert running is not None
+        await running.core.catalog.walk()
+    fz.answer_429_next(5)
+
+    await deployment.command(ALPHA, "tools & systems week", "alpha-locks")
+    before = len(fz.calls())
+    beta = await deployment.command(BETA, "tools & systems week", "beta-waits")
+
+    assert "paused" in beta, "Beta's calls count against the same organisation, now locked"
+    assert len(fz.calls()) == before, "Beta did not call a locked organisation"
+
+
+async def test_an_org_wide_install_is_one_tenant_for_every_workspace_of_the_enterprise(
+    deployment: Deployment, fz: FakeZoho, slack: FakeSlack
+) -> None:
+    grid = {"enterprise_id": "EGRID", "is_enterprise_install": "true"}
+    for team, admin in (("TGRID1", "UGRID1"), ("TGRID2", "UGRID2")):
+        slack.add_team(team, enterprise_id="EGRID")
+        slack.add_user(admin, admin.lower(), tz="UTC", is_admin=True, team_id=team)
+        slack.add_channel(f"C{team}", "training", team_id=team)
+    first, second = Workspace("TGRID1", "UGRID1", "CTGRID1"), Workspace("TGRID2", "UGRID2", "CTGRID2")
+    slack.approve_next("TGRID1", enterprise_id="EGRID", is_enterprise_install=True, user_id="UGRID1")
+    assert (await deployment.install(first, approve=False)).status_code == 200
+    installed = await deployment.fleet.slack_stores.installations.installed_tenants()
+    assert [(entry.tenant_id, entry.org_wide) for entry in installed] == [("EGRID", True)]
+
+    before = await deployment.command(second, "tools & systems week", "grid-before", **grid)
+    assert "isn't connected" in before, "the enterprise's tenant, not yet connected"
+    fz.approve_as("hr@grid.example")
+    view = await deployment.home(first, enterprise_id="EGRID", is_enterprise_install=True)
+    url = next(
+        str(e["url"])
+        for b in view["blocks"]
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if "/zoho/connect" in str(e.get("url"))
+    )
+    async with httpx.AsyncClient() as browser:
+        assert (await follow_consent(browser, url)).status_code == 200
+    running = deployment.fleet.running("EGRID")
+    assert running is not None
+    await running.core.catalog.walk()
+
+    answer = await deployment.command(second, "tools & systems week", "grid-after", **grid)
+    assert "Laptop" in answer
+    await deployment.command(first, "digest tools & systems at 9am", "grid-digest", **grid)
+    assert await deployment.fleet.root.tenant_ids() == {"EGRID"}
+
+
+async def test_two_instances_on_one_postgresql_serve_both_workspaces_and_send_each_digest_once(
+    make_deployment: MakeDeployment,
+    postgres_server: PostgresServer,
+    fz: FakeZoho,
+    slack: FakeSlack,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    url = postgres_server.fresh_database()
+    first = await make_deployment(url, tmp_path / "first")
+    second = await make_deployment(url, tmp_path / "second")
+    beta_zoho = fz.add_organisation(sample_org(TODAY, settings=ST_JOHNS))
+    assert (await first.install(ALPHA)).status_code == 200
+    assert (await second.install(BETA)).status_code == 200
+    fz.approve_as("hr@alpha.example")
+    assert (await second.connect(ALPHA)).status_code == 200
+    beta_zoho.approve_as("hr@beta.example")
+    assert (await first.connect(BETA)).status_code == 200
+    for deployment in (first, second):
+        for workspace in (ALPHA, BETA):
+            await deployment.home(workspace)  # each instance builds both tenants' parts
+            running = deployment.fleet.running(workspace.team)
+            assert running is not None
+            assert running.connect is not None
+            await running.connect.refresh()  # what its connection task does every minute
+            await running.core.catalog.walk()
+
+    alpha = await second.command(ALPHA, "tools & systems week", "alpha-on-second")
+    beta = await first.command(BETA, "tools & systems week", "beta-on-first")
+    assert "Laptop" in alpha
+    assert "Laptop" in beta
+    await first.command(ALPHA, "digest tools & systems at 9am", "alpha-digest")
+    await second.command(BETA, "digest tools & systems at 9am", "beta-digest")
+
+    clock.set(clock.now().replace(hour=9, minute=1) + timedelta(days=1))
+    for _ in range(2):
+        for deployment in (first, second):
+            await deployment.fleet.scheduler.tick()
+
+    digests = [
+        call
+        for call in slack.calls_to("chat.postMessage", ok=True)
+        if "upcoming training session" in call.args.get("text", "")
+    ]
+    assert sorted(call.args["channel"] for call in digests) == [ALPHA.channel, BETA.channel], "each once"
+    alpha_post, beta_post = sorted(digests, key=lambda call: call.args["channel"])
+    assert alpha_post.token != beta_post.token, "each workspace's digest with its own token"
