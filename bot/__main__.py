@@ -13,6 +13,7 @@ from bot.cli import bot_commands, tenant_commands, zoho_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import Core, build_core
 from bot.features.connect import service as connect
+from bot.fleet import open_fleet
 from bot.secrets import WrongSecretKey
 from bot.sessions.errors import SessionsError
 from bot.sessions.windows import WINDOW_NAMES, named_window, next_days
@@ -149,6 +150,8 @@ async def _take_up_connection(core: Core, settings: Settings) -> None:
 async def _tenants(settings: Settings, action: list[str]) -> int:
     if action and (len(action) != 2 or action[0] != "forget"):
         raise ConfigError("tenants: say `tenants` to list them, or `tenants forget TEAM`.")
+    if settings.distribution:
+        return await _fleet_tenants(settings, action)
     if not action:
         store = await Store.open(settings.database)
         try:
@@ -156,6 +159,33 @@ async def _tenants(settings: Settings, action: list[str]) -> int:
         finally:
             await store.close()
     return await _with_core(settings, lambda core: _forget_tenant(core, settings, action[1]), take_up=False)
+
+
+async def _fleet_tenants(settings: Settings, action: list[str]) -> int:
+    """The installed workspaces, or one forgotten as if it had uninstalled the app (its Zoho
+    token revoked, its installation and every row deleted)."""
+    fleet = await open_fleet(settings)
+    try:
+        installed = {
+            entry.tenant_id: entry for entry in await fleet.slack_stores.installations.installed_tenants()
+        }
+        if not action:
+            calls = {
+                tenant_id: await fleet.calls_today(entry.tenant) for tenant_id, entry in installed.items()
+            }
+            return await tenant_commands.list_tenants(fleet.root, installed, calls)
+        tenant_id = action[1]
+        entry = installed.get(tenant_id)
+        if entry is None and tenant_id not in await fleet.root.tenant_ids():
+            print(f"No tenant {tenant_id!r} is installed or has rows; nothing deleted.")
+            return 1
+        await fleet.leave(entry.tenant if entry is not None else Tenant(tenant_id), "forgotten on request")
+        print(f"Forgot {tenant_id}: its Zoho token revoked, its installation and every row deleted.")
+        return 0
+    except WrongSecretKey as exc:
+        raise ConfigError(str(exc)) from exc
+    finally:
+        await fleet.aclose()
 
 
 async def _forget_tenant(core: Core, settings: Settings, tenant_id: str) -> int:
@@ -185,7 +215,13 @@ async def _preview(core: Core, args: argparse.Namespace) -> int:
 async def _check(settings: Settings) -> int:
     """Zoho first (it is what every feature needs), then Slack and the store when configured;
     any warning fails the check (exit 1)."""
-    if not settings.slack_bot_token:
+    if settings.distribution:
+        fleet = await open_fleet(settings)
+        try:
+            good, warnings = await bot_commands.check_fleet(fleet)
+        finally:
+            await fleet.aclose()
+    elif not settings.slack_bot_token:
         good, warnings = await _with_core(settings, zoho_commands.check_zoho)
         good.append("Slack: not checked (SLACK_BOT_TOKEN is not set)")
     else:
@@ -197,6 +233,8 @@ async def _check(settings: Settings) -> int:
         finally:
             await bot.aclose()
         good, warnings = [*good, *slack_good], [*warnings, *slack_warnings]
+    if not settings.distribution:
+        good.insert(0, bot_commands.mode(settings))
     print("\n".join([*good, *(f"warning: {w}" for w in warnings)]))
     return 1 if warnings else 0
 

@@ -242,6 +242,11 @@ class Fleet:
             await core.state.forget_tokens()
             log.info("left (%s): %d installation rows and %d rows deleted", why, installations, rows)
 
+    async def calls_today(self, tenant: Tenant) -> int:
+        """The Zoho calls of the last 24 hours counted against the tenant's organisation."""
+        workspace = self._workspaces.get(tenant.id) or await self._build(tenant, "")
+        return (await workspace.core.budget.usage()).last_day
+
     async def refresh_gauges(self) -> None:
         """Counts only, never a label per tenant: installed, connected to Zoho, with paused subscriptions."""
         installed = {entry.tenant_id for entry in await self.slack_stores.installations.installed_tenants()}

@@ -323,3 +323,35 @@ def test_a_short_secret_key_is_named_with_how_to_make_one() -> None:
     (problem,) = caught.value.problems
     assert "BOT_SECRET_KEY" in problem
     assert "token_urlsafe(32)" in problem
+
+
+DISTRIBUTION = {
+    "ZOHO_CLIENT_ID": "id",
+    "ZOHO_CLIENT_SECRET": "secret",
+    "SLACK_CLIENT_ID": "1111.2222",
+    "SLACK_CLIENT_SECRET": "slack-client-secret",
+    "SLACK_SIGNING_SECRET": "signing",
+    "BOT_PUBLIC_URL": "https://sessions.example.com",
+    "BOT_SECRET_KEY": "a-secret-key-of-more-than-thirty-two-characters",
+}
+
+
+def test_many_workspaces_need_no_bot_token_and_ask_slack_where_the_api_is() -> None:
+    settings = load_settings(environ=DISTRIBUTION, env_file=None, command="serve")
+    assert settings.distribution
+    assert settings.slack_authorize_url == "https://slack.com/oauth/v2/authorize"
+    local = load_settings(environ={**DISTRIBUTION, "SLACK_API_URL": "http://127.0.0.1:9/api"}, env_file=None)
+    assert local.slack_authorize_url == "http://127.0.0.1:9/oauth/v2/authorize"
+    assert "slack-client-secret" in settings.secrets
+
+
+def test_every_setting_many_workspaces_lack_or_forbid_is_named_at_once() -> None:
+    wrong = {**DISTRIBUTION, "SLACK_CLIENT_SECRET": "", "SLACK_SIGNING_SECRET": "", "BOT_PUBLIC_URL": ""}
+    wrong |= {"SLACK_APP_TOKEN": "xapp-1-A1-1-abc", "ZOHO_REFRESH_TOKEN": "1000.abc.def"}
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ=wrong, env_file=None)
+    said = "\n".join(raised.value.problems)
+    for named in ("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together", "SLACK_SIGNING_SECRET is not set"):
+        assert named in said
+    for named in ("SLACK_APP_TOKEN is set", "BOT_PUBLIC_URL is not set", "ZOHO_REFRESH_TOKEN is set"):
+        assert named in said

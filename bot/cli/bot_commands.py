@@ -8,7 +8,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import Bot
 from bot.config import Settings
+from bot.fleet import Fleet
 from bot.slack import delivery
+
+_EPHEMERAL = (
+    "This platform wipes the disk on restart: subscriptions in SQLite would be lost. "
+    "Set DATABASE_URL to a PostgreSQL database."
+)
 
 
 async def digest(bot: Bot, channel: str, dry_run: bool) -> int:
@@ -29,16 +35,40 @@ async def digest(bot: Bot, channel: str, dry_run: bool) -> int:
     return 0
 
 
+def mode(settings: Settings) -> str:
+    """Which of the two modes the settings choose, in the words `check` prints."""
+    if settings.distribution:
+        return (
+            "Mode: many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET): workspaces install from "
+            f"{settings.public_url}/slack/install; add {settings.public_url}/slack/oauth_redirect "
+            "to the app's Redirect URLs (OAuth & Permissions)"
+        )
+    return "Mode: one workspace (SLACK_BOT_TOKEN)"
+
+
+async def check_fleet(fleet: Fleet) -> tuple[list[str], list[str]]:
+    """The distribution mode's half of `check`: the store, the installations, their Zoho."""
+    good, warnings = [mode(fleet.settings), f"Store: ok ({fleet.root.dialect})"], []
+    if fleet.root.dialect == "sqlite" and fleet.settings.disk_is_ephemeral:
+        warnings.append(_EPHEMERAL)
+    installed = await fleet.slack_stores.installations.installed_tenants()
+    summaries = {summary.tenant: summary for summary in await fleet.root.tenant_summaries()}
+    connected = sum(1 for entry in installed if (s := summaries.get(entry.tenant_id)) and s.data_centre)
+    good.append(f"Slack: {len(installed)} workspace(s) installed; {connected} connected to Zoho People")
+    good.append(
+        "Zoho: each workspace connects its own organisation from App Home "
+        "(ZOHO_CLIENT_ID and ZOHO_CLIENT_SECRET are this deployment's Zoho app)"
+    )
+    return good, warnings
+
+
 async def check_slack_and_store(bot: Bot, settings: Settings) -> tuple[list[str], list[str]]:
     """(what went well, warnings); raises nothing for a Slack refusal, it becomes a warning."""
     good, warnings = [], []
     await bot.start()
     good.append(f"Store: ok ({bot.root.dialect})")
     if bot.root.dialect == "sqlite" and settings.disk_is_ephemeral:
-        warnings.append(
-            "This platform wipes the disk on restart: subscriptions in SQLite would be lost. "
-            "Set DATABASE_URL to a PostgreSQL database."
-        )
+        warnings.append(_EPHEMERAL)
     try:
         response = await bot.slack.auth_test()
         good.append(f"Slack: ok, bot user {response.get('user')} in {response.get('team')}")

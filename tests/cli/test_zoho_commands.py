@@ -144,7 +144,8 @@ def test_modules_walks_then_preview_lists_the_ambiguity(
 
 def test_check_reaches_zoho(terminal: Path, live_fz: FakeZoho, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
-    assert capsys.readouterr().out.splitlines()[:8] == [
+    assert capsys.readouterr().out.splitlines()[:9] == [
+        "Mode: one workspace (SLACK_BOT_TOKEN)",
         "Zoho connection: the operator's (ZOHO_REFRESH_TOKEN)",
         f"Zoho token: ok ({live_fz.url})",
         f"Zoho People LMS: ok, 4 blended course(s) on the first page ({live_fz.url})",
@@ -164,7 +165,7 @@ def test_check_warns_when_the_timezone_is_not_set(
     monkeypatch.delenv("ZOHO_TIMEZONE")
     assert main(["check"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1] == f"Zoho token: ok ({live_fz.url})"
+    assert lines[2] == f"Zoho token: ok ({live_fz.url})"
     assert lines[-2] == "Slack: not checked (SLACK_BOT_TOKEN is not set)"
     assert lines[-1] == f"warning: {UNSET_TIMEZONE}"
     assert lines[-1].startswith("warning: ZOHO_TIMEZONE is not set")
