@@ -33,6 +33,7 @@ from bot.sessions.modules import ModuleRef
 from bot.sessions.orgtime import OrgTime
 from bot.sessions.planner import RefreshPlanner
 from bot.sessions.service import SessionService
+from bot.sessions.shared_catalog import SharedCatalog
 from bot.sessions.source import ZohoSource
 from bot.tenants.cache import TenantCache
 from bot.tenants.organisation import OrganisationScope
@@ -198,7 +199,8 @@ def core_for(
         )
     source = ZohoSource(zoho, state, budget, clock, orgtime)
     scope = tenant.id if many else ""
-    catalog = Catalog(source, TenantCache(shared.catalogs, scope), clock, aliases)
+    shared_catalog = SharedCatalog(own, clock) if settings.shared_database else None
+    catalog = Catalog(source, TenantCache(shared.catalogs, scope), clock, aliases, shared=shared_catalog)
     sessions = SessionService(
         source,
         TenantCache(shared.sessions, scope),

@@ -103,3 +103,21 @@ async def test_a_lock_one_instance_meets_stops_the_other(
     fz.clear()
     assert (await answer(worker, second, clock)).startswith("Zoho has paused the bot's access")
     assert fz.calls() == [], "nothing reaches Zoho during the lock, from any instance"
+
+
+async def test_one_instance_walks_the_catalog_and_the_other_matches_against_its_walk(
+    two_instances: tuple[Core, Core], fz: FakeZoho, clock: FakeClock
+) -> None:
+    web, worker = two_instances
+    walked = await worker.catalog.walk()
+    calls = len(fz.calls())
+
+    assert await web.catalog.take_shared()
+    assert not web.catalog.is_due(), "the other instance's walk is recent: no walk of its own"
+    assert len(web.catalog.modules()) == walked
+    assert {m.key for m in web.catalog.modules()} == {m.key for m in worker.catalog.modules()}
+    assert len(fz.calls()) == calls, "no Zoho call for the second instance's catalog"
+
+    web.catalog.forget()  # Zoho reconnected here: the walk shared before is of the last organisation
+    assert not await web.catalog.take_shared()
+    assert web.catalog.is_due()

@@ -12,6 +12,9 @@ against what the catalog holds and nothing a person types costs a Zoho call.
 Matching (and preparing the index it needs after the modules changed) runs in a worker thread:
 it is C code called a slice at a time (see `matching.SLICE_WORK`), so between slices the event
 loop gets the interpreter back, however long the text typed and however many the modules.
+
+Where several instances may run, the walk is claimed and shared through the shared state
+(`shared_catalog.py`): one instance walks, every instance matches against its result.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from bot.config import ConfigError
 from bot.sessions.errors import NeedsAdmin, SessionsError, SignInsPaused
 from bot.sessions.matching import MAX_QUERY_CHARS, MatchIndex, NotFound, Resolution, normalise
 from bot.sessions.modules import ModuleId, ModuleRef
+from bot.sessions.shared_catalog import SharedCatalog
 from bot.sessions.source import ZohoSource
 from bot.sessions.urgency import Need, Urgency
 from bot.tenants.cache import TenantCache
@@ -96,8 +100,14 @@ class Catalog:
         clock: Clock,
         aliases: Iterable[ModuleRef] = (),
         refresh_seconds: float = 6 * 3600,
+        shared: SharedCatalog | None = None,
     ) -> None:
+        """`shared`: the walk claimed and shared with other instances (a PostgreSQL store)."""
         self._source = source
+        self._shared = shared
+        self._holder = uuid.uuid4().hex
+        self._forgotten_at = 0.0
+        """When this instance forgot the organisation: a shared walk older than that is of the last one."""
         self._cache = cache
         self._clock = clock
         self._aliases = list(aliases)
@@ -113,6 +123,7 @@ class Catalog:
         connected may be another), so the next walk starts afresh."""
         self._cache.clear()
         self._index, self._index_version = {}, None
+        self._forgotten_at = self._clock.time()
 
     def modules(self) -> list[ModuleRef]:
         """Aliased modules first (with names from Zoho where discovery knows them), then the rest."""
@@ -217,10 +228,14 @@ class Catalog:
             log.info("catalog walk already running elsewhere")
             return len(self._found())
         try:
-            need = Need(Urgency.BACKGROUND)
-            modules = await self._walk_courses(await self._source.courses(need), need)
-            self._cache.set(_DISCOVERED, Discovered(tuple(modules), self._clock.time()))
-            self._cache.set(_VERSION, uuid.uuid4().hex)
+            if self._shared is not None and not await self._shared.claim_walk(self._holder):
+                log.info("catalog walk already running on another instance")
+                return len(self._found())
+            try:
+                modules = await self._walk()
+            finally:
+                if self._shared is not None:
+                    await self._shared.release_walk(self._holder)
             # Thousands of modules take tens of milliseconds to read back and fold for matching:
             # in a worker thread after each walk (every few hours), not in the next lookup on the
             # event loop. The thread hands the GIL back to the loop every few milliseconds.
@@ -229,6 +244,29 @@ class Catalog:
             return len(modules)
         finally:
             self._cache.delete(_WALK_CLAIM)
+
+    async def _walk(self) -> list[ModuleRef]:
+        need = Need(Urgency.BACKGROUND)
+        modules = await self._walk_courses(await self._source.courses(need), need)
+        walked = Discovered(tuple(modules), self._clock.time())
+        self._cache.set(_DISCOVERED, walked)
+        self._cache.set(_VERSION, uuid.uuid4().hex)
+        if self._shared is not None:
+            await self._shared.save(walked.modules, walked.walked_at)
+        return modules
+
+    async def take_shared(self) -> bool:
+        """Take a walk another instance shared, if newer than what this one holds."""
+        if self._shared is None:
+            return False
+        found = await self._shared.load()
+        held = self.walked_at()
+        if found is None or found[1] <= self._forgotten_at or (held is not None and found[1] <= held):
+            return False
+        self._cache.set(_DISCOVERED, Discovered(*found))
+        self._cache.set(_VERSION, uuid.uuid4().hex)
+        await asyncio.to_thread(self._matching)
+        return True
 
     def seconds_until_due(self) -> float:
         walked = self.walked_at()
@@ -240,6 +278,7 @@ class Catalog:
         """Walk whenever the catalog is due, forever; failures wait and try again. `wake` cuts a
         wait short (Zoho was just connected)."""
         while True:
+            await self.take_shared()
             if self.is_due():
                 try:
                     await self.walk()
