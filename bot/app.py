@@ -281,7 +281,7 @@ def wire_workspace(
             core.organisation,
         )
     calendar = None
-    if settings.public_url and not behind_front:
+    if settings.public_url:
         calendar = CalendarFeeds(
             store,
             core.catalog,
@@ -290,6 +290,7 @@ def wire_workspace(
             core.clock,
             settings.public_url,
             settings.secret_key,
+            tenant.id if behind_front else "",
         )
     deps = Deps(
         core.clock, core.catalog, core.sessions, core.orgtime, store, calendar.links if calendar else None

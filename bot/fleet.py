@@ -32,6 +32,9 @@ from bot.app import DEFAULT_PORT, Workspace, forever, slack_client, wire_workspa
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.core import Shared, build_shared, core_for
+from bot.features.calendar.feeds import FEED_PATH, feed_token, token_hash
+from bot.features.calendar.handlers import unknown_feed, unknown_session_file
+from bot.features.calendar.links import SESSION_PATH, SessionFileLinks
 from bot.features.connect.pages import refused
 from bot.features.connect.service import CONNECT_PATH
 from bot.features.connect.state import BadState, read_state
@@ -50,6 +53,9 @@ from bot.tenants.tenant import Tenant
 from bot.zoho.client import RetryPolicy
 
 log = logging.getLogger(__name__)
+
+FEED_ROUTE = FEED_PATH + "{name}"
+SESSION_ROUTE = SESSION_PATH + "{name}"
 
 ROTATE_SECONDS = distribution.ROTATE_MINUTES_BEFORE * 60
 
@@ -90,6 +96,7 @@ class Fleet:
         )
         self.front.middleware(events_once(self.shared.coordination, self.shared.clock))
         self.scheduler = Scheduler(self.root, self.rounds, self.shared.clock, self.holder)
+        self._links = SessionFileLinks(settings.public_url or "", settings.secret_key)
 
     # ------------------------------------------------------------------ tenants
 
@@ -263,6 +270,8 @@ class Fleet:
             web.get(distribution.OAUTH_REDIRECT_PATH, self._oauth_redirect),
             web.get(CONNECT_PATH, self._zoho_page),
             web.get(REDIRECT_PATH, self._zoho_page),
+            web.get(FEED_ROUTE, self._calendar_feed),
+            web.get(SESSION_ROUTE, self._session_file),
         ]
 
     async def _install(self, request: web.Request) -> web.StreamResponse:
@@ -290,11 +299,26 @@ class Fleet:
         if workspace is None:
             why = "The app is no longer installed in that workspace."
             return web.Response(status=400, text=refused(why, ""), content_type="text/html")
-        for route in workspace.pages:
-            if isinstance(route, web.RouteDef) and route.path == request.path:
-                response: web.StreamResponse = await route.handler(request)
-                return response
-        raise web.HTTPNotFound
+        return await _served_by(workspace, request.path, request)
+
+    async def _calendar_feed(self, request: web.Request) -> web.StreamResponse:
+        """A calendar app asks with the feed's address alone: the tenant is the token's."""
+        token = feed_token(request.match_info["name"])
+        tenant_id = await self.root.feed_tenant(token_hash(token)) if token else None
+        workspace = await self._installed(tenant_id) if tenant_id else None
+        if workspace is None:
+            return unknown_feed()
+        with tenant_context(workspace.store.tenant.id):
+            return await _served_by(workspace, FEED_ROUTE, request)
+
+    async def _session_file(self, request: web.Request) -> web.StreamResponse:
+        """A session link names its tenant under the bot's signature."""
+        link = self._links.read(request.match_info["name"])
+        workspace = await self._installed(link.tenant) if link is not None and link.tenant else None
+        if workspace is None:
+            return unknown_session_file()
+        with tenant_context(workspace.store.tenant.id):
+            return await _served_by(workspace, SESSION_ROUTE, request)
 
     async def aclose(self) -> None:
         for tasks in self._tasks.values():
@@ -305,6 +329,15 @@ class Fleet:
         await self.slack_stores.aclose()
         await self.root.close()
         await self.shared.aclose()
+
+
+async def _served_by(workspace: Workspace, route: str, request: web.Request) -> web.StreamResponse:
+    """The tenant's own page for `route` answers the request."""
+    for page in workspace.pages:
+        if isinstance(page, web.RouteDef) and page.path == route:
+            response: web.StreamResponse = await page.handler(request)
+            return response
+    raise web.HTTPNotFound
 
 
 async def _revoke_zoho(workspace: Workspace) -> None:

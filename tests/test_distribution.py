@@ -25,6 +25,8 @@ import pytest
 from aiohttp import web
 
 from bot.config import load_settings
+from bot.features.calendar.handlers import NOT_FOUND
+from bot.features.calendar.render import CalendarAction
 from bot.features.forms.ids import FormAction
 from bot.fleet import Fleet, open_fleet
 from bot.logs import Redacting, tenant_context
@@ -594,3 +596,49 @@ async def test_two_instances_on_one_postgresql_serve_both_workspaces_and_send_ea
     assert sorted(call.args["channel"] for call in digests) == [ALPHA.channel, BETA.channel], "each once"
     alpha_post, beta_post = sorted(digests, key=lambda call: call.args["channel"])
     assert alpha_post.token != beta_post.token, "each workspace's digest with its own token"
+
+
+SESSION_LINK = re.compile(r"http://127\.0\.0\.1:\d+/calendar/session/[A-Za-z0-9_.-]+\.ics")
+FEED_ADDRESS = re.compile(r"http://127\.0\.0\.1:\d+/calendar/[A-Za-z0-9_-]{43}\.ics")
+
+
+async def test_each_workspace_s_calendar_links_and_feeds_serve_its_own_sessions(
+    deployment: Deployment, fz: FakeZoho, slack: FakeSlack
+) -> None:
+    await _installed_and_connected(deployment, fz)
+    files = {}
+    for workspace in (ALPHA, BETA):
+        listing = await deployment.command(workspace, "tools & systems week", f"cal-{workspace.team}")
+        link = SESSION_LINK.findall(listing.replace("\\\\/", "/"))[0]
+        answer = await deployment.http.get(link)
+        assert answer.status_code == 200
+        files[workspace.team] = answer.text
+    assert "TZID=Asia/Kolkata" in files[ALPHA.team]
+    assert "TZID=America/St_Johns" in files[BETA.team]
+
+    view = await deployment.home(ALPHA)
+    (subscribe,) = [
+        e
+        for b in view["blocks"]
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == CalendarAction.SUBSCRIBE
+    ]
+    payload = block_actions_payload(
+        subscribe["action_id"],
+        subscribe.get("value"),
+        user_id=ALPHA.admin,
+        channel_id=None,
+        view=view,
+        team_id=ALPHA.team,
+        trigger_id=slack.issue_trigger(ALPHA.team),
+    )
+    before = len(slack.calls_to("views.publish"))
+    await deployment.post(interactivity_body(payload), FORM)
+    published = (await slack.wait_for_calls_async("views.publish", before + 1))[-1]
+    (address,) = FEED_ADDRESS.findall(all_text(published.args["view"]))
+    feed = await deployment.http.get(address)
+    assert feed.status_code == 200
+    assert "BEGIN:VCALENDAR" in feed.text
+    unknown = await deployment.http.get(address.rsplit("/", 1)[0] + "/" + "A" * 43 + ".ics")
+    assert (unknown.status_code, unknown.text) == (404, NOT_FOUND)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.schema import (
     TENANTED,
+    calendar_feeds,
     digests,
     reminder_subscriptions,
     sends,
@@ -77,6 +78,12 @@ class AcrossTenants:
         query = union(*(select(table.c.tenant).distinct() for table in TENANTED))
         async with self._engine.connect() as connection:
             return {row[0] for row in await connection.execute(query)}
+
+    async def feed_tenant(self, token_hash: str) -> str | None:
+        """The tenant whose calendar feed has this token (a calendar app asks with the address alone)."""
+        query = select(calendar_feeds.c.tenant).where(calendar_feeds.c.token_hash == token_hash)
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query)).scalar_one_or_none()
 
     async def subscribed_tenants(self) -> set[str]:
         """Every tenant with a digest or a reminder: the ones a scheduler tick has work for."""

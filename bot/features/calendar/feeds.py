@@ -87,15 +87,18 @@ class CalendarFeeds:
         clock: Clock,
         public_url: str,
         secret_key: str,
+        tenant: str = "",
     ) -> None:
+        """`tenant`: named in session links (many workspaces); "" in the single-workspace mode."""
         self._store = store
+        self._tenant = tenant
         self._catalog = catalog
         self._sessions = sessions
         self._orgtime = orgtime
         self._clock = clock
         self._base = public_url.rstrip("/")
         self._domain = urlsplit(public_url).hostname or "sessions-bot"
-        self.links = SessionFileLinks(public_url, secret_key)
+        self.links = SessionFileLinks(public_url, secret_key, tenant)
 
     # Addresses
 
@@ -139,7 +142,7 @@ class CalendarFeeds:
         """The calendar file a signed session link names, from the data held; None when the link
         is not one the bot made, or the session is no longer in that data."""
         link = self.links.read(name)
-        if link is None:
+        if link is None or link.tenant != self._tenant:
             return None
         module = self._catalog.module(link.module) or ModuleRef.named(link.module, "")
         read = await self._sessions.held_read(module)

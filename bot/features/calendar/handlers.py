@@ -167,6 +167,15 @@ def _not_modified(request: web.Request, listed: Listed) -> bool:
     return moment.tzinfo is not None and listed.modified <= moment
 
 
+def unknown_feed() -> web.Response:
+    """What an address that names no feed gets, whoever answers it."""
+    return _sentence(404, NOT_FOUND)
+
+
+def unknown_session_file() -> web.Response:
+    return _sentence(404, SESSION_NOT_FOUND)
+
+
 def _sentence(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         status=status, text=text, headers={**HEADERS, "Cache-Control": "no-store", **(headers or {})}

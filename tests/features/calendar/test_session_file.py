@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
+from bot.features.calendar.links import SessionFileLinks, SessionLink
 from bot.features.calendar.render import SESSION_NOT_FOUND
 from bot.features.forms.ids import Field, FormAction, FormCallback
+from bot.sessions.modules import ModuleId
 from tests.conftest import TODAY, MakeBot
 from tests.features.connect.test_connect_flow import KEY, _free_port
 from tests.features.forms.test_modals import module_choice
@@ -112,3 +114,16 @@ async def test_the_shortcuts_modal_offers_the_file_beside_google_calendar(kolkat
     assert google
     assert len(links) == len(google)
     assert [(await kolkata.http.get(url)).status_code for url in links.values()] == [200] * len(links)
+
+
+def test_a_link_names_its_tenant_under_the_signature_and_an_older_link_names_none() -> None:
+    module = ModuleId("100", "200", "300")
+    alpha = SessionFileLinks("https://bot.example", KEY, "TALPHA")
+    single = SessionFileLinks("https://bot.example", KEY)
+    made = alpha.url(module, "s|1").rsplit("/", 1)[1]
+
+    assert single.read(made) == SessionLink(module, "s|1", "TALPHA"), "any instance reads whose it is"
+    assert alpha.read(single.url(module, "s1").rsplit("/", 1)[1]) == SessionLink(module, "s1", "")
+    mac = made.split(".")[1]
+    other = SessionFileLinks("https://bot.example", KEY, "TBETA").url(module, "s|1").rsplit("/", 1)[1]
+    assert single.read(f"{other.split('.')[0]}.{mac}.ics") is None, "another tenant's body, this MAC"
