@@ -45,6 +45,7 @@ from tests.fakes.signing import (
     interactivity_body,
     signed_headers,
     slash_command_body,
+    tokens_revoked_payload,
     view_submission_payload,
 )
 from tests.fakes.slack import FakeSlack
@@ -642,3 +643,25 @@ async def test_each_workspace_s_calendar_links_and_feeds_serve_its_own_sessions(
     assert "BEGIN:VCALENDAR" in feed.text
     unknown = await deployment.http.get(address.rsplit("/", 1)[0] + "/" + "A" * 43 + ".ics")
     assert (unknown.status_code, unknown.text) == (404, NOT_FOUND)
+
+
+async def test_a_revoked_bot_token_forgets_the_workspace_and_a_revoked_person_s_token_does_not(
+    deployment: Deployment, fz: FakeZoho, slack: FakeSlack
+) -> None:
+    await _installed_and_connected(deployment, fz)
+    bot_user = slack.team(BETA.team).bot_user_id
+    people_only = tokens_revoked_payload(BETA.team, oauth=[BETA.admin], bot_user_id=bot_user)
+    assert (await deployment.post(json.dumps(people_only), JSON_CONTENT_TYPE)).status_code == 200
+    assert deployment.fleet.running(BETA.team) is not None
+
+    slack.uninstall(BETA.team)
+    revoked = tokens_revoked_payload(BETA.team, bot=[bot_user], bot_user_id=bot_user)
+    assert (await deployment.post(json.dumps(revoked), JSON_CONTENT_TYPE)).status_code == 200
+
+    async def gone() -> bool:
+        installed = await deployment.fleet.slack_stores.installations.installed_tenants()
+        return [entry.tenant_id for entry in installed] == [ALPHA.team]
+
+    await _until(gone)
+    assert BETA.team not in await deployment.fleet.root.tenant_ids()
+    assert "Laptop" in await deployment.command(ALPHA, "tools & systems week", "alpha-stays")
