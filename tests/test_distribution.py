@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from aiohttp import web
+from slack_sdk.oauth.installation_store import Installation
 
 from bot.config import load_settings
 from bot.features.calendar.handlers import NOT_FOUND
@@ -35,7 +37,7 @@ from bot.slack.server import Probes, start_http, web_app
 from bot.tenants.tenant import Tenant
 from bot.zoho.client import RetryPolicy
 from tests.clock import FakeClock
-from tests.conftest import TODAY
+from tests.conftest import TODAY, module_refs
 from tests.fakes.signing import (
     JSON_CONTENT_TYPE,
     app_uninstalled_payload,
@@ -53,6 +55,7 @@ from tests.fakes.zoho import FakeZoho, follow_consent
 from tests.fakes.zoho_data import Org, OrgSettings, sample_org
 from tests.slack.harness import SECRET, all_text
 from tests.store.postgres import PostgresServer
+from tests.test_tick_cost import statements
 
 JSON = dict[str, Any]
 FORM = "application/x-www-form-urlencoded"
@@ -665,3 +668,32 @@ async def test_a_revoked_bot_token_forgets_the_workspace_and_a_revoked_person_s_
     await _until(gone)
     assert BETA.team not in await deployment.fleet.root.tenant_ids()
     assert "Laptop" in await deployment.command(ALPHA, "tools & systems week", "alpha-stays")
+
+
+async def test_a_quiet_tick_asks_the_store_two_things_however_many_tenants_are_installed(
+    deployment: Deployment, clock: FakeClock, org: Org
+) -> None:
+    """The lease (with its marks) and which tenants are installed; nothing per tenant."""
+    fleet = deployment.fleet
+    module = module_refs(org)[0]
+    for n in range(40):
+        team = f"TQUIET{n:03d}"
+        await fleet.slack_stores.installations.async_save(
+            Installation(app_id="A1", team_id=team, bot_token=f"xoxb-{team}", bot_user_id="UB", user_id="U1")
+        )
+        if n % 4 == 0:
+            await fleet.root.tenant(Tenant(team)).save_digest(
+                "C1", module, dt_time(23), frozenset(range(7)), "UTC", "U1", clock.now()
+            )
+    for _ in range(2):  # the first ticks build the subscribed tenants' parts and read their subscriptions
+        await fleet.scheduler.tick()
+        clock.advance(30)
+
+    for _ in range(3):
+        with statements() as sent:
+            report = await fleet.scheduler.tick()
+        clock.advance(30)
+        assert report.leader
+        assert len(sent) == 2, sent
+        assert sent[0].startswith("INSERT INTO leases")
+        assert "slack_bots" in sent[1]
