@@ -25,6 +25,7 @@ import httpx
 import pytest
 from aiohttp import web
 from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy import text
 
 from bot.config import load_settings
 from bot.features.calendar.handlers import NOT_FOUND
@@ -697,3 +698,23 @@ async def test_a_quiet_tick_asks_the_store_two_things_however_many_tenants_are_i
         assert len(sent) == 2, sent
         assert sent[0].startswith("INSERT INTO leases")
         assert "slack_bots" in sent[1]
+
+
+async def test_a_second_install_into_a_workspace_replaces_the_first_and_its_token_is_used(
+    deployment: Deployment, fz: FakeZoho, slack: FakeSlack
+) -> None:
+    await _installed_and_connected(deployment, fz)
+    installations = deployment.fleet.slack_stores.installations
+    first = await installations.async_find_bot(enterprise_id=None, team_id=ALPHA.team)
+    assert first is not None
+
+    assert (await deployment.install(ALPHA)).status_code == 200
+
+    second = await installations.async_find_bot(enterprise_id=None, team_id=ALPHA.team)
+    assert second is not None
+    assert second.bot_token != first.bot_token
+    async with deployment.fleet.slack_stores.engine.connect() as connection:
+        query = text("SELECT count(*) FROM slack_bots WHERE team_id = :team")
+        assert (await connection.execute(query, {"team": ALPHA.team})).scalar_one() == 1, "nothing doubled"
+    await deployment.command(ALPHA, "tools & systems week", "after-reinstall")
+    assert slack.calls[-1].token == second.bot_token

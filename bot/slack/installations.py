@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import Column, Table, and_, case, delete, func, select, text
@@ -114,6 +115,24 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
         for table, names in ((self.installations, INSTALLATION_SECRETS), (self.bots, BOT_SECRETS)):
             for name in names:  # in place: same name, same position, now sealed TEXT
                 table.append_column(Column(name, SealedText(secrets)), replace_existing=True)
+
+    async def async_save(self, installation: Installation) -> None:
+        """slack_sdk's save, then the tenant's older installs deleted: a second install into a
+        workspace replaces the first (its new token is the one used) rather than adding a row
+        beside it. A rotation saves with the same `installed_at` and updates in place."""
+        await super().async_save(installation)
+        if not installation.bot_token:
+            return  # a person's own install: the bot's stays
+        tenant = Tenant(
+            installation.team_id or "",
+            installation.enterprise_id or "",
+            bool(installation.is_enterprise_install),
+        )
+        newest = datetime.fromtimestamp(installation.installed_at, UTC).replace(tzinfo=None)
+        async with self.engine.begin() as connection:
+            for table in (self.installations, self.bots):
+                older = and_(self._of(table, tenant), table.c.installed_at < newest)
+                await connection.execute(delete(table).where(older))
 
     async def forget_installations(self, tenant: Tenant) -> int:
         """Delete every installation and bot row of `tenant` (a workspace, or an enterprise

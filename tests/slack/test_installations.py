@@ -284,13 +284,15 @@ async def test_rotation_updates_the_rows_in_place_as_bolts_token_rotator_saves(
         assert row["bot_token"].startswith(PREFIX)
 
 
-async def test_a_second_install_into_the_same_workspace_is_the_one_found(
+async def test_a_second_install_into_the_same_workspace_replaces_the_first(
     stores: SlackStores, store: SealedInstallationStore
 ) -> None:
     await store.async_save(install(bot_token="xoxb-first", bot_id="B1"))
     await store.async_save(install(installed_at=LATER, bot_token="xoxb-second", bot_id="B2"))
 
-    assert [len(await rows(stores, t)) for t in (INSTALLATIONS_TABLE, BOTS_TABLE)] == [2, 2]
+    assert [len(await rows(stores, t)) for t in (INSTALLATIONS_TABLE, BOTS_TABLE)] == [1, 1], (
+        "nothing doubled"
+    )
     bot = await store.async_find_bot(enterprise_id="E111", team_id="T111")
     found = await store.async_find_installation(enterprise_id="E111", team_id="T111")
     assert bot is not None
@@ -378,7 +380,9 @@ async def test_forgetting_a_workspace_leaves_every_other_tenants_rows(
     await _four_tenants(store)
     others = {(None, "T2", False), ("E1", "T3", False), ("E1", None, True)}
 
-    assert await store.forget_installations(Tenant.workspace("T1")) == 6
+    assert await store.forget_installations(Tenant.workspace("T1")) == 4, (
+        "its second install replaced the first"
+    )
 
     assert await owners(stores) == {INSTALLATIONS_TABLE: others, BOTS_TABLE: others}
     assert await store.async_find_installation(enterprise_id=None, team_id="T1") is None
