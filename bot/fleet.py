@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -44,7 +45,7 @@ from bot.secrets import Secrets
 from bot.sessions.errors import SessionsError
 from bot.sessions.link import REDIRECT_PATH
 from bot.slack import distribution, server
-from bot.slack.installations import SlackStores, open_slack_stores
+from bot.slack.installations import SlackStores, open_slack_stores, same_install
 from bot.slack.noise import quiet_known_noise
 from bot.slack.once import events_once
 from bot.store.lease import Marks
@@ -78,6 +79,8 @@ class Fleet:
     _tasks: dict[str, list[asyncio.Task[None]]] = field(default_factory=dict)
     _subscribed: tuple[str, set[str]] | None = None
     """The tenants with subscriptions, with the lease's mark they were read under."""
+    _built_for: dict[str, datetime] = field(default_factory=dict)
+    """The installation (when it was made) each workspace was built for."""
     _expires_at: dict[str, float | None] = field(default_factory=dict)
     """When each tenant's bot token expires (None: it does not rotate), as last read."""
 
@@ -100,13 +103,23 @@ class Fleet:
 
     # ------------------------------------------------------------------ tenants
 
-    async def workspace(self, tenant: Tenant, token: str) -> Workspace:
-        """The tenant's workspace, built at its first need; `token`, its bot token now."""
+    async def workspace(self, tenant: Tenant, token: str, installed: datetime | None = None) -> Workspace:
+        """The tenant's workspace, built at its first need; `token`, its bot token now;
+        `installed`, when its installation was made (else as the store last found it). A workspace
+        built for an earlier installation is of a tenant that left and came back meanwhile
+        (through any instance): it is dropped, with what this process held of it, and built anew."""
+        installed = installed or self.slack_stores.installations.installed_as_found(tenant.id)
+        built_for = self._built_for.get(tenant.id)
+        if installed is not None and built_for is not None and not same_install(installed, built_for):
+            log.info("tenant %s installed again since its parts were built: built anew", tenant)
+            self._forget_here(tenant.id)
         workspace = self._workspaces.get(tenant.id)
         if workspace is None:
             async with self._building:
                 workspace = self._workspaces.get(tenant.id) or await self._build(tenant, token)
                 self._workspaces[tenant.id] = workspace
+                if installed is not None:
+                    self._built_for[tenant.id] = installed
         workspace.slack.token = token  # a rotated token replaces the one the workspace was built with
         return workspace
 
@@ -143,8 +156,17 @@ class Fleet:
         """The tenant's workspace if this process has built it."""
         return self._workspaces.get(tenant_id)
 
+    def _forget_here(self, tenant_id: str) -> None:
+        """Drop the tenant's parts and what this process's own disk holds of it (a tenant that
+        left: the instance it left through deleted the shared rest)."""
+        workspace = self._drop(tenant_id)
+        if workspace is not None:
+            workspace.core.forget_zoho_data()
+            workspace.core.people_cache.clear()
+
     def _drop(self, tenant_id: str) -> Workspace | None:
         self._expires_at.pop(tenant_id, None)
+        self._built_for.pop(tenant_id, None)
         for task in self._tasks.pop(tenant_id, []):
             task.cancel()
         return self._workspaces.pop(tenant_id, None)
@@ -156,7 +178,10 @@ class Fleet:
         """The workspace of an installed tenant named by its id (a browser page's state names it)."""
         for installed in await self.slack_stores.installations.installed_tenants():
             if installed.tenant_id == tenant_id:
-                return await self.workspace(installed.tenant, await self._token(installed.tenant))
+                token = await self._token(installed.tenant)
+                return await self.workspace(
+                    installed.tenant, token, installed.installed_at.replace(tzinfo=None)
+                )
         return None
 
     async def _token(self, tenant: Tenant) -> str:
@@ -188,13 +213,16 @@ class Fleet:
         for entry in installed:
             if entry.tenant_id not in subscribed:
                 continue
+            installed_at = entry.installed_at.replace(tzinfo=None)
             workspace = self._workspaces.get(entry.tenant_id)
-            if workspace is None:
-                workspace = await self.workspace(entry.tenant, await self._token(entry.tenant))
+            built_for = self._built_for.get(entry.tenant_id)
+            if workspace is None or built_for is None or not same_install(built_for, installed_at):
+                token = await self._token(entry.tenant)
+                workspace = await self.workspace(entry.tenant, token, installed_at)
             await self._keep_token_fresh(workspace)
             rounds.append(workspace.round)
         for tenant_id in self._workspaces.keys() - {entry.tenant_id for entry in installed}:
-            self._drop(tenant_id)
+            self._forget_here(tenant_id)  # it left, through this instance or another
         return rounds
 
     async def _keep_token_fresh(self, workspace: Workspace) -> None:
@@ -246,7 +274,7 @@ class Fleet:
             rows = await self.root.forget_tenant(tenant.id)
             core.forget_zoho_data()
             core.people_cache.clear()
-            await core.state.forget_tokens()
+            await self.shared.coordination.forget_prefix(core.organisation.tenant_prefix())
             log.info("left (%s): %d installation rows and %d rows deleted", why, installations, rows)
 
     async def calls_today(self, tenant: Tenant) -> int:

@@ -718,3 +718,54 @@ async def test_a_second_install_into_a_workspace_replaces_the_first_and_its_toke
         assert (await connection.execute(query, {"team": ALPHA.team})).scalar_one() == 1, "nothing doubled"
     await deployment.command(ALPHA, "tools & systems week", "after-reinstall")
     assert slack.calls[-1].token == second.bot_token
+
+
+async def test_a_workspace_that_left_through_one_instance_and_came_back_starts_clean_on_every_instance(
+    make_deployment: MakeDeployment,
+    postgres_server: PostgresServer,
+    fz: FakeZoho,
+    slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    url = postgres_server.fresh_database()
+    first = await make_deployment(url, tmp_path / "first")
+    second = await make_deployment(url, tmp_path / "second")
+    assert (await first.install(ALPHA)).status_code == 200
+    fz.approve_as("hr@alpha.example")
+    assert (await first.connect(ALPHA)).status_code == 200
+    for deployment in (first, second):
+        await deployment.home(ALPHA)
+        running = deployment.fleet.running(ALPHA.team)
+        assert running is not None
+        assert running.connect is not None
+        await running.connect.refresh()
+    running = first.fleet.running(ALPHA.team)
+    assert running is not None
+    await running.core.catalog.walk()
+    kept = second.fleet.running(ALPHA.team)
+    assert kept is not None
+    assert await kept.core.catalog.take_shared(), "as its discovery task does"
+    assert "Laptop" in await second.command(ALPHA, "tools & systems week", "before-leaving")
+
+    slack.uninstall(ALPHA.team)
+    body = json.dumps(app_uninstalled_payload(ALPHA.team, bot_user_id=slack.team(ALPHA.team).bot_user_id))
+    assert (await first.post(body, JSON_CONTENT_TYPE)).status_code == 200
+
+    async def shared_left() -> list[Any]:
+        async with first.fleet.slack_stores.engine.connect() as connection:  # the same database
+            query = text("SELECT key FROM shared_values WHERE key LIKE 'tenant:TALPHA:%'")
+            return list((await connection.execute(query)).all())
+
+    async def gone() -> bool:
+        return (
+            not await first.fleet.slack_stores.installations.installed_tenants() and not await shared_left()
+        )
+
+    await _until(gone)  # its token, catalog and session data too
+    assert (await second.install(ALPHA)).status_code == 200
+
+    home = all_text(await second.home(ALPHA))
+    assert "Connected to Zoho People" not in home, "the instance that kept its parts built them anew"
+    again = await second.command(ALPHA, "tools & systems week", "after-coming-back")
+    assert "isn't connected" in again
+    assert "Laptop" not in again

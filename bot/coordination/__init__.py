@@ -47,6 +47,10 @@ class Coordination(Protocol):
     async def delete(self, key: str, value: str | None = None) -> None:
         """Delete the key; with `value`, only while it still holds that value."""
 
+    async def forget_prefix(self, prefix: str) -> None:
+        """Delete every value and every event log whose name starts with `prefix` (a tenant that
+        left: its token, session data, catalog and counts)."""
+
     async def take_slot(self, name: str, now: float, limits: Limits) -> tuple[float, float]:
         """Record one event in `name`'s log if every window has room: returns (0.0, 0.0).
 

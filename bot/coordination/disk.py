@@ -44,6 +44,12 @@ class DiskCoordination:
             if isinstance(entry, tuple) and (value is None or entry[0] == value):
                 self._cache.delete(f"value:{key}")
 
+    async def forget_prefix(self, prefix: str) -> None:
+        with self._cache.transact():
+            for key in list(self._cache.iterkeys()):
+                if isinstance(key, str) and key.partition(":")[2].startswith(prefix):
+                    self._cache.delete(key)
+
     async def take_slot(self, name: str, now: float, limits: Limits) -> tuple[float, float]:
         longest = max(window for window, _ in limits)
         with self._cache.transact():

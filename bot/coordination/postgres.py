@@ -135,6 +135,15 @@ class PostgresCoordination:
             await connection.execute(statement)
         self._seen.pop(key, None)
 
+    async def forget_prefix(self, prefix: str) -> None:
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        async with self._connect() as connection:
+            await connection.execute(
+                delete(shared_values).where(shared_values.c.key.like(pattern, escape="\\"))
+            )
+            await connection.execute(delete(call_log).where(call_log.c.name.like(pattern, escape="\\")))
+        self._seen = {key: seen for key, seen in self._seen.items() if not key.startswith(prefix)}
+
     async def take_slot(self, name: str, now: float, limits: Limits) -> tuple[float, float]:
         """Under the log's advisory lock, one statement inserts the event only while every window
         has room (and forgets events older than the longest); a refusal then reads the times to

@@ -40,6 +40,9 @@ class PrefixedCoordination:
     async def delete(self, key: str, value: str | None = None) -> None:
         await self._inner.delete(self._key(key), value)
 
+    async def forget_prefix(self, prefix: str) -> None:
+        await self._inner.forget_prefix(self._key(prefix))
+
     async def take_slot(self, name: str, now: float, limits: Limits) -> tuple[float, float]:
         return await self._inner.take_slot(self._key(name), now, limits)
 

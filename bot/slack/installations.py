@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import Column, Table, and_, case, delete, func, select, text
@@ -115,6 +115,7 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
         for table, names in ((self.installations, INSTALLATION_SECRETS), (self.bots, BOT_SECRETS)):
             for name in names:  # in place: same name, same position, now sealed TEXT
                 table.append_column(Column(name, SealedText(secrets)), replace_existing=True)
+        self._found: dict[str, datetime] = {}
 
     async def async_save(self, installation: Installation) -> None:
         """slack_sdk's save, then the tenant's older installs deleted: a second install into a
@@ -133,6 +134,28 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
             for table in (self.installations, self.bots):
                 older = and_(self._of(table, tenant), table.c.installed_at < newest)
                 await connection.execute(delete(table).where(older))
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        """slack_sdk's find, remembering when the bot found was installed (`installed_as_found`)."""
+        bot = await super().async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
+        if bot is not None:
+            tenant = Tenant(bot.team_id or "", bot.enterprise_id or "", bool(bot.is_enterprise_install))
+            self._found[tenant.id] = _stored(bot.installed_at)
+        return bot
+
+    def installed_as_found(self, tenant_id: str) -> datetime | None:
+        """When the tenant's bot was installed, as this process last found it (Bolt finds it for
+        every request): a later install than a workspace was built for means it left and came
+        back meanwhile, perhaps through another instance."""
+        return self._found.get(tenant_id)
 
     async def forget_installations(self, tenant: Tenant) -> int:
         """Delete every installation and bot row of `tenant` (a workspace, or an enterprise
@@ -185,6 +208,18 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
         else:
             owner = and_(c.is_enterprise_install.is_(False), c.team_id == tenant.id)
         return and_(c.client_id == self.client_id, owner)
+
+
+def _stored(installed_at: float) -> datetime:
+    """The moment as the table holds it (naive UTC): slack_sdk reads the stored naive value with
+    `datetime.timestamp()`, as local time, and this undoes that (to a microsecond: compare
+    with `same_install`)."""
+    return datetime.fromtimestamp(installed_at)
+
+
+def same_install(one: datetime, other: datetime) -> bool:
+    """Two readings of one install's moment (naive UTC), through a float and back or not."""
+    return abs((one - other).total_seconds()) < 0.001
 
 
 @dataclass

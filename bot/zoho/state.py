@@ -71,11 +71,6 @@ class ZohoState:
             with _reachable():
                 await self._coordination.delete(_TOKEN, raw)
 
-    async def forget_tokens(self) -> None:
-        """Drop the cached access token whatever it is: the connection is gone (its tenant left)."""
-        with _reachable():
-            await self._coordination.delete(_TOKEN)
-
     def _unsealed(self, raw: str | None) -> CachedToken | None:
         """The cached token; None when there is none, or it was sealed with a key no longer set
         (a new one is then asked for)."""

@@ -73,6 +73,26 @@ async def test_delete_with_a_value_only_deletes_while_it_holds_that_value(open_i
     assert await one.get("mutex", NOW) is None
 
 
+async def test_forgetting_a_prefix_deletes_its_values_and_logs_and_nothing_else(
+    open_instance: Opener,
+) -> None:
+    one, two = open_instance(), open_instance()
+    for key in ("tenant:T1:zoho:token", "tenant:T1:snapshot:a/b/c", "tenant:T10:zoho:token", "t_nant:T1:x"):
+        await one.put(key, "v")
+    await one.take_slot("tenant:T1:zoho:lms", NOW, [(60.0, 5)])
+    await one.take_slot("tenant:T10:zoho:lms", NOW, [(60.0, 5)])
+
+    await two.forget_prefix("tenant:T1:")
+
+    assert [await one.get(k, NOW) for k in ("tenant:T1:zoho:token", "tenant:T1:snapshot:a/b/c")] == [
+        None,
+        None,
+    ]
+    assert [await one.get(k, NOW) for k in ("tenant:T10:zoho:token", "t_nant:T1:x")] == ["v", "v"]
+    assert await one.count_since("tenant:T1:zoho:lms", NOW - 60) == 0
+    assert await one.count_since("tenant:T10:zoho:lms", NOW - 60) == 1
+
+
 async def test_slots_are_shared_and_never_over_the_limit_under_contention(open_instance: Opener) -> None:
     instances = [open_instance() for _ in range(3)]
     results = await asyncio.gather(*(instances[i % 3].take_slot("lms", NOW, MINUTE) for i in range(12)))
