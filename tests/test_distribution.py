@@ -762,6 +762,8 @@ async def test_a_workspace_that_left_through_one_instance_and_came_back_starts_c
         )
 
     await _until(gone)  # its token, catalog and session data too
+    await kept.connect.refresh()  # what the other instance's connection task does every minute
+    assert kept.core.catalog.walked_at() is None, "what it held of the organisation is gone from its disk"
     assert (await second.install(ALPHA)).status_code == 200
 
     home = all_text(await second.home(ALPHA))

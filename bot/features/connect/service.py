@@ -293,11 +293,15 @@ class ConnectService:
     # ------------------------------------------------------------------ every instance, over time
 
     async def load(self) -> None:
-        """Take up the connection the store holds (made by this or another instance), and its settings."""
+        """Take up the connection the store holds (made by this or another instance), and its settings;
+        when the one taken up before is gone, what this instance holds of that organisation goes."""
         stored = await self._store.connection(CONNECTION)
         if stored != self._stored:
+            held = self._stored
             self._stored = stored
             await take_up(stored, self._link, self._orgtime, self._organisation)
+            if held is not None and (stored is None or stored.refresh_token != held.refresh_token):
+                self._forget_data()  # disconnected (or its tenant left) through another instance
 
     async def keep_fresh(self) -> None:
         """Forever: follow the store's connection, and read Zoho's settings again when due."""
