@@ -256,11 +256,7 @@ async def test_two_workspaces_install_connect_their_own_zoho_and_see_only_their_
     beta_zoho.approve_as("hr@beta.example")
     assert (await deployment.connect(BETA)).status_code == 200
 
-    for workspace in (ALPHA, BETA):
-        running = deployment.fleet.running(workspace.team)
-        assert running is not None
-        with tenant_context(workspace.team):  # as the tenant's discovery task runs it
-            await running.core.catalog.walk()
+    await _discover(deployment, ALPHA, BETA)
     alpha = await deployment.command(ALPHA, "tools & systems week", "alpha")
     beta = await deployment.command(BETA, "tools & systems week", "beta")
     # "Laptop & accounts setup" is tomorrow at 09:30 on each organisation's own wall clock.
@@ -284,6 +280,15 @@ async def test_two_workspaces_install_connect_their_own_zoho_and_see_only_their_
     assert {line.get("tenant") for line in reads} == {ALPHA.team, BETA.team}
 
 
+async def _discover(deployment: Deployment, *workspaces: Workspace) -> None:
+    """Each workspace's catalog walked, as its discovery task does."""
+    for workspace in workspaces:
+        running = deployment.fleet.running(workspace.team)
+        assert running is not None
+        with tenant_context(workspace.team):
+            await running.core.catalog.walk()
+
+
 async def _installed_and_connected(
     deployment: Deployment, fz: FakeZoho, *, approved: bool = False
 ) -> FakeZoho:
@@ -296,11 +301,7 @@ async def _installed_and_connected(
     assert (await deployment.connect(ALPHA)).status_code == 200
     beta_zoho.approve_as("hr@beta.example")
     assert (await deployment.connect(BETA)).status_code == 200
-    for workspace in (ALPHA, BETA):
-        running = deployment.fleet.running(workspace.team)
-        assert running is not None
-        with tenant_context(workspace.team):  # as the tenant's discovery task runs it
-            await running.core.catalog.walk()
+    await _discover(deployment, ALPHA, BETA)
     return beta_zoho
 
 
@@ -554,17 +555,19 @@ async def test_an_org_wide_install_is_one_tenant_for_every_workspace_of_the_ente
     assert await deployment.fleet.root.tenant_ids() == {"EGRID"}
 
 
-async def test_two_instances_on_one_postgresql_serve_both_workspaces_and_send_each_digest_once(
-    make_deployment: MakeDeployment,
-    postgres_server: PostgresServer,
-    fz: FakeZoho,
-    slack: FakeSlack,
-    clock: FakeClock,
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+async def two_instances(
+    make_deployment: MakeDeployment, postgres_server: PostgresServer, tmp_path: Path
+) -> tuple[Deployment, Deployment]:
+    """Two instances of one deployment on one PostgreSQL database, each with its own disk."""
     url = postgres_server.fresh_database()
-    first = await make_deployment(url, tmp_path / "first")
-    second = await make_deployment(url, tmp_path / "second")
+    return await make_deployment(url, tmp_path / "first"), await make_deployment(url, tmp_path / "second")
+
+
+async def test_two_instances_on_one_postgresql_serve_both_workspaces_and_send_each_digest_once(
+    two_instances: tuple[Deployment, Deployment], fz: FakeZoho, slack: FakeSlack, clock: FakeClock
+) -> None:
+    first, second = two_instances
     beta_zoho = fz.add_organisation(sample_org(TODAY, settings=ST_JOHNS))
     assert (await first.install(ALPHA)).status_code == 200
     assert (await second.install(BETA)).status_code == 200
@@ -721,15 +724,9 @@ async def test_a_second_install_into_a_workspace_replaces_the_first_and_its_toke
 
 
 async def test_a_workspace_that_left_through_one_instance_and_came_back_starts_clean_on_every_instance(
-    make_deployment: MakeDeployment,
-    postgres_server: PostgresServer,
-    fz: FakeZoho,
-    slack: FakeSlack,
-    tmp_path: Path,
+    two_instances: tuple[Deployment, Deployment], fz: FakeZoho, slack: FakeSlack
 ) -> None:
-    url = postgres_server.fresh_database()
-    first = await make_deployment(url, tmp_path / "first")
-    second = await make_deployment(url, tmp_path / "second")
+    first, second = two_instances
     assert (await first.install(ALPHA)).status_code == 200
     fz.approve_as("hr@alpha.example")
     assert (await first.connect(ALPHA)).status_code == 200
