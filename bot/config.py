@@ -380,6 +380,11 @@ def _distribution_problems(settings: Settings) -> list[str]:
         problems.append(
             "BOT_PUBLIC_URL is not set: Slack sends installers back to {BOT_PUBLIC_URL}/slack/oauth_redirect."
         )
+    if settings.modules_file is not None:
+        problems.append(
+            "BOT_MODULES_FILE is set: its aliases name one organisation's modules; with many "
+            "workspaces each one's modules are discovered in its own Zoho People."
+        )
     if settings.zoho_refresh_token:
         problems.append(
             "ZOHO_REFRESH_TOKEN is set: with many workspaces, each connects its own Zoho People "

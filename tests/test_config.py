@@ -345,8 +345,11 @@ def test_many_workspaces_need_no_bot_token_and_ask_slack_where_the_api_is() -> N
     assert "slack-client-secret" in settings.secrets
 
 
-def test_every_setting_many_workspaces_lack_or_forbid_is_named_at_once() -> None:
+def test_every_setting_many_workspaces_lack_or_forbid_is_named_at_once(tmp_path: Path) -> None:
+    aliases = tmp_path / "modules.toml"
+    aliases.write_text("", encoding="utf-8")
     wrong = {**DISTRIBUTION, "SLACK_CLIENT_SECRET": "", "SLACK_SIGNING_SECRET": "", "BOT_PUBLIC_URL": ""}
+    wrong["BOT_MODULES_FILE"] = str(aliases)
     wrong |= {"SLACK_APP_TOKEN": "xapp-1-A1-1-abc", "ZOHO_REFRESH_TOKEN": "1000.abc.def"}
     with pytest.raises(ConfigError) as raised:
         load_settings(environ=wrong, env_file=None)
@@ -355,3 +358,4 @@ def test_every_setting_many_workspaces_lack_or_forbid_is_named_at_once() -> None
         assert named in said
     for named in ("SLACK_APP_TOKEN is set", "BOT_PUBLIC_URL is not set", "ZOHO_REFRESH_TOKEN is set"):
         assert named in said
+    assert "BOT_MODULES_FILE is set" in said
