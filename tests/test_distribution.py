@@ -13,6 +13,7 @@ import logging
 import re
 import socket
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from bot.features.forms.ids import FormAction
 from bot.fleet import Fleet, open_fleet
 from bot.logs import Redacting, tenant_context
 from bot.scheduler import LEASE_NAME, LEASE_TTL
+from bot.slack.distribution import RecentAuthorizations
 from bot.slack.server import Probes, start_http, web_app
 from bot.tenants.tenant import Tenant
 from bot.zoho.client import RetryPolicy
@@ -263,6 +265,13 @@ async def test_two_workspaces_install_connect_their_own_zoho_and_see_only_their_
     assert f"<!date^{_instant(org, 1, '09:30')}^" in alpha, alpha[:600]
     assert f"<!date^{_instant(beta_org, 1, '09:30')}^" in beta
     assert f"<!date^{_instant(beta_org, 1, '09:30')}^" not in alpha
+
+    for n in range(3):
+        await deployment.command(ALPHA, "tools & systems week", f"again-{n}")
+    asked = Counter(call.token for call in slack.calls_to("auth.test"))
+    assert max(asked.values()) <= 2, (
+        f"auth.test once a token (and once by the install), not per request: {asked}"
+    )
 
     alpha_tokens = {c.args.get("token") for c in slack.calls if c.args.get("channel") == ALPHA.channel}
     beta_tokens = {c.args.get("token") for c in slack.calls if c.args.get("channel") == BETA.channel}
@@ -768,3 +777,10 @@ async def test_a_workspace_that_left_through_one_instance_and_came_back_starts_c
     again = await second.command(ALPHA, "tools & systems week", "after-coming-back")
     assert "isn't connected" in again
     assert "Laptop" not in again
+
+
+def test_the_kept_authorizations_are_bounded_oldest_out_first() -> None:
+    kept = RecentAuthorizations(2)
+    for token in ("xoxb-1", "xoxb-2", "xoxb-3"):
+        kept[token] = token.upper()
+    assert list(kept) == ["xoxb-2", "xoxb-3"]

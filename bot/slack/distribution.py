@@ -59,6 +59,24 @@ TenantApp = Callable[[Tenant, AuthorizeResult], Awaitable[AsyncApp]]
 Leaving = Callable[[Tenant, str], Awaitable[None]]
 
 
+class RecentAuthorizations(dict[str, Any]):
+    """Bolt's cache of what `auth.test` said of each bot token (Bolt otherwise asks Slack before
+    every request), bounded: tokens rotate every 12 hours, so an unbounded cache would grow."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__()
+        self._most = most
+
+    def __setitem__(self, token: str, result: Any) -> None:
+        if len(self) >= self._most:
+            del self[next(iter(self))]  # the oldest
+        super().__setitem__(token, result)
+
+
+AUTHORIZATIONS_KEPT = 10_000
+"""Tokens whose `auth.test` answer is kept: more than the workspaces one deployment serves."""
+
+
 def oauth_settings(
     client_id: str,
     client_secret: str,
@@ -67,7 +85,7 @@ def oauth_settings(
     installations: AsyncInstallationStore,
     states: AsyncOAuthStateStore,
 ) -> AsyncOAuthSettings:
-    return AsyncOAuthSettings(
+    settings = AsyncOAuthSettings(
         client_id=client_id,
         client_secret=client_secret,
         scopes=list(BOT_SCOPES),
@@ -81,6 +99,9 @@ def oauth_settings(
         redirect_uri=f"{public_url}{OAUTH_REDIRECT_PATH}",
         authorization_url=authorization_url,
     )
+    settings.authorize.cache_enabled = True  # a token's bot and team do not change: ask once
+    settings.authorize.authorize_result_cache = RecentAuthorizations(AUTHORIZATIONS_KEPT)
+    return settings
 
 
 def tenant_of(context: AsyncBoltContext) -> Tenant:
