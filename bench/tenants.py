@@ -584,6 +584,10 @@ class Figures:
     run_seconds: float = 0.0
     acks: list[float] = field(default_factory=list)
     """Seconds, one per command."""
+    zoho_acks: list[float] = field(default_factory=list)
+    """Those of the commands during which the bot asked the tenant's Zoho (a read or a token)."""
+    collected_acks: list[float] = field(default_factory=list)
+    """Those during which a full garbage collection ran."""
     later: int = 0
     """Commands acknowledged with a placeholder, their answer through response_url."""
     unanswered: int = 0
@@ -719,6 +723,7 @@ class Run:
         self.quiet_moments: list[float] = []
         self.pending: list[str] = []
         """The response_url names of commands acknowledged with a placeholder."""
+        self.collections = Collections()
 
     async def go(self) -> Figures:
         figures = self.figures
@@ -788,7 +793,7 @@ class Run:
         instances started at different moments do)."""
         first = (self.span.start - BEFORE).timestamp()
         clock.set(first)
-        collections = Collections()
+        collections = self.collections
         step = TICK / len(instances)
         tickers = [Ticker(instance, clock, proxies, first + n * step) for n, instance in enumerate(instances)]
         loops = [asyncio.create_task(ticker.run()) for ticker in tickers]
@@ -845,11 +850,18 @@ class Run:
             team_id=plan.team,
             response_url=self.response_url(name),
         )
+        collected = len(self.collections.pauses)
+        asked = len(plan.zoho.requests)
         started = time.perf_counter()
         answer = await http.post(
             f"{instance.url}/slack/events", content=body, headers=signed_headers(body, SECRET)
         )
-        self.figures.acks.append(time.perf_counter() - started)
+        ack = time.perf_counter() - started
+        self.figures.acks.append(ack)
+        if len(plan.zoho.requests) != asked:
+            self.figures.zoho_acks.append(ack)
+        if len(self.collections.pauses) != collected:
+            self.figures.collected_acks.append(ack)
         outcome = f"HTTP {answer.status_code}"
         if answer.status_code == 200:
             message = answer.json() if answer.content else {}
@@ -973,6 +985,12 @@ def table(runs: list[Figures]) -> str:
             f"×{_ms(f.acks, 0.5) / _ms(one.acks, 0.5):.2f} / ×{_ms(f.acks, 0.99) / _ms(one.acks, 0.99):.2f}"
         )
 
+    def zoho_first(f: Figures) -> str:
+        return f"{len(f.zoho_acks)}, {_ms(f.zoho_acks, 0.5):.1f} / {_ms(f.zoho_acks, 0.99):.1f}"
+
+    def collected(f: Figures) -> str:
+        return f"{len(f.collected_acks)}, {max(f.collected_acks, default=0) * 1000:.0f}"
+
     def answers(f: Figures) -> str:
         listings = f.outcomes.get("listing", 0)
         reminds = sum(n for outcome, n in f.outcomes.items() if outcome.startswith("remind"))
@@ -1026,6 +1044,8 @@ def table(runs: list[Figures]) -> str:
         ("setup written directly, and the catalogs walked (s)", lambda f: f"{f.setup_seconds:.0f}"),
         ("ack p50 / p99 (ms)", lambda f: f"{_ms(f.acks, 0.5):.1f} / {_ms(f.acks, 0.99):.1f}"),
         ("ack p50 / p99 against 1 tenant (same instances)", against),
+        ("  of the commands that asked Zoho before answering: count, p50 / p99 (ms)", zoho_first),
+        ("  of the commands during a full garbage collection: count, max (ms)", collected),
         ("answers: listings / remind / placeholder (never answered) / other", answers),
         ("auth.test calls to Slack per command", lambda f: f"{f.auth_tests / max(1, f.commands):.2f}"),
         ("sends due / sent / late (> 1 min) / duplicated", sends),
