@@ -566,6 +566,22 @@ class FakeSlack:
             self._socket_acks.clear()
             self._socket_envelopes.clear()
 
+    def take_records(self) -> tuple[list[Call], list[Response]]:
+        """The calls and accepted response_url posts recorded since the last take, forgotten as
+        they are handed over, in one step: a long run (bench/tenants.py) reads them as it goes
+        and keeps the fake's memory flat, and nothing recorded meanwhile is lost between a read
+        and a `clear_records`."""
+        with self._lock:
+            calls, responses = self._calls, self._responses
+            self._calls, self._responses = [], []
+        return calls, responses
+
+    def forget_messages(self) -> None:
+        """Forget the posted messages the fake keeps for `messages`, chat.update and
+        conversations.history (users, channels and records stay)."""
+        with self._lock:
+            self._messages.clear()
+
     # ------------------------------------------------------------------- records
 
     @property

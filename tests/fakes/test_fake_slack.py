@@ -313,6 +313,26 @@ async def test_response_url_accepts_five_posts(fake: FakeSlack) -> None:
     assert len(await fake.wait_for_responses_async(5)) == 5
 
 
+async def test_take_records_hands_over_each_record_once(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.add_channel("C1", "general")
+    await client.chat_postMessage(channel="C1", text="first")
+    async with aiohttp.ClientSession() as session:
+        await session.post(fake.response_url("cmd"), json={"text": "answer"})
+
+    calls, responses = fake.take_records()
+    assert [c.method for c in calls] == ["chat.postMessage"]
+    assert [r.body["text"] for r in responses] == ["answer"]
+    assert fake.take_records() == ([], [])
+
+    await client.chat_postMessage(channel="C1", text="second")
+    calls, _ = fake.take_records()
+    assert [c.args["text"] for c in calls] == ["second"]
+    assert [m["text"] for m in fake.messages] == ["first", "second"], "messages are kept"
+    fake.forget_messages()
+    assert fake.messages == []
+    assert fake.calls == [], "taken records are not recorded twice"
+
+
 # --------------------------------------------------------------------------- signing
 
 
