@@ -695,12 +695,10 @@ async def open_instance(
 async def walk_catalogs(instance: Instance, plans: list[Plan]) -> None:
     """Each tenant's catalog on this instance, as the background discovery would walk it."""
     gate = asyncio.Semaphore(8)
-    await instance.fleet.rounds()  # builds every installed tenant's workspace
 
     async def walk(plan: Plan) -> None:
         async with gate:
-            workspace = instance.fleet.running(plan.team)
-            assert workspace is not None, plan.team
+            workspace = await instance.fleet.workspace(Tenant(plan.team), plan.token)
             found = await workspace.core.catalog.walk()
             assert found == BATCHES * MODULES_PER_BATCH, (plan.team, found)
 

@@ -118,8 +118,8 @@ class Fleet:
             async with self._building:
                 workspace = self._workspaces.get(tenant.id) or await self._build(tenant, token)
                 self._workspaces[tenant.id] = workspace
-                if installed is not None:
-                    self._built_for[tenant.id] = installed
+        if installed is not None:
+            self._built_for.setdefault(tenant.id, installed)
         workspace.slack.token = token  # a rotated token replaces the one the workspace was built with
         return workspace
 
