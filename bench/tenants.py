@@ -87,6 +87,7 @@ import json
 import logging
 import random
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -1120,34 +1121,36 @@ async def one(
 
 
 def in_own_processes(runs: list[tuple[int, int]], options: list[str]) -> list[Figures]:
-    """Each run in a process of its own (its own peak RSS), one after the other."""
+    """Each run in a process of its own (its own peak RSS), one after the other. A SIGTERM
+    ends the run under way and stops the PostgreSQL server rather than leave it behind."""
     reason = postgres.available()
     if reason is not None:
         raise SystemExit(f"PostgreSQL is needed: {reason}")
+    signal.signal(signal.SIGTERM, _terminated)
     server = postgres.acquire()
     figures = []
     try:
         for tenants, instances in runs:
-            command = [
-                sys.executable,
-                "-m",
-                "bench.tenants",
-                "--run",
-                f"{tenants}:{instances}",
-                "--database",
-                server.create_database(),
-                "--json",
-                *options,
-            ]
+            database = server.create_database()
+            command = [sys.executable, "-m", "bench.tenants", "--run", f"{tenants}:{instances}"]
+            command += ["--database", database, "--json", *options]
             print(f"running {tenants} tenant(s) on {instances} instance(s)…", file=sys.stderr, flush=True)
-            done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
-            if done.returncode != 0:
+            with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+                try:
+                    out, _ = child.communicate()
+                finally:
+                    if child.poll() is None:
+                        child.terminate()
+            if child.returncode != 0:
                 raise SystemExit(f"a run failed: {' '.join(command)}")
-            data = json.loads(done.stdout.strip().splitlines()[-1])
-            figures.append(Figures(**data))
+            figures.append(Figures(**json.loads(out.strip().splitlines()[-1])))
     finally:
         postgres.release()
     return figures
+
+
+def _terminated(*_: object) -> None:
+    raise SystemExit(143)
 
 
 def _numbers(text: str) -> list[int]:
