@@ -17,7 +17,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -26,7 +25,6 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.app import DEFAULT_PORT, Workspace, forever, slack_client, wire_workspace
@@ -95,7 +93,7 @@ class Fleet:
             self.slack_stores.states,
         )
         self.front = distribution.front_app(
-            settings.slack_signing_secret, oauth, _client_options(settings), self._tenant_app, self.leave
+            settings.slack_signing_secret, oauth, slack_client(settings), self._tenant_app, self.leave
         )
         self.front.middleware(events_once(self.shared.coordination, self.shared.clock))
         self.scheduler = Scheduler(self.root, self.rounds, self.shared.clock, self.holder)
@@ -116,8 +114,11 @@ class Fleet:
         workspace = self._workspaces.get(tenant.id)
         if workspace is None:
             async with self._building:
-                workspace = self._workspaces.get(tenant.id) or await self._build(tenant, token)
-                self._workspaces[tenant.id] = workspace
+                workspace = self._workspaces.get(tenant.id)
+                if workspace is None:
+                    workspace = await self._build(tenant, token)
+                    self._workspaces[tenant.id] = workspace
+                    self._keep_fresh(tenant, workspace)
         if installed is not None:
             self._built_for.setdefault(tenant.id, installed)
         workspace.slack.token = token  # a rotated token replaces the one the workspace was built with
@@ -143,14 +144,18 @@ class Fleet:
         )
         if workspace.connect is not None:
             await workspace.connect.load()
-        if self.background:
-            work = [(core.catalog.keep_fresh(), "catalog discovery")]
-            if workspace.connect is not None:
-                work.append((workspace.connect.keep_fresh(), "zoho connection"))
-            with tenant_context(tenant.id):
-                self._tasks[tenant.id] = [forever(job, name) for job, name in work]
         log.info("workspace ready")
         return workspace
+
+    def _keep_fresh(self, tenant: Tenant, workspace: Workspace) -> None:
+        """Serving: the workspace's catalog and Zoho connection kept fresh in tasks of its own."""
+        if not self.background:
+            return
+        work = [(workspace.core.catalog.keep_fresh(), "catalog discovery")]
+        if workspace.connect is not None:
+            work.append((workspace.connect.keep_fresh(), "zoho connection"))
+        with tenant_context(tenant.id):
+            self._tasks[tenant.id] = [forever(job, name) for job, name in work]
 
     def running(self, tenant_id: str) -> Workspace | None:
         """The tenant's workspace if this process has built it."""
@@ -241,7 +246,7 @@ class Fleet:
         rotator = AsyncTokenRotator(
             client_id=self.settings.slack_client_id,
             client_secret=self.settings.slack_client_secret,
-            client=AsyncWebClient(**_client_options(self.settings)),
+            client=slack_client(self.settings),
         )
         try:
             renewed = await rotator.perform_bot_token_rotation(
@@ -265,7 +270,6 @@ class Fleet:
 
     async def _forget(self, tenant: Tenant, why: str) -> None:
         workspace = self._drop(tenant.id) or await self._build(tenant, "")
-        self._drop(tenant.id)
         core = workspace.core
         try:
             await _revoke_zoho(workspace)
@@ -381,13 +385,6 @@ async def _revoke_zoho(workspace: Workspace) -> None:
 
 def _expiry(bot: Bot) -> float | None:
     return float(bot.bot_token_expires_at) if bot.bot_token_expires_at else None
-
-
-def _client_options(settings: Settings) -> dict[str, Any]:
-    options: dict[str, Any] = {"timeout": 10}
-    if settings.slack_api_url:
-        options["base_url"] = settings.slack_api_url
-    return options
 
 
 async def open_fleet(

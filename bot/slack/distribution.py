@@ -113,13 +113,13 @@ def tenant_of(context: AsyncBoltContext) -> Tenant:
 def front_app(
     signing_secret: str,
     oauth: AsyncOAuthSettings,
-    client_options: dict[str, Any],
+    client: AsyncWebClient,
     tenant_app: TenantApp,
     leaving: Leaving,
 ) -> AsyncApp:
     """The app `/slack/events` dispatches to: authorize from the installation, then hand over."""
     front = ObservedApp(
-        client=AsyncWebClient(**client_options),
+        client=client,
         signing_secret=signing_secret,
         oauth_settings=oauth,
         process_before_response=False,
