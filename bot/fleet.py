@@ -181,13 +181,11 @@ class Fleet:
 
     async def _installed(self, tenant_id: str) -> Workspace | None:
         """The workspace of an installed tenant named by its id (a browser page's state names it)."""
-        for installed in await self.slack_stores.installations.installed_tenants():
-            if installed.tenant_id == tenant_id:
-                token = await self._token(installed.tenant)
-                return await self.workspace(
-                    installed.tenant, token, installed.installed_at.replace(tzinfo=None)
-                )
-        return None
+        found = await self.slack_stores.installations.installed_tenants(only=tenant_id)
+        if not found:
+            return None
+        tenant, installed_at = found[0].tenant, found[0].installed_at.replace(tzinfo=None)
+        return await self.workspace(tenant, await self._token(tenant), installed_at)
 
     async def _token(self, tenant: Tenant) -> str:
         bot = await self._find_bot(tenant)

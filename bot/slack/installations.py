@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import Column, Table, and_, case, delete, func, select, text
+from sqlalchemy import Column, Table, and_, case, delete, func, select, text, true
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -167,9 +167,9 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
                 deleted += result.rowcount
         return deleted
 
-    async def installed_tenants(self) -> list[InstalledTenant]:
-        """Every tenant with a bot token, as its newest bot row says, by tenant id. Reads no
-        token, so it needs no key."""
+    async def installed_tenants(self, only: str | None = None) -> list[InstalledTenant]:
+        """Every tenant with a bot token (or only the tenant `only`), as its newest bot row says,
+        by tenant id. Reads no token, so it needs no key."""
         c = self.bots.c
         tenant_id = case((c.is_enterprise_install, c.enterprise_id), else_=c.team_id)
         newest_first = func.row_number().over(
@@ -185,6 +185,7 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
                 newest_first.label("rank"),
             )
             .where(c.client_id == self.client_id, c.bot_token.is_not(None))
+            .where(tenant_id == only if only is not None else true())
             .subquery()
         )
         query = select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.tenant_id)

@@ -429,6 +429,9 @@ async def test_installed_tenants_lists_each_tenant_once_as_its_newest_bot(
         Tenant("T3", "E1"),
     ]
     assert [t.tenant.id for t in listed] == ["E1", "T1", "T2", "T3"]
+    assert await store.installed_tenants(only="T2") == [listed[2]], "one tenant, found by its id"
+    assert await store.installed_tenants(only="E1") == [listed[0]]
+    assert await store.installed_tenants(only="T4") == []
 
     await store.async_delete_bot(enterprise_id="E1", team_id=None)
     await store.forget_installations(listed[1].tenant)
